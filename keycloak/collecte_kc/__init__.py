@@ -1,0 +1,1 @@
+"""Outillage du serveur Keycloak de la plateforme : distribution, démarrage, provisionnement."""

@@ -1,0 +1,12 @@
+"""Where the project keeps what it fetches and what the servers write (all ignored by git)."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+KEYCLOAK_DIR = PROJECT_ROOT / "keycloak"
+THEMES_DIR = KEYCLOAK_DIR / "themes"
+REALM_FILE = PROJECT_ROOT / "realm-export.json"
+USER_PROFILE_FILE = KEYCLOAK_DIR / "user-profile.json"
+CGU_FILE = KEYCLOAK_DIR / "cgu" / "cgu-fr.html"
+CACHE_DIR = PROJECT_ROOT / ".cache"
+DATA_DIR = PROJECT_ROOT / ".data"

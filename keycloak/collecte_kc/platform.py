@@ -1,0 +1,132 @@
+"""The dev run: mail catcher, Keycloak with the realm, provisioning, demo data and the portal.
+
+`python -m collecte_kc.platform` (what `make run` calls). Ctrl-C stops everything; the data in
+`.data/` stays, so the next run starts where this one ended.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from collecte_kc.demo import seed
+from collecte_kc.paths import DATA_DIR, PROJECT_ROOT
+from collecte_kc.provision import admin_client, provision
+from collecte_kc.server import KeycloakServer
+
+# Development defaults only: every one of them can be overridden from the environment, and the
+# portal itself refuses to start without secrets, so none of these reaches production.
+DEV_DEFAULTS = {
+    "COLLECTE_KC_PORT": "8080",
+    "COLLECTE_KC_MANAGEMENT_PORT": "9000",
+    "COLLECTE_PORTAL_PORT": "5000",
+    "COLLECTE_SMTP_PORT": "1025",
+    "COLLECTE_MAIL_WEB_PORT": "8025",
+    "COLLECTE_KC_ADMIN_USER": "admin",
+    "COLLECTE_KC_ADMIN_PASSWORD": "admin",
+    "COLLECTE_BOOTSTRAP_CLIENT_SECRET": "dev-bootstrap-secret",
+    "COLLECTE_OIDC_CLIENT_SECRET": "dev-portal-secret",
+    "COLLECTE_ADMIN_CLIENT_SECRET": "dev-portal-admin-secret",
+    "COLLECTE_SECRET_KEY": "dev-only-flask-secret-key",
+}
+
+
+def _setting(name: str) -> str:
+    return os.environ.get(name) or DEV_DEFAULTS[name]
+
+
+def main() -> None:
+    portal_url = f"http://localhost:{_setting('COLLECTE_PORTAL_PORT')}"
+    children: list[subprocess.Popen[bytes]] = []
+    mail = subprocess.Popen(  # noqa: S603 - our own module
+        [
+            sys.executable, "-m", "collecte_kc.mailsink",
+            "--smtp-port", _setting("COLLECTE_SMTP_PORT"),
+            "--web-port", _setting("COLLECTE_MAIL_WEB_PORT"),
+        ]
+    )
+    children.append(mail)
+    keycloak = KeycloakServer(
+        data_dir=DATA_DIR / "keycloak",
+        http_port=int(_setting("COLLECTE_KC_PORT")),
+        management_port=int(_setting("COLLECTE_KC_MANAGEMENT_PORT")),
+        bootstrap_client_secret=_setting("COLLECTE_BOOTSTRAP_CLIENT_SECRET"),
+        bootstrap_admin=(_setting("COLLECTE_KC_ADMIN_USER"), _setting("COLLECTE_KC_ADMIN_PASSWORD")),
+        realm_env={
+            "COLLECTE_PORTAL_URL": portal_url,
+            "COLLECTE_OIDC_CLIENT_SECRET": _setting("COLLECTE_OIDC_CLIENT_SECRET"),
+            "COLLECTE_ADMIN_CLIENT_SECRET": _setting("COLLECTE_ADMIN_CLIENT_SECRET"),
+            "COLLECTE_SMTP_HOST": "127.0.0.1",
+            "COLLECTE_SMTP_PORT": _setting("COLLECTE_SMTP_PORT"),
+        },
+    )
+    try:
+        print("Démarrage de Keycloak (premier démarrage : une minute environ)…", flush=True)
+        keycloak.start()
+        seconds = keycloak.wait_ready()
+        print(f"Keycloak prêt en {seconds:.0f} s.", flush=True)
+        admin = admin_client(keycloak.url, keycloak.bootstrap_client_id, keycloak.bootstrap_client_secret)
+        provision(admin)
+        invited = seed(admin, portal_url)
+        portal_env = {
+            **os.environ,
+            "COLLECTE_SECRET_KEY": _setting("COLLECTE_SECRET_KEY"),
+            "COLLECTE_KEYCLOAK_URL": keycloak.url,
+            "COLLECTE_OIDC_CLIENT_SECRET": _setting("COLLECTE_OIDC_CLIENT_SECRET"),
+            "COLLECTE_ADMIN_CLIENT_SECRET": _setting("COLLECTE_ADMIN_CLIENT_SECRET"),
+            "COLLECTE_SESSION_COOKIE_SECURE": "false",
+        }
+        children.append(
+            subprocess.Popen(  # noqa: S603 - our own app
+                [
+                    sys.executable, "-m", "gunicorn", "--workers", "2",
+                    "--bind", f"127.0.0.1:{_setting('COLLECTE_PORTAL_PORT')}",
+                    "portal:create_app()",
+                ],
+                env=portal_env,
+                cwd=PROJECT_ROOT,
+            )
+        )
+        _print_welcome(keycloak.url, portal_url, invited)
+        while all(child.poll() is None for child in children) and keycloak.process and keycloak.process.poll() is None:
+            time.sleep(1)
+        print("Un composant s'est arrêté ; arrêt de la plateforme.", flush=True)
+    except KeyboardInterrupt:
+        print("\nArrêt de la plateforme…", flush=True)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        keycloak.stop()
+        for child in children:
+            child.wait(10)
+
+
+def _print_welcome(keycloak_url: str, portal_url: str, invited: list[str]) -> None:
+    mail_url = f"http://localhost:{_setting('COLLECTE_MAIL_WEB_PORT')}"
+    print(
+        f"""
+Plateforme de collecte — environnement de développement prêt.
+
+  Portail                  {portal_url}
+  Boîte mail (dév.)        {mail_url}
+  Keycloak (realm)         {keycloak_url}/realms/collecte/account
+  Console d'administration {keycloak_url}/admin/master/console/  ({_setting('COLLECTE_KC_ADMIN_USER')} / mot de passe de COLLECTE_KC_ADMIN_PASSWORD, « admin » en dév.)
+
+À essayer d'abord :
+  1. Ouvrez la boîte mail : l'invitation de marie.dupont@demoville.fr (interlocutrice de collecte)
+     vous fait choisir un mot de passe, accepter les CGU, puis vous connecter au portail.
+  2. Sur la page de connexion, essayez « Mot de passe oublié ? » : le lien arrive dans la boîte mail.
+  3. jean.technicien@demoville.fr est interlocuteur technique : il ne peut pas se connecter.
+  Invitations envoyées par ce démarrage : {", ".join(invited) or "aucune (données déjà présentes)"}
+Ctrl-C arrête tout ; les données restent dans .data/ (supprimez ce dossier pour repartir de zéro).
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Idempotent provisioning over the Admin API: what the realm import cannot express well.
+
+- the declarative user profile, kept readable in `keycloak/user-profile.json` (the import could
+  only carry it as one escaped JSON string inside a component);
+- the CGU text, read from a file (`COLLECTE_CGU_FILE`, else `keycloak/cgu/cgu-fr.html`) and set
+  as the realm's French `termsText`, so replacing the CGU never means editing a theme.
+
+Every step is a PUT of the whole desired state, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+from collecte_kc.paths import CGU_FILE, USER_PROFILE_FILE
+
+REALM = "collecte"
+
+
+def admin_client(server_url: str, client_id: str, client_secret: str) -> KeycloakAdmin:
+    """An Admin API client for realm `collecte`, authenticated as the master bootstrap client."""
+    connection = KeycloakOpenIDConnection(
+        server_url=server_url,
+        realm_name=REALM,
+        user_realm_name="master",
+        client_id=client_id,
+        client_secret_key=client_secret,
+        grant_type="client_credentials",
+        timeout=10,
+    )
+    return KeycloakAdmin(connection=connection)
+
+
+def cgu_file() -> Path:
+    return Path(os.environ.get("COLLECTE_CGU_FILE") or CGU_FILE)
+
+
+def provision(admin: KeycloakAdmin) -> None:
+    admin.update_realm_users_profile(json.loads(USER_PROFILE_FILE.read_text("utf-8")))
+    # python-keycloak has no call for realm localization texts; this endpoint takes text/plain.
+    connection = admin.connection
+    connection.add_param_headers("Content-Type", "text/plain; charset=utf-8")
+    try:
+        response = connection.raw_put(
+            f"admin/realms/{REALM}/localization/fr/termsText",
+            data=cgu_file().read_text("utf-8").encode("utf-8"),
+        )
+    finally:
+        connection.add_param_headers("Content-Type", "application/json")
+    response.raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Provisionne le realm collecte (idempotent).")
+    parser.add_argument("--url", default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"))
+    args = parser.parse_args()
+    admin = admin_client(
+        args.url,
+        os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_ID", "collecte-bootstrap"),
+        os.environ["COLLECTE_BOOTSTRAP_CLIENT_SECRET"],
+    )
+    provision(admin)
+    print("Realm collecte provisionné.")
+
+
+if __name__ == "__main__":
+    main()

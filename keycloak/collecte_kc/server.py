@@ -1,0 +1,146 @@
+"""Start, wait for and stop a real Keycloak server from the pinned distribution.
+
+The dev run and the test session share this code: only the ports, the data folder and the
+environment handed to the realm import differ.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from collecte_kc.dist import ensure_distribution
+from collecte_kc.paths import REALM_FILE, THEMES_DIR
+
+# Keycloak 26.7 runs on 17, 21 and 25; the newest one found wins.
+JDK_PREFERENCE = ("25", "21", "17")
+JVM_ROOT = Path("/usr/lib/jvm")
+THEME_NAME = "collecte"
+
+
+class KeycloakStartError(RuntimeError):
+    """Keycloak exited or did not become ready; the message says where its log is."""
+
+
+def find_java_home() -> Path:
+    """Pick a supported JDK: $JAVA_HOME if set, else the newest of 25/21/17 under /usr/lib/jvm."""
+    if os.environ.get("JAVA_HOME"):
+        return Path(os.environ["JAVA_HOME"])
+    candidates = sorted(JVM_ROOT.glob("*")) if JVM_ROOT.is_dir() else []
+    for major in JDK_PREFERENCE:
+        for jdk in candidates:
+            name = jdk.name
+            if (jdk / "bin" / "java").exists() and (f"-{major}-" in name or f"-{major}." in name):
+                return jdk
+    java = shutil.which("java")
+    if java is None:
+        raise KeycloakStartError("Aucun JDK trouvé : installez Java 17, 21 ou 25.")
+    return Path(java).resolve().parents[1]
+
+
+@dataclass
+class KeycloakServer:
+    """One Keycloak process with its own ports and data folder."""
+
+    data_dir: Path
+    http_port: int = 8080
+    management_port: int = 9000
+    bootstrap_client_id: str = "collecte-bootstrap"
+    bootstrap_client_secret: str = ""
+    # A human admin for the master console in the dev run; tests need none.
+    bootstrap_admin: tuple[str, str] | None = None
+    realm_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.http_port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "keycloak.log"
+
+    def _prepare_home(self) -> Path:
+        home = ensure_distribution()
+        theme_link = home / "themes" / THEME_NAME
+        if not theme_link.is_symlink():
+            theme_link.unlink(missing_ok=True)
+            theme_link.symlink_to(THEMES_DIR / THEME_NAME, target_is_directory=True)
+        import_dir = home / "data" / "import"
+        import_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REALM_FILE, import_dir / "collecte-realm.json")
+        return home
+
+    def start(self) -> None:
+        if not self.bootstrap_client_secret:
+            raise KeycloakStartError("Le secret du client d'amorçage (bootstrap) est obligatoire.")
+        home = self._prepare_home()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **self.realm_env,
+            "JAVA_HOME": str(find_java_home()),
+            # The H2 file database lives in our data folder so a restart keeps everything.
+            "JAVA_OPTS_APPEND": f"-Dkc.db-url-path={self.data_dir}",
+            "KC_BOOTSTRAP_ADMIN_CLIENT_ID": self.bootstrap_client_id,
+            "KC_BOOTSTRAP_ADMIN_CLIENT_SECRET": self.bootstrap_client_secret,
+        }
+        if self.bootstrap_admin is not None:
+            env["KC_BOOTSTRAP_ADMIN_USERNAME"], env["KC_BOOTSTRAP_ADMIN_PASSWORD"] = self.bootstrap_admin
+        command = [
+            str(home / "bin" / "kc.sh"),
+            "start-dev",
+            "--import-realm",
+            "--db=dev-file",
+            f"--http-port={self.http_port}",
+            f"--http-management-port={self.management_port}",
+            "--http-host=127.0.0.1",
+            "--health-enabled=true",
+            f"--hostname={self.url}",
+            # Dev/test only: cache nothing so theme edits show at once.
+            "--spi-theme--static-max-age=-1",
+            "--spi-theme--cache-themes=false",
+            "--spi-theme--cache-templates=false",
+        ]
+        log = self.log_file.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - arguments built above
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+
+    def wait_ready(self, timeout: float = 240.0) -> float:
+        """Poll the health endpoint until ready; return the seconds it took."""
+        started = time.monotonic()
+        ready_url = f"http://127.0.0.1:{self.management_port}/health/ready"
+        while time.monotonic() - started < timeout:
+            if self.process is not None and self.process.poll() is not None:
+                raise KeycloakStartError(
+                    f"Keycloak s'est arrêté (code {self.process.returncode}) ; "
+                    f"journal : {self.log_file}"
+                )
+            try:
+                if requests.get(ready_url, timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise KeycloakStartError(
+            f"Keycloak n'est pas prêt après {timeout:.0f} s ; journal : {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -1,0 +1,64 @@
+"""Steps of the sign-in journeys, written once and shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from collecte_kc.mailsink import MailSink, links
+
+PASSWORD = "Collecte-Essai-2026!"
+NEW_PASSWORD = "Nouveau-Secret-2026?"
+PORTAL_CLIENT_ID = "collecte-portail"
+
+
+def mail_link(mail: MailSink, email: str, count: int = 1) -> str:
+    message = mail.wait_for(email, count=count)
+    action_links = [link for link in links(message) if "/login-actions/" in link]
+    assert action_links, f"aucun lien d'action dans : {message['Subject']}"
+    return action_links[0]
+
+
+def open_login_form(page: Any, portal_url: str) -> None:
+    page.goto(f"{portal_url}/connexion")
+    page.wait_for_selector("#kc-form-login")
+
+
+def submit_login(page: Any, email: str, password: str) -> None:
+    page.fill("#username", email)
+    page.fill("#password", password)
+    page.click("#kc-login")
+
+
+def sign_in(page: Any, portal_url: str, email: str, password: str) -> None:
+    open_login_form(page, portal_url)
+    submit_login(page, email, password)
+
+
+def expect_signed_in(page: Any, portal_url: str, email: str) -> None:
+    page.wait_for_url(re.compile(re.escape(portal_url) + r"/?(\?.*)?$"))
+    assert email in page.locator("#utilisateur-connecte").inner_text()
+
+
+def choose_password(page: Any, password: str) -> None:
+    page.wait_for_selector("#password-new")
+    page.fill("#password-new", password)
+    page.fill("#password-confirm", password)
+    page.click("#kc-submit")
+
+
+def accept_terms(page: Any) -> None:
+    page.wait_for_selector("#kc-accept")
+    page.click("#kc-accept")
+
+
+def start_invitation(page: Any, link: str) -> None:
+    """Open the invitation link; Keycloak first asks to confirm, so a mail scanner's GET is harmless."""
+    page.goto(link)
+    proceed = page.locator("#kc-info-message a")
+    if proceed.count() and "/login-actions/" in (proceed.first.get_attribute("href") or ""):
+        proceed.first.click()
+
+
+def error_text(page: Any) -> str:
+    return str(page.locator("body").inner_text())

@@ -1,0 +1,84 @@
+"""Invitation → activation of the client space → CGU → sign-in, through the real pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collecte_kc.mailsink import html_body, text_body
+from tests.e2e.journeys import (
+    PASSWORD,
+    PORTAL_CLIENT_ID,
+    accept_terms,
+    choose_password,
+    error_text,
+    expect_signed_in,
+    mail_link,
+    sign_in,
+    start_invitation,
+    submit_login,
+)
+
+INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
+
+
+def invite(platform: Any, person_id: str) -> None:
+    platform.admin.send_update_account(
+        user_id=person_id,
+        payload=INVITATION_ACTIONS,
+        client_id=PORTAL_CLIENT_ID,
+        redirect_uri=f"{platform.portal_url}/connexion",
+    )
+
+
+def test_invitation_mail_is_french_and_says_what_the_link_does(platform, create_person):
+    person_id = create_person(collecte=["213100019/1"])
+    email = platform.admin.get_user(person_id)["email"]
+    invite(platform, person_id)
+
+    message = platform.mail.wait_for(email)
+    assert "plateforme de collecte" in str(message["Subject"]).lower()
+    for body in (text_body(message), html_body(message)):
+        assert "mot de passe" in body
+        assert "CGU" in body or "Conditions Générales d'Utilisation" in body
+        assert "7 jours" in body
+        assert "identifiant" in body
+
+
+def test_invited_member_activates_accepts_cgu_and_signs_in(platform, create_person, page):
+    person_id = create_person(collecte=["213100019/1"])
+    email = platform.admin.get_user(person_id)["email"]
+    invite(platform, person_id)
+
+    start_invitation(page, mail_link(platform.mail, email))
+    choose_password(page, PASSWORD)
+    accept_terms(page)
+    page.wait_for_selector("#kc-info-message")
+    assert "activé" in error_text(page)
+    page.locator("#kc-info-message a").click()
+    page.wait_for_selector("#kc-form-login")
+    submit_login(page, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
+
+    person = platform.admin.get_user(person_id)
+    assert person["emailVerified"] is True
+    assert person["requiredActions"] == []
+    assert person["attributes"]["terms_and_conditions"]
+
+
+def test_declining_the_cgu_leaves_no_access(platform, create_person, page):
+    person_id = create_person(collecte=["213100019/1"])
+    email = platform.admin.get_user(person_id)["email"]
+    invite(platform, person_id)
+
+    start_invitation(page, mail_link(platform.mail, email))
+    choose_password(page, PASSWORD)
+    page.wait_for_selector("#kc-decline")
+    page.click("#kc-decline")
+    page.wait_for_load_state()
+    assert "terms_and_conditions" not in platform.admin.get_user(person_id).get("attributes", {})
+
+    # Signing in later brings the CGU back; the portal is never reached without accepting.
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    page.wait_for_selector("#kc-accept")
+    assert not page.url.startswith(platform.portal_url)
+    assert "TERMS_AND_CONDITIONS" in platform.admin.get_user(person_id)["requiredActions"]

@@ -1,0 +1,65 @@
+"""Only collection contacts (and platform staff) can obtain a session, by any path."""
+
+from __future__ import annotations
+
+from tests.e2e.journeys import PASSWORD, error_text, mail_link, open_login_form, sign_in
+
+REFUSAL = "n'est pas identifiée comme celle d'un interlocuteur de collecte"
+
+
+def test_technical_contact_is_refused_at_the_login_form(platform, activated_person, page):
+    # A technical contact with a password: a former collection contact whose function was removed.
+    email = activated_person(PASSWORD, technique=["213100019/1"])
+
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    page.wait_for_selector("text=" + REFUSAL)
+    assert "coordonnateur de votre groupement" in error_text(page)
+    assert not page.url.startswith(platform.portal_url)
+    person = platform.admin.get_users({"email": email, "exact": True})[0]
+    assert platform.admin.get_sessions(person["id"]) == []
+
+
+def test_technical_contact_gets_no_session_through_forgot_password(
+    platform, create_person, unique_email, page
+):
+    email = unique_email("technique")
+    person_id = create_person(email=email, technique=["213100019/1"])
+
+    open_login_form(page, platform.portal_url)
+    page.click("a[href*='reset-credentials']")
+    page.fill("#username", email)
+    page.click("#kc-form-buttons")
+    page.wait_for_selector("#kc-form-login")
+
+    page.goto(mail_link(platform.mail, email))
+    page.wait_for_selector("text=" + REFUSAL)
+    assert page.locator("#password-new").count() == 0
+    assert platform.admin.get_sessions(person_id) == []
+    assert platform.admin.get_credentials(person_id) == []
+
+    # The portal still sees nobody signed in.
+    page.goto(platform.portal_url)
+    assert page.locator("#utilisateur-connecte").count() == 0
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(platform, activated_person, page):
+    email = activated_person(PASSWORD, collecte=["213100019/1"])
+    person = platform.admin.get_users({"email": email, "exact": True})[0]
+
+    open_login_form(page, platform.portal_url)
+    for attempt in range(5):
+        page.fill("#username", email)
+        page.fill("#password", f"mauvais-mot-de-passe-{attempt}")
+        page.click("#kc-login")
+        page.wait_for_selector("#kc-form-login")
+
+    status = platform.admin.connection.raw_get(
+        f"admin/realms/collecte/attack-detection/brute-force/users/{person['id']}"
+    ).json()
+    assert status["disabled"] is True
+    page.fill("#username", email)
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+    page.wait_for_selector("#kc-form-login")
+    assert page.locator("#utilisateur-connecte").count() == 0
+    assert not page.url.startswith(platform.portal_url)

@@ -1,0 +1,95 @@
+"""The realm file imports cleanly on a fresh data folder and provisioning is idempotent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from collecte_kc.provision import provision
+
+VOLATILE_KEYS = {"id", "notBefore"}
+
+
+def _snapshot(admin: Any) -> dict[str, Any]:
+    realm = {k: v for k, v in admin.get_realm("collecte").items() if k not in VOLATILE_KEYS}
+    texts = admin.connection.raw_get("admin/realms/collecte/localization/fr").json()
+    flows = {
+        alias: admin.get_authentication_flow_executions(alias)
+        for alias in ("navigateur collecte", "mot de passe oublie collecte")
+    }
+    return {
+        "realm": realm,
+        "profile": admin.get_realm_users_profile(),
+        "texts": texts,
+        "flows": flows,
+    }
+
+
+def test_fresh_import_has_the_expected_realm(platform):
+    realm = platform.admin.get_realm("collecte")
+    assert realm["defaultLocale"] == "fr" and realm["internationalizationEnabled"]
+    assert realm["loginTheme"] == realm["emailTheme"] == "collecte"
+    assert realm["registrationEmailAsUsername"] and realm["loginWithEmailAllowed"]
+    assert not realm["registrationAllowed"]
+    assert realm["resetPasswordAllowed"] and realm["verifyEmail"]
+    assert realm["bruteForceProtected"] and not realm["permanentLockout"]
+    assert realm["eventsEnabled"] and realm["adminEventsEnabled"]
+    assert "length(12)" in realm["passwordPolicy"]
+    assert "notEmail" in realm["passwordPolicy"] and "passwordHistory(5)" in realm["passwordPolicy"]
+    terms = next(a for a in platform.admin.get_required_actions() if a["alias"] == "TERMS_AND_CONDITIONS")
+    assert terms["enabled"] and terms["defaultAction"]
+
+
+def test_every_new_person_must_accept_the_cgu(platform, create_person):
+    person = platform.admin.get_user(create_person(collecte=["213100019/1"]))
+    assert "TERMS_AND_CONDITIONS" in person["requiredActions"]
+
+
+def test_provisioning_twice_changes_nothing(platform):
+    provision(platform.admin)
+    before = _snapshot(platform.admin)
+    provision(platform.admin)
+    assert _snapshot(platform.admin) == before
+    assert "TEXTE PROVISOIRE" in before["texts"]["termsText"]
+
+
+def test_portal_client_refuses_direct_password_grants(platform):
+    response = requests.post(
+        f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "collecte-portail",
+            "username": "quelquun@exemple.fr",
+            "password": "peu-importe",
+        },
+        timeout=5,
+    )
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("unauthorized_client", "invalid_client")
+
+
+def test_portal_service_account_holds_only_the_roles_it_needs(platform):
+    admin = platform.admin
+    account = admin.get_client_service_account_user(admin.get_client_id("collecte-portail-admin"))
+    management = admin.get_client_id("realm-management")
+    roles = {role["name"] for role in admin.get_composite_client_roles_of_user(account["id"], management)}
+    assert "realm-admin" not in roles and "manage-realm" not in roles
+    assert {"manage-users", "view-users", "query-users"} <= roles
+
+
+def test_siren_lot_values_are_validated_by_the_user_profile(platform, unique_email):
+    response = platform.admin.connection.raw_post(
+        "admin/realms/collecte/users",
+        data=json.dumps(
+            {
+                "email": unique_email(),
+                "firstName": "Alex",
+                "lastName": "Bernard",
+                "enabled": True,
+                "attributes": {"collecte": ["12345/1"]},
+            }
+        ),
+    )
+    assert response.status_code == 400
