@@ -39,17 +39,24 @@ ADHERENTS = (
 )
 PEOPLE = (
     DemoPerson(
-        "coordination@groupement-demo.fr", "Claire", "Coordonnatrice",
-        roles=("coordonnateur",), invite=True,
+        "coordination@groupement-demo.fr",
+        "Claire",
+        "Coordonnatrice",
+        roles=("coordonnateur",),
+        invite=True,
     ),
     DemoPerson("support@collecte-demo.fr", "Sam", "Support", roles=("support",), invite=True),
     DemoPerson(
-        "marie.dupont@demoville.fr", "Marie", "Dupont",
+        "marie.dupont@demoville.fr",
+        "Marie",
+        "Dupont",
         attributes={"collecte": ["213500010/1", "213500010/2"], "telephoneFixe": ["+33299000001"]},
         invite=True,
     ),
     DemoPerson(
-        "jean.technicien@demoville.fr", "Jean", "Technicien",
+        "jean.technicien@demoville.fr",
+        "Jean",
+        "Technicien",
         attributes={"technique": ["213500010/1"], "telephoneMobile": ["+33612345678"]},
     ),
 )
@@ -98,7 +105,12 @@ def seed(admin: KeycloakAdmin, portal_url: str) -> list[str]:
                 "attributes": person.attributes,
             }
         )
-        sirens = {value.split("/")[0] for values in person.attributes.values() for value in values if "/" in value}
+        sirens = {
+            value.split("/")[0]
+            for values in person.attributes.values()
+            for value in values
+            if "/" in value
+        }
         for siren in sirens:
             admin.group_user_add(user_id, adherent_groups[siren])
         if person.roles:

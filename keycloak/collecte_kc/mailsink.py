@@ -14,7 +14,7 @@ import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -28,8 +28,8 @@ class MailSink:
         self._messages: list[EmailMessage] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
-        message = cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self._messages.append(message)
         return "250 Message accepted"
@@ -104,7 +104,7 @@ def serve(smtp_port: int, web_port: int) -> None:
     sink, controller = start_sink(port=smtp_port)
 
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server hook
+        def do_GET(self) -> None:
             body = _render(sink)
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -112,11 +112,13 @@ def serve(smtp_port: int, web_port: int) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", web_port), Page)
-    print(f"Boîte mail de développement : http://localhost:{web_port} (SMTP {smtp_port})", flush=True)
+    print(
+        f"Boîte mail de développement : http://localhost:{web_port} (SMTP {smtp_port})", flush=True
+    )
     try:
         server.serve_forever()
     finally:

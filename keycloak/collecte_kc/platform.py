@@ -43,9 +43,13 @@ def main() -> None:
     children: list[subprocess.Popen[bytes]] = []
     mail = subprocess.Popen(  # noqa: S603 - our own module
         [
-            sys.executable, "-m", "collecte_kc.mailsink",
-            "--smtp-port", _setting("COLLECTE_SMTP_PORT"),
-            "--web-port", _setting("COLLECTE_MAIL_WEB_PORT"),
+            sys.executable,
+            "-m",
+            "collecte_kc.mailsink",
+            "--smtp-port",
+            _setting("COLLECTE_SMTP_PORT"),
+            "--web-port",
+            _setting("COLLECTE_MAIL_WEB_PORT"),
         ]
     )
     children.append(mail)
@@ -54,7 +58,10 @@ def main() -> None:
         http_port=int(_setting("COLLECTE_KC_PORT")),
         management_port=int(_setting("COLLECTE_KC_MANAGEMENT_PORT")),
         bootstrap_client_secret=_setting("COLLECTE_BOOTSTRAP_CLIENT_SECRET"),
-        bootstrap_admin=(_setting("COLLECTE_KC_ADMIN_USER"), _setting("COLLECTE_KC_ADMIN_PASSWORD")),
+        bootstrap_admin=(
+            _setting("COLLECTE_KC_ADMIN_USER"),
+            _setting("COLLECTE_KC_ADMIN_PASSWORD"),
+        ),
         realm_env={
             "COLLECTE_PORTAL_URL": portal_url,
             "COLLECTE_OIDC_CLIENT_SECRET": _setting("COLLECTE_OIDC_CLIENT_SECRET"),
@@ -68,7 +75,9 @@ def main() -> None:
         keycloak.start()
         seconds = keycloak.wait_ready()
         print(f"Keycloak prêt en {seconds:.0f} s.", flush=True)
-        admin = admin_client(keycloak.url, keycloak.bootstrap_client_id, keycloak.bootstrap_client_secret)
+        admin = admin_client(
+            keycloak.url, keycloak.bootstrap_client_id, keycloak.bootstrap_client_secret
+        )
         provision(admin)
         invited = seed(admin, portal_url)
         portal_env = {
@@ -82,8 +91,13 @@ def main() -> None:
         children.append(
             subprocess.Popen(  # noqa: S603 - our own app
                 [
-                    sys.executable, "-m", "gunicorn", "--workers", "2",
-                    "--bind", f"127.0.0.1:{_setting('COLLECTE_PORTAL_PORT')}",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    "2",
+                    "--bind",
+                    f"127.0.0.1:{_setting('COLLECTE_PORTAL_PORT')}",
                     "portal:create_app()",
                 ],
                 env=portal_env,
@@ -91,7 +105,11 @@ def main() -> None:
             )
         )
         _print_welcome(keycloak.url, portal_url, invited)
-        while all(child.poll() is None for child in children) and keycloak.process and keycloak.process.poll() is None:
+        while (
+            all(child.poll() is None for child in children)
+            and keycloak.process
+            and keycloak.process.poll() is None
+        ):
             time.sleep(1)
         print("Un composant s'est arrêté ; arrêt de la plateforme.", flush=True)
     except KeyboardInterrupt:
@@ -107,19 +125,20 @@ def main() -> None:
 
 def _print_welcome(keycloak_url: str, portal_url: str, invited: list[str]) -> None:
     mail_url = f"http://localhost:{_setting('COLLECTE_MAIL_WEB_PORT')}"
+    admin_user = _setting("COLLECTE_KC_ADMIN_USER")
     print(
         f"""
 Plateforme de collecte — environnement de développement prêt.
 
   Portail                  {portal_url}
   Boîte mail (dév.)        {mail_url}
-  Keycloak (realm)         {keycloak_url}/realms/collecte/account
-  Console d'administration {keycloak_url}/admin/master/console/  ({_setting('COLLECTE_KC_ADMIN_USER')} / mot de passe de COLLECTE_KC_ADMIN_PASSWORD, « admin » en dév.)
+  Console d'administration {keycloak_url}/admin/master/console/
+                           (identifiant {admin_user}, mot de passe : COLLECTE_KC_ADMIN_PASSWORD)
 
 À essayer d'abord :
   1. Ouvrez la boîte mail : l'invitation de marie.dupont@demoville.fr (interlocutrice de collecte)
      vous fait choisir un mot de passe, accepter les CGU, puis vous connecter au portail.
-  2. Sur la page de connexion, essayez « Mot de passe oublié ? » : le lien arrive dans la boîte mail.
+  2. Sur la page de connexion, essayez « Mot de passe oublié ? » : le lien arrive par e-mail.
   3. jean.technicien@demoville.fr est interlocuteur technique : il ne peut pas se connecter.
   Invitations envoyées par ce démarrage : {", ".join(invited) or "aucune (données déjà présentes)"}
 Ctrl-C arrête tout ; les données restent dans .data/ (supprimez ce dossier pour repartir de zéro).

@@ -57,7 +57,9 @@ def provision(admin: KeycloakAdmin) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Provisionne le realm collecte (idempotent).")
-    parser.add_argument("--url", default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"))
+    parser.add_argument(
+        "--url", default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080")
+    )
     args = parser.parse_args()
     admin = admin_client(
         args.url,

@@ -93,7 +93,9 @@ class KeycloakServer:
             "KC_BOOTSTRAP_ADMIN_CLIENT_SECRET": self.bootstrap_client_secret,
         }
         if self.bootstrap_admin is not None:
-            env["KC_BOOTSTRAP_ADMIN_USERNAME"], env["KC_BOOTSTRAP_ADMIN_PASSWORD"] = self.bootstrap_admin
+            env["KC_BOOTSTRAP_ADMIN_USERNAME"], env["KC_BOOTSTRAP_ADMIN_PASSWORD"] = (
+                self.bootstrap_admin
+            )
         command = [
             str(home / "bin" / "kc.sh"),
             "start-dev",

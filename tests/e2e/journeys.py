@@ -53,7 +53,7 @@ def accept_terms(page: Any) -> None:
 
 
 def start_invitation(page: Any, link: str) -> None:
-    """Open the invitation link; Keycloak first asks to confirm, so a mail scanner's GET is harmless."""
+    """Open the invitation link, then confirm: a mail scanner's GET alone consumes nothing."""
     page.goto(link)
     proceed = page.locator("#kc-info-message a")
     if proceed.count() and "/login-actions/" in (proceed.first.get_attribute("href") or ""):

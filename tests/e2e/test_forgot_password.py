@@ -65,4 +65,6 @@ def test_reset_answers_the_same_for_known_and_unknown_emails(
     assert known_answer == unknown_answer
     platform.mail.wait_for(known)
     assert platform.mail.count_for(unknown) == 0
-    print(f"\nréponse « mot de passe oublié » : connu {known_seconds:.3f} s, inconnu {unknown_seconds:.3f} s")
+    print(
+        f"\n« mot de passe oublié » : connu {known_seconds:.3f} s, inconnu {unknown_seconds:.3f} s"
+    )

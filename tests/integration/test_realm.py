@@ -38,7 +38,9 @@ def test_fresh_import_has_the_expected_realm(platform):
     assert realm["eventsEnabled"] and realm["adminEventsEnabled"]
     assert "length(12)" in realm["passwordPolicy"]
     assert "notEmail" in realm["passwordPolicy"] and "passwordHistory(5)" in realm["passwordPolicy"]
-    terms = next(a for a in platform.admin.get_required_actions() if a["alias"] == "TERMS_AND_CONDITIONS")
+    terms = next(
+        a for a in platform.admin.get_required_actions() if a["alias"] == "TERMS_AND_CONDITIONS"
+    )
     assert terms["enabled"] and terms["defaultAction"]
 
 
@@ -74,7 +76,9 @@ def test_portal_service_account_holds_only_the_roles_it_needs(platform):
     admin = platform.admin
     account = admin.get_client_service_account_user(admin.get_client_id("collecte-portail-admin"))
     management = admin.get_client_id("realm-management")
-    roles = {role["name"] for role in admin.get_composite_client_roles_of_user(account["id"], management)}
+    roles = {
+        role["name"] for role in admin.get_composite_client_roles_of_user(account["id"], management)
+    }
     assert "realm-admin" not in roles and "manage-realm" not in roles
     assert {"manage-users", "view-users", "query-users"} <= roles
 

@@ -1,0 +1,23 @@
+"""Default configuration of the portal.
+
+Loaded first by :func:`portal.create_app`, then overridden by ``COLLECTE_*``
+environment variables, then by the mapping given to ``create_app`` (tests).
+
+There are deliberately no defaults for ``SECRET_KEY``, ``OIDC_CLIENT_SECRET``
+and ``ADMIN_CLIENT_SECRET``: the application refuses to start without them.
+"""
+
+# Keycloak: base URL (without "/realms/..."), realm and clients.
+KEYCLOAK_URL = "http://localhost:8080"
+KEYCLOAK_REALM = "collecte"
+# Confidential client used to sign users in (authorization code + PKCE).
+OIDC_CLIENT_ID = "collecte-portail"
+# Confidential client whose service account calls the Admin API (client credentials).
+ADMIN_CLIENT_ID = "collecte-portail-admin"
+# Seconds to wait for Keycloak (connect and read) before giving up.
+KEYCLOAK_TIMEOUT = 5
+
+# Session cookie. Development over plain HTTP sets COLLECTE_SESSION_COOKIE_SECURE=false.
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,205 @@
+"""KeycloakGateway: JSON -> Person, one service-account token, outage translation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import responses
+from flask import Flask
+from keycloak.exceptions import KeycloakGetError
+from responses import matchers
+
+from portal.gateway import KeycloakGateway, KeycloakUnavailable, Person, get_gateway
+
+from .conftest import ADMIN_USERS_URL, TOKEN_ENDPOINT
+
+CAMILLE: dict[str, Any] = {
+    "id": "7f1c2a9e-0000-4000-8000-000000000001",
+    "username": "camille.martin@example.fr",
+    "email": "camille.martin@example.fr",
+    "firstName": "Camille",
+    "lastName": "Martin",
+    "enabled": True,
+    "emailVerified": True,
+    "createdTimestamp": 1700000000000,
+    "attributes": {"siren": ["552081317"], "lots": ["1", "3"]},
+}
+
+
+ADMIN_TOKEN = "jeton-admin"
+
+
+def mock_service_account_token(kc: responses.RequestsMock, token: str = ADMIN_TOKEN) -> None:
+    kc.post(
+        TOKEN_ENDPOINT,
+        json={"access_token": token, "expires_in": 300, "token_type": "Bearer", "scope": "profile"},
+    )
+
+
+def mock_user_search(kc: responses.RequestsMock, email: str, users: list[dict[str, Any]]) -> None:
+    kc.get(
+        ADMIN_USERS_URL,
+        json=users,
+        match=[
+            matchers.query_param_matcher(
+                {"email": email, "exact": "true", "first": "0", "max": "2"}
+            )
+        ],
+    )
+
+
+def test_find_person_maps_json_and_reuses_one_token(app: Flask, kc: responses.RequestsMock) -> None:
+    mock_service_account_token(kc)
+    mock_user_search(kc, "camille.martin@example.fr", [CAMILLE])
+    mock_user_search(kc, "inconnu@example.fr", [])
+
+    with app.app_context():
+        gateway = get_gateway()
+        person = gateway.find_person_by_email("camille.martin@example.fr")
+        nobody = gateway.find_person_by_email("inconnu@example.fr")
+
+    assert person == Person(
+        id="7f1c2a9e-0000-4000-8000-000000000001",
+        email="camille.martin@example.fr",
+        first_name="Camille",
+        last_name="Martin",
+        enabled=True,
+        email_verified=True,
+        attributes={"siren": ("552081317",), "lots": ("1", "3")},
+    )
+    assert nobody is None
+
+    token_calls = [call for call in kc.calls if call.request.url == TOKEN_ENDPOINT]
+    assert len(token_calls) == 1
+    form = parse_qs(str(token_calls[0].request.body))
+    assert form["grant_type"] == ["client_credentials"]
+    assert form["client_id"] == ["collecte-portail-admin"]
+    assert form["client_secret"] == ["test-admin-client-secret"]
+    assert "password" not in form
+    user_calls = [call for call in kc.calls if call.request.url.startswith(ADMIN_USERS_URL)]
+    assert len(user_calls) == 2
+    for call in user_calls:
+        assert call.request.headers["Authorization"] == "Bearer jeton-admin"
+
+
+def test_one_gateway_per_application(make_app: Callable[..., Flask]) -> None:
+    first, second = make_app(), make_app()
+    with first.app_context():
+        gateway = get_gateway()
+        assert get_gateway() is gateway
+    with second.app_context():
+        assert get_gateway() is not gateway
+
+
+def test_find_person_requires_an_exact_match(app: Flask, kc: responses.RequestsMock) -> None:
+    mock_service_account_token(kc)
+    mock_user_search(kc, "camille@example.fr", [{**CAMILLE, "email": "camille@example.fr.evil"}])
+    with app.app_context():
+        assert get_gateway().find_person_by_email("camille@example.fr") is None
+
+
+def test_find_person_ignores_case(app: Flask, kc: responses.RequestsMock) -> None:
+    mock_service_account_token(kc)
+    mock_user_search(kc, "Camille.Martin@Example.fr", [CAMILLE])
+    with app.app_context():
+        person = get_gateway().find_person_by_email("Camille.Martin@Example.fr")
+    assert person is not None
+    assert person.id == CAMILLE["id"]
+
+
+def test_blank_email_asks_nothing(app: Flask) -> None:
+    with app.app_context():
+        assert get_gateway().find_person_by_email("  ") is None
+
+
+def test_minimal_representation() -> None:
+    person = Person.from_representation({"id": "x"})
+    assert person == Person(
+        id="x",
+        email="",
+        first_name="",
+        last_name="",
+        enabled=False,
+        email_verified=False,
+        attributes={},
+    )
+
+
+def test_keycloak_url_with_a_path(kc: responses.RequestsMock) -> None:
+    config = {
+        "KEYCLOAK_URL": "http://keycloak.test/auth/",
+        "KEYCLOAK_REALM": "collecte",
+        "ADMIN_CLIENT_ID": "collecte-portail-admin",
+        "ADMIN_CLIENT_SECRET": "s",
+        "KEYCLOAK_TIMEOUT": 5,
+    }
+    kc.post(
+        "http://keycloak.test/auth/realms/collecte/protocol/openid-connect/token",
+        json={"access_token": "t", "expires_in": 300},
+    )
+    kc.get("http://keycloak.test/auth/admin/realms/collecte/users", json=[])
+    assert KeycloakGateway.from_config(config).find_person_by_email("a@example.fr") is None
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"body": requests.ConnectionError("refused")},
+        {"body": requests.ReadTimeout()},
+        {"status": 503},
+        {"status": 500, "json": {"error": "unknown_error"}},
+    ],
+    ids=["refused", "timeout", "503", "500"],
+)
+def test_token_endpoint_failures_mean_unavailable(
+    app: Flask, kc: responses.RequestsMock, failure: dict[str, Any]
+) -> None:
+    kc.post(TOKEN_ENDPOINT, **failure)
+    with app.app_context(), pytest.raises(KeycloakUnavailable):
+        get_gateway().find_person_by_email("camille.martin@example.fr")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"body": requests.ConnectionError("reset")}, {"status": 502}],
+    ids=["reset", "502"],
+)
+def test_admin_api_failures_mean_unavailable(
+    app: Flask, kc: responses.RequestsMock, failure: dict[str, Any]
+) -> None:
+    mock_service_account_token(kc)
+    kc.get(ADMIN_USERS_URL, **failure)
+    with app.app_context(), pytest.raises(KeycloakUnavailable):
+        get_gateway().find_person_by_email("camille.martin@example.fr")
+
+
+def test_client_errors_are_not_hidden_as_outages(app: Flask, kc: responses.RequestsMock) -> None:
+    mock_service_account_token(kc)
+    kc.get(ADMIN_USERS_URL, status=403, json={"error": "HTTP 403 Forbidden"})
+    with app.app_context(), pytest.raises(KeycloakGetError):
+        get_gateway().find_person_by_email("camille.martin@example.fr")
+
+
+def test_expired_service_account_token_is_replaced(app: Flask, kc: responses.RequestsMock) -> None:
+    """python-keycloak renews the token by itself once 90 % of its lifetime has passed."""
+    mock_service_account_token(kc, "jeton-1")
+    mock_service_account_token(kc, "jeton-2")
+    mock_user_search(kc, "camille.martin@example.fr", [CAMILLE])
+
+    with app.app_context():
+        gateway = get_gateway()
+        gateway.find_person_by_email("camille.martin@example.fr")
+        connection = gateway._admin.connection
+        connection._expires_at = datetime.now(tz=UTC) - timedelta(seconds=1)
+        gateway.find_person_by_email("camille.martin@example.fr")
+
+    user_calls = [call for call in kc.calls if call.request.url.startswith(ADMIN_USERS_URL)]
+    assert [call.request.headers["Authorization"] for call in user_calls] == [
+        "Bearer jeton-1",
+        "Bearer jeton-2",
+    ]

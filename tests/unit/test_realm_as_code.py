@@ -1,0 +1,172 @@
+"""Checks of the realm file, the user profile and the themes that need no server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collecte_kc.paths import REALM_FILE, THEMES_DIR, USER_PROFILE_FILE
+
+REALM: dict[str, Any] = json.loads(REALM_FILE.read_text("utf-8"))
+PROFILE: dict[str, Any] = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
+LOGIN_THEME = THEMES_DIR / "collecte" / "login"
+EMAIL_THEME = THEMES_DIR / "collecte" / "email"
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _client(client_id: str) -> dict[str, Any]:
+    return next(c for c in REALM["clients"] if c["clientId"] == client_id)
+
+
+def _properties(path: Path) -> dict[str, str]:
+    entries = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            entries[key.strip()] = value.strip()
+    return entries
+
+
+def test_realm_file_carries_no_generated_ids():
+    assert not [key for key, _ in _walk(REALM) if key in ("id", "containerId", "flowId")]
+
+
+def test_client_secrets_come_from_the_environment():
+    for client in REALM["clients"]:
+        assert re.fullmatch(r"\$\{COLLECTE_[A-Z_]+\}", client["secret"]), client["clientId"]
+
+
+def test_portal_client_uses_code_flow_with_pkce_and_exact_redirects():
+    portal = _client("collecte-portail")
+    assert portal["standardFlowEnabled"] and not portal["publicClient"]
+    assert not portal["directAccessGrantsEnabled"] and not portal["implicitFlowEnabled"]
+    assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert all("*" not in uri for uri in portal["redirectUris"])
+
+
+def test_admin_client_is_a_service_account_without_realm_admin():
+    admin = _client("collecte-portail-admin")
+    assert admin["serviceAccountsEnabled"] and not admin["standardFlowEnabled"]
+    account = next(
+        u for u in REALM["users"] if u.get("serviceAccountClientId") == admin["clientId"]
+    )
+    roles = set(account["clientRoles"]["realm-management"])
+    assert "realm-admin" not in roles and "manage-realm" not in roles
+
+
+def test_flows_reference_only_defined_subflows_and_configs():
+    flows = {flow["alias"] for flow in REALM["authenticationFlows"]}
+    configs = {config["alias"] for config in REALM["authenticatorConfig"]}
+    assert REALM["browserFlow"] in flows and REALM["resetCredentialsFlow"] in flows
+    for flow in REALM["authenticationFlows"]:
+        for step in flow["authenticationExecutions"]:
+            if step["authenticatorFlow"]:
+                assert step["flowAlias"] in flows
+            if "authenticatorConfig" in step:
+                assert step["authenticatorConfig"] in configs
+
+
+def test_refusal_follows_identification_in_both_flows():
+    """The deny sub-flow must come after the password (login) and after the e-mail link (reset),
+    so neither form says anything about an address."""
+    by_alias = {flow["alias"]: flow for flow in REALM["authenticationFlows"]}
+    browser = sorted(
+        by_alias[REALM["browserFlow"]]["authenticationExecutions"], key=lambda s: s["priority"]
+    )
+    assert [s.get("flowAlias") for s in browser] == [
+        "navigateur collecte - identification",
+        "navigateur collecte - refus",
+    ]
+    reset = sorted(
+        by_alias[REALM["resetCredentialsFlow"]]["authenticationExecutions"],
+        key=lambda s: s["priority"],
+    )
+    steps = [s.get("authenticator") or s.get("flowAlias") for s in reset]
+    assert steps.index("reset-credential-email") < steps.index(
+        "mot de passe oublie collecte - refus"
+    )
+    assert steps.index("mot de passe oublie collecte - refus") < steps.index("reset-password")
+
+
+def test_refusal_message_key_exists_in_the_french_login_theme():
+    messages = _properties(LOGIN_THEME / "messages" / "messages_fr.properties")
+    for config in REALM["authenticatorConfig"]:
+        key = config["config"].get("denyErrorMessage")
+        if key:
+            assert "interlocuteur de collecte" in messages[key]
+
+
+def test_cgu_is_a_default_required_action():
+    terms = next(a for a in REALM["requiredActions"] if a["alias"] == "TERMS_AND_CONDITIONS")
+    assert terms["enabled"] and terms["defaultAction"]
+
+
+def _attribute(name: str) -> dict[str, Any]:
+    return next(a for a in PROFILE["attributes"] if a["name"] == name)
+
+
+@pytest.mark.parametrize("function", ["collecte", "technique", "facturation"])
+def test_members_can_read_but_not_change_their_siren_and_lots(function):
+    attribute = _attribute(function)
+    assert attribute["multivalued"]
+    assert attribute["permissions"] == {"view": ["admin", "user"], "edit": ["admin"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("213500010/1", True),
+        ("213500010/lot-2", True),
+        ("21350001/1", False),
+        ("213500010", False),
+        ("2135000100/1", False),
+        ("213500010/", False),
+        ("ABCDEFGHI/1", False),
+    ],
+)
+def test_siren_lot_pattern(value, accepted):
+    pattern = _attribute("collecte")["validations"]["pattern"]["pattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def test_themes_extend_keycloak_themes():
+    assert "parent=keycloak.v2" in (LOGIN_THEME / "theme.properties").read_text("utf-8")
+    assert "parent=base" in (EMAIL_THEME / "theme.properties").read_text("utf-8")
+
+
+def test_every_message_used_by_our_templates_is_defined_in_french():
+    messages = _properties(LOGIN_THEME / "messages" / "messages_fr.properties")
+    for template in LOGIN_THEME.glob("*.ftl"):
+        for key in re.findall(r'msg\("([A-Za-z.]+)"', template.read_text("utf-8")):
+            assert key in messages, f"{template.name}: {key}"
+
+
+def test_invitation_and_reset_mails_are_written_in_french():
+    messages = _properties(EMAIL_THEME / "messages" / "messages_fr.properties")
+    for key in (
+        "executeActionsSubject",
+        "executeActionsBody",
+        "executeActionsBodyHtml",
+        "passwordResetSubject",
+        "passwordResetBody",
+        "passwordResetBodyHtml",
+        "emailVerificationSubject",
+        "emailVerificationBody",
+        "emailVerificationBodyHtml",
+    ):
+        assert key in messages
+    assert "{0}" in messages["executeActionsBody"] and "{4}" in messages["executeActionsBody"]
