@@ -6,7 +6,6 @@ Unit tests never ask for these fixtures, so they run without any server.
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from collecte_kc.mailsink import MailSink, start_sink
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.server import KeycloakServer
+from tests.ports import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PORTAL_CLIENT_ID = "collecte-portail"
@@ -33,12 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

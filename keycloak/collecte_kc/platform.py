@@ -58,6 +58,7 @@ def main() -> None:
         http_port=int(_setting("COLLECTE_KC_PORT")),
         management_port=int(_setting("COLLECTE_KC_MANAGEMENT_PORT")),
         bootstrap_client_secret=_setting("COLLECTE_BOOTSTRAP_CLIENT_SECRET"),
+        cache_themes=False,
         bootstrap_admin=(
             _setting("COLLECTE_KC_ADMIN_USER"),
             _setting("COLLECTE_KC_ADMIN_PASSWORD"),

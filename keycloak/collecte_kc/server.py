@@ -57,6 +57,8 @@ class KeycloakServer:
     # A human admin for the master console in the dev run; tests need none.
     bootstrap_admin: tuple[str, str] | None = None
     realm_env: dict[str, str] = field(default_factory=dict)
+    # Tests cache themes as production does; the dev run does not, so theme edits show at once.
+    cache_themes: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -106,10 +108,8 @@ class KeycloakServer:
             "--http-host=127.0.0.1",
             "--health-enabled=true",
             f"--hostname={self.url}",
-            # Dev/test only: cache nothing so theme edits show at once.
-            "--spi-theme--static-max-age=-1",
-            "--spi-theme--cache-themes=false",
-            "--spi-theme--cache-templates=false",
+            f"--spi-theme--cache-themes={str(self.cache_themes).lower()}",
+            f"--spi-theme--cache-templates={str(self.cache_themes).lower()}",
         ]
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - arguments built above

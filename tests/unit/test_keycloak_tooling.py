@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import smtplib
 from email.message import EmailMessage
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from collecte_kc import server
 from collecte_kc.dist import KEYCLOAK_SHA256, KEYCLOAK_VERSION
-from collecte_kc.mailsink import MailSink, links
+from collecte_kc.mailsink import links, start_sink
+from tests.ports import free_port
 
 
 def _fake_jdk(root: Path, name: str) -> Path:
@@ -43,19 +43,24 @@ def test_start_refuses_without_a_bootstrap_secret(tmp_path):
         server.KeycloakServer(data_dir=tmp_path).start()
 
 
-def test_mail_sink_keeps_messages_and_finds_action_links():
+def test_mail_sink_receives_over_smtp_and_finds_action_links():
+    port = free_port()
+    sink, controller = start_sink(port=port)
     message = EmailMessage()
+    message["From"] = "ne-pas-repondre@collecte.localhost"
     message["To"] = "marie.dupont@demoville.fr"
     message["Subject"] = "Invitation"
     message.set_content(
         "Lien : http://localhost:8080/realms/collecte/login-actions/action-token?key=abc&x=1"
     )
-    sink = MailSink()
-    envelope = SimpleNamespace(content=message.as_bytes())
-    assert asyncio.run(sink.handle_DATA(None, None, envelope)).startswith("250")
-    received = sink.wait_for("Marie.Dupont@demoville.fr", timeout=1)
-    assert links(received) == [
-        "http://localhost:8080/realms/collecte/login-actions/action-token?key=abc&x=1"
-    ]
-    with pytest.raises(TimeoutError):
-        sink.wait_for("personne@exemple.fr", timeout=0.2)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            client.send_message(message)
+        received = sink.wait_for("Marie.Dupont@demoville.fr", timeout=5)
+        assert links(received) == [
+            "http://localhost:8080/realms/collecte/login-actions/action-token?key=abc&x=1"
+        ]
+        with pytest.raises(TimeoutError):
+            sink.wait_for("personne@exemple.fr", timeout=0.2)
+    finally:
+        controller.stop()

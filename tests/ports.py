@@ -1,0 +1,9 @@
+"""Free loopback ports for the servers a test session starts."""
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
