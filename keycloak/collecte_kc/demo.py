@@ -7,8 +7,10 @@ by this run, so restarting the platform never floods the mailbox.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakGetError
 
 PORTAL_CLIENT_ID = "collecte-portail"
 INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
@@ -62,17 +64,26 @@ PEOPLE = (
 )
 
 
+def _group(admin: KeycloakAdmin, path: str) -> dict[str, Any] | None:
+    try:
+        return dict(admin.get_group_by_path(path))
+    except KeycloakGetError as error:
+        if error.response_code == 404:
+            return None
+        raise
+
+
 def _ensure_groups(admin: KeycloakAdmin) -> dict[str, str]:
     """Create the groupement and adherent groups if missing; return SIREN → group id."""
-    groupement = admin.get_group_by_path(f"/{GROUPEMENT}")
-    if not groupement:
+    groupement = _group(admin, f"/{GROUPEMENT}")
+    if groupement is None:
         admin.create_group({"name": GROUPEMENT, "attributes": {"libelle": [GROUPEMENT_LABEL]}})
         groupement = admin.get_group_by_path(f"/{GROUPEMENT}")
     ids = {}
     for adherent in ADHERENTS:
         path = f"/{GROUPEMENT}/{adherent.siren}"
-        group = admin.get_group_by_path(path)
-        if not group:
+        group = _group(admin, path)
+        if group is None:
             admin.create_group(
                 {
                     "name": adherent.siren,

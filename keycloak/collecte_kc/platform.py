@@ -38,7 +38,15 @@ def _setting(name: str) -> str:
     return os.environ.get(name) or DEV_DEFAULTS[name]
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Ctrl-C, or a TERM from a supervisor, stops every child (even when started in background,
+    # where the shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     portal_url = f"http://localhost:{_setting('COLLECTE_PORTAL_PORT')}"
     children: list[subprocess.Popen[bytes]] = []
     mail = subprocess.Popen(  # noqa: S603 - our own module
