@@ -18,10 +18,11 @@ application (``app.extensions``), hence one token per worker process.
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import current_app
@@ -32,7 +33,19 @@ from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
+from portal.domain import (
+    Adherent,
+    Change,
+    CollectionRequest,
+    ContactDetails,
+    Function,
+    Person,
+    Scope,
+)
+
 _EXTENSION_KEY = "portal.gateway"
+#: How many people one SIREN/lot search returns at most (a lot has a handful of contacts).
+SEARCH_LIMIT = 500
 _creation_lock = threading.Lock()
 
 
@@ -40,34 +53,12 @@ class KeycloakUnavailable(Exception):
     """Keycloak could not be reached, timed out or answered with a server error (5xx)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A person known to Keycloak (a Keycloak user of the ``collecte`` realm)."""
+class UnknownAdherent(Exception):
+    """No adherent group exists for this SIREN."""
 
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    enabled: bool
-    email_verified: bool
-    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    @classmethod
-    def from_representation(cls, data: Mapping[str, Any]) -> Person:
-        """Build a person from a Keycloak ``UserRepresentation`` (JSON object)."""
-        raw_attributes = data.get("attributes") or {}
-        return cls(
-            id=str(data["id"]),
-            email=str(data.get("email") or ""),
-            first_name=str(data.get("firstName") or ""),
-            last_name=str(data.get("lastName") or ""),
-            enabled=bool(data.get("enabled", False)),
-            email_verified=bool(data.get("emailVerified", False)),
-            attributes={
-                str(name): tuple(str(value) for value in values)
-                for name, values in raw_attributes.items()
-            },
-        )
+class UnknownPerson(Exception):
+    """No person has this id."""
 
 
 @contextmanager
@@ -123,6 +114,263 @@ class KeycloakGateway:
             if str(user.get("email") or "").casefold() == wanted.casefold():
                 return Person.from_representation(user)
         return None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def person(self, person_id: str) -> Person | None:
+        representation = self._user(person_id)
+        return Person.from_representation(representation) if representation else None
+
+    def people_with(self, attribute: str, scope: Scope) -> list[Person]:
+        """Everyone whose multivalued `attribute` holds `scope` (exact value)."""
+        with _keycloak_errors():
+            users = self._admin.get_users(
+                {"q": f"{attribute}:{scope}", "first": 0, "max": SEARCH_LIMIT}
+            )
+        # The search is exact in Keycloak 26; checking again costs nothing.
+        return [
+            Person.from_representation(user)
+            for user in users
+            if str(scope) in (user.get("attributes") or {}).get(attribute, [])
+        ]
+
+    def adherent(self, siren: str) -> Adherent | None:
+        """The adherent group `/<groupement>/<siren>`, wherever its groupement is."""
+        with _keycloak_errors():
+            groups = self._admin.get_groups(
+                {"search": siren, "exact": "true", "briefRepresentation": "false"}
+            )
+        for groupement in groups:
+            for group in groupement.get("subGroups") or []:
+                if group.get("name") == siren:
+                    return _adherent(groupement, group)
+        return None
+
+    # --- writing: every write carries `derniereModification` (who, when, what) ------------
+
+    def add_function(
+        self, details: ContactDetails, function: Function, scope: Scope, change: Change
+    ) -> Person:
+        """Give `function` on `scope` to the person with this e-mail, creating them if new.
+
+        One e-mail is one person: an existing person keeps their names and phones and only
+        gains the function (and membership of the adherent's group)."""
+        adherent = self._require_adherent(scope.siren)
+        existing = self.find_person_by_email(details.email)
+        if existing is None:
+            return self._create_person(details, adherent, {function.value: [str(scope)]}, change)
+        if existing.holds(function, scope):
+            return existing
+        return self._extend_person(
+            existing.id,
+            adherent,
+            lambda attributes: _add_value(attributes, function.value, scope),
+            change,
+        )
+
+    def update_contact(
+        self,
+        person_id: str,
+        scope: Scope,
+        functions: Mapping[Function, bool],
+        change: Change,
+        details: ContactDetails | None = None,
+    ) -> Person:
+        """In one write: add or remove each listed function on `scope` and, when given, change
+        names and phones (never the e-mail, which is the person's identifier)."""
+
+        def edit(representation: dict[str, Any]) -> None:
+            attributes = representation.setdefault("attributes", {})
+            for function, keep in functions.items():
+                if keep:
+                    _add_value(attributes, function.value, scope)
+                else:
+                    _remove_value(attributes, function.value, scope)
+            if details is not None:
+                representation["firstName"] = details.first_name
+                representation["lastName"] = details.last_name
+                _set_optional(attributes, "telephoneFixe", details.phone_fixe)
+                _set_optional(attributes, "telephoneMobile", details.phone_mobile)
+
+        return self._update_user(person_id, edit, change)
+
+    def add_request(
+        self, details: ContactDetails, scope: Scope, requested_by: str, change: Change
+    ) -> tuple[Person, CollectionRequest]:
+        """Record a pending request that this person become a collection contact."""
+        adherent = self._require_adherent(scope.siren)
+        request = CollectionRequest(
+            id=str(uuid.uuid4()), scope=scope, requested_by=requested_by, requested_at=change.at
+        )
+
+        def record(attributes: dict[str, list[str]]) -> None:
+            attributes.setdefault("demandesCollecte", []).append(request.to_json())
+            _add_value(attributes, "demandeCollecteSur", scope)
+
+        existing = self.find_person_by_email(details.email)
+        if existing is None:
+            attributes: dict[str, list[str]] = {}
+            record(attributes)
+            person = self._create_person(details, adherent, attributes, change)
+        else:
+            person = self._extend_person(existing.id, adherent, record, change)
+        return person, request
+
+    def withdraw_request(self, person_id: str, request_id: str, change: Change) -> None:
+        """Remove a request record (used to undo one whose notification could not be sent)."""
+
+        def edit(representation: dict[str, Any]) -> None:
+            attributes = representation.setdefault("attributes", {})
+            records = attributes.get("demandesCollecte", [])
+            kept = [
+                r for r in records if (c := CollectionRequest.from_json(r)) and c.id != request_id
+            ]
+            attributes["demandesCollecte"] = kept
+            scopes = {str(c.scope) for r in kept if (c := CollectionRequest.from_json(r))}
+            attributes["demandeCollecteSur"] = sorted(scopes)
+
+        self._update_user(person_id, edit, change)
+
+    def requests_on(self, scope: Scope) -> list[tuple[Person, CollectionRequest]]:
+        found = [
+            (person, request)
+            for person in self.people_with("demandeCollecteSur", scope)
+            for request in person.requests
+            if request.scope == scope
+        ]
+        return sorted(found, key=lambda pair: pair[1].requested_at, reverse=True)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _user(self, person_id: str) -> dict[str, Any] | None:
+        try:
+            with _keycloak_errors():
+                return dict(self._admin.get_user(person_id))
+        except KeycloakError as error:
+            if error.response_code == 404:
+                return None
+            raise
+
+    def _require_adherent(self, siren: str) -> Adherent:
+        adherent = self.adherent(siren)
+        if adherent is None:
+            raise UnknownAdherent(siren)
+        return adherent
+
+    def _create_person(
+        self,
+        details: ContactDetails,
+        adherent: Adherent,
+        attributes: dict[str, list[str]],
+        change: Change,
+    ) -> Person:
+        _set_optional(attributes, "telephoneFixe", details.phone_fixe)
+        _set_optional(attributes, "telephoneMobile", details.phone_mobile)
+        attributes["derniereModification"] = [change.to_json()]
+        with _keycloak_errors():
+            # One call creates the person, their attributes and their group membership:
+            # nothing half-made is left if it fails.
+            person_id = self._admin.create_user(
+                {
+                    "email": details.email,
+                    "firstName": details.first_name,
+                    "lastName": details.last_name,
+                    "enabled": True,
+                    "attributes": attributes,
+                    "groups": [f"/{adherent.groupement}/{adherent.siren}"],
+                }
+            )
+        person = self.person(str(person_id))
+        if person is None:
+            raise UnknownPerson(str(person_id))
+        return person
+
+    def _extend_person(
+        self,
+        person_id: str,
+        adherent: Adherent,
+        edit_attributes: Callable[[dict[str, list[str]]], None],
+        change: Change,
+    ) -> Person:
+        """Update the person's attributes, then join the adherent's group if not yet a member;
+        if joining fails, the attribute update is undone."""
+        before = self._user(person_id)
+        if before is None:
+            raise UnknownPerson(person_id)
+        person = self._update_user(
+            person_id, lambda rep: edit_attributes(rep.setdefault("attributes", {})), change, before
+        )
+        try:
+            with _keycloak_errors():
+                self._admin.group_user_add(person_id, adherent.group_id)
+        except Exception:
+            with _keycloak_errors():
+                self._admin.update_user(person_id, _writable(before))
+            raise
+        return person
+
+    def _update_user(
+        self,
+        person_id: str,
+        edit: Callable[[dict[str, Any]], None],
+        change: Change,
+        current: dict[str, Any] | None = None,
+    ) -> Person:
+        representation = current if current is not None else self._user(person_id)
+        if representation is None:
+            raise UnknownPerson(person_id)
+        updated = _writable(copy.deepcopy(representation))
+        edit(updated)
+        updated.setdefault("attributes", {})["derniereModification"] = [change.to_json()]
+        with _keycloak_errors():
+            self._admin.update_user(person_id, updated)
+        return Person.from_representation({**updated, "id": person_id})
+
+
+# Read-only parts of a user representation that an update must not send back.
+_READ_ONLY_KEYS = ("access", "createdTimestamp", "disableableCredentialTypes", "totp", "notBefore")
+# Attributes Keycloak itself writes (CGU acceptance date): the admin API may not edit them.
+_KEYCLOAK_ATTRIBUTES = ("terms_and_conditions",)
+
+
+def _writable(representation: dict[str, Any]) -> dict[str, Any]:
+    writable = {k: v for k, v in representation.items() if k not in _READ_ONLY_KEYS}
+    attributes = dict(writable.get("attributes") or {})
+    for name in _KEYCLOAK_ATTRIBUTES:
+        attributes.pop(name, None)
+    writable["attributes"] = attributes
+    return writable
+
+
+def _add_value(attributes: dict[str, list[str]], name: str, scope: Scope) -> None:
+    values = attributes.setdefault(name, [])
+    if str(scope) not in values:
+        values.append(str(scope))
+
+
+def _remove_value(attributes: dict[str, list[str]], name: str, scope: Scope) -> None:
+    attributes[name] = [value for value in attributes.get(name, []) if value != str(scope)]
+
+
+def _set_optional(attributes: dict[str, list[str]], name: str, value: str | None) -> None:
+    attributes[name] = [value] if value else []
+
+
+def _adherent(groupement: dict[str, Any], group: dict[str, Any]) -> Adherent:
+    attributes: dict[str, list[str]] = group.get("attributes") or {}
+    principals = {
+        name.removeprefix("principal."): values[0]
+        for name, values in attributes.items()
+        if name.startswith("principal.") and values
+    }
+    return Adherent(
+        group_id=str(group["id"]),
+        siren=str(group["name"]),
+        name=(attributes.get("raisonSociale") or [""])[0],
+        groupement=str(groupement["name"]),
+        lots=tuple(attributes.get("lots") or ()),
+        principals=principals,
+    )
 
 
 def get_gateway() -> KeycloakGateway:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakGetError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from collecte_kc.mailsink import MailSink, start_sink
@@ -24,6 +25,7 @@ from tests.ports import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PORTAL_CLIENT_ID = "collecte-portail"
+SUPPORT_EMAIL = "support@collecte.test"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,7 +43,7 @@ class Platform:
     admin: KeycloakAdmin
     mail: MailSink
     portal_url: str
-    bootstrap_secret: str
+    portal_config: dict[str, Any]
     startup_seconds: float
 
     @property
@@ -80,22 +82,49 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
         from portal import create_app
 
-        app = create_app(
-            {
-                "SECRET_KEY": secrets.token_urlsafe(32),
-                "KEYCLOAK_URL": server.url,
-                "OIDC_CLIENT_SECRET": oidc_secret,
-                "ADMIN_CLIENT_SECRET": admin_secret,
-                "SESSION_COOKIE_SECURE": False,
-            }
-        )
+        portal_config = {
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "KEYCLOAK_URL": server.url,
+            "OIDC_CLIENT_SECRET": oidc_secret,
+            "ADMIN_CLIENT_SECRET": admin_secret,
+            "SESSION_COOKIE_SECURE": False,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": smtp_port,
+            "SUPPORT_EMAIL": SUPPORT_EMAIL,
+        }
+        app = create_app(portal_config)
         portal: BaseWSGIServer = make_server("127.0.0.1", portal_port, app, threaded=True)
         threading.Thread(target=portal.serve_forever, daemon=True).start()
-        yield Platform(server, admin, mail, portal_url, bootstrap_secret, startup)
+        yield Platform(server, admin, mail, portal_url, portal_config, startup)
         portal.shutdown()
     finally:
         server.stop()
         smtp.stop()
+
+
+@pytest.fixture
+def adherent(platform: Platform) -> Callable[..., str]:
+    """Create the group of an adherent (test set-up); return its SIREN."""
+
+    def create(
+        siren: str, name: str = "Commune d'Essai", lots: tuple[str, ...] = ("1", "2")
+    ) -> str:
+        admin = platform.admin
+        try:
+            groupement = admin.get_group_by_path("/GRP-ESSAI")
+        except KeycloakGetError:
+            admin.create_group({"name": "GRP-ESSAI"})
+            groupement = admin.get_group_by_path("/GRP-ESSAI")
+        try:
+            admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
+        except KeycloakGetError:
+            admin.create_group(
+                {"name": siren, "attributes": {"raisonSociale": [name], "lots": list(lots)}},
+                parent=groupement["id"],
+            )
+        return siren
+
+    return create
 
 
 @pytest.fixture

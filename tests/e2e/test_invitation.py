@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from collecte_kc.mailsink import html_body, text_body
+from portal.domain import Change, Function, Scope
+from portal.gateway import KeycloakGateway
 from tests.e2e.journeys import (
     PASSWORD,
     PORTAL_CLIENT_ID,
@@ -18,6 +20,11 @@ from tests.e2e.journeys import (
     submit_login,
 )
 
+GATEWAY_DEFAULTS = {
+    "KEYCLOAK_REALM": "collecte",
+    "ADMIN_CLIENT_ID": "collecte-portail-admin",
+    "KEYCLOAK_TIMEOUT": 5,
+}
 INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
 
 
@@ -63,6 +70,15 @@ def test_invited_member_activates_accepts_cgu_and_signs_in(platform, create_pers
     assert person["emailVerified"] is True
     assert person["requiredActions"] == []
     assert person["attributes"]["terms_and_conditions"]
+
+    # A later change through the portal's gateway keeps the CGU acceptance Keycloak recorded.
+    gateway = KeycloakGateway.from_config({**platform.portal_config, **GATEWAY_DEFAULTS})
+    gateway.update_contact(
+        person_id, Scope("213100019", "2"), {Function.TECHNIQUE: True}, Change.now("t@x.fr", "x")
+    )
+    after = gateway.person(person_id)
+    assert after is not None and after.terms_accepted_at is not None
+    assert after.holds(Function.COLLECTE, Scope("213100019", "1"))
 
 
 def test_declining_the_cgu_leaves_no_access(platform, create_person, page):

@@ -14,7 +14,8 @@ from flask import Flask
 from keycloak.exceptions import KeycloakGetError
 from responses import matchers
 
-from portal.gateway import KeycloakGateway, KeycloakUnavailable, Person, get_gateway
+from portal.domain import Change, Function, Person, Scope
+from portal.gateway import KeycloakGateway, KeycloakUnavailable, get_gateway
 
 from .conftest import ADMIN_USERS_URL, TOKEN_ENDPOINT
 
@@ -27,7 +28,15 @@ CAMILLE: dict[str, Any] = {
     "enabled": True,
     "emailVerified": True,
     "createdTimestamp": 1700000000000,
-    "attributes": {"siren": ["552081317"], "lots": ["1", "3"]},
+    "attributes": {
+        "collecte": ["552081317/1", "552081317/3"],
+        "technique": ["552081317/1", "pas-un-perimetre"],
+        "telephoneMobile": ["+33612345678"],
+        "terms_and_conditions": ["1795881002"],
+        "derniereModification": [
+            '{"par": "sam@x.fr", "le": "2026-11-28T16:00:00+00:00", "quoi": "ajout"}'
+        ],
+    },
 }
 
 
@@ -70,7 +79,14 @@ def test_find_person_maps_json_and_reuses_one_token(app: Flask, kc: responses.Re
         last_name="Martin",
         enabled=True,
         email_verified=True,
-        attributes={"siren": ("552081317",), "lots": ("1", "3")},
+        phone_mobile="+33612345678",
+        functions={
+            Function.COLLECTE: frozenset({Scope("552081317", "1"), Scope("552081317", "3")}),
+            Function.TECHNIQUE: frozenset({Scope("552081317", "1")}),
+            Function.FACTURATION: frozenset(),
+        },
+        terms_accepted_at=datetime(2026, 11, 28, 15, 50, 2, tzinfo=UTC),
+        last_change=Change("sam@x.fr", datetime(2026, 11, 28, 16, 0, tzinfo=UTC), "ajout"),
     )
     assert nobody is None
 
@@ -126,7 +142,7 @@ def test_minimal_representation() -> None:
         last_name="",
         enabled=False,
         email_verified=False,
-        attributes={},
+        functions={function: frozenset() for function in Function},
     )
 
 

@@ -1,0 +1,344 @@
+"""Forms of the member space, with French messages shown next to their field.
+
+Field values are checked with the field libraries: python-stdnum (SIREN check
+digit), phonenumbers (French numbers, kept in E.164) and email-validator
+(syntax only, no network). Once a form has validated, its normalized values are
+read through :meth:`ContactForm.contact_data` and friends, never from the raw
+request.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from stdnum.fr import siren as stdnum_siren
+from wtforms import (
+    EmailField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.domain import ContactDetails
+
+__all__ = [
+    "FONCTIONS",
+    "CollectionRequestForm",
+    "ConfirmForm",
+    "ContactForm",
+    "EditContactForm",
+    "TechnicalBillingContactForm",
+    "format_phone",
+    "parse_perimetre",
+]
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+PHONE_MAX = 30
+
+#: The functions a technical or billing contact may hold (value, label).
+FONCTIONS: tuple[tuple[str, str], ...] = (
+    ("technique", "Interlocuteur technique"),
+    ("facturation", "Interlocuteur de facturation"),
+)
+
+LABEL_FIXE = "Téléphone fixe"
+LABEL_MOBILE = "Téléphone mobile"
+
+EMAIL_REQUIRED = "Indiquez l’adresse e-mail."
+EMAIL_TOO_LONG = f"L’adresse e-mail ne doit pas dépasser {EMAIL_MAX} caractères."
+EMAIL_INVALID = "Cette adresse e-mail n’est pas valide (exemple : prenom.nom@exemple.fr)."
+PHONE_REQUIRED = "Indiquez au moins un numéro de téléphone (fixe ou mobile)."
+PHONE_TOO_LONG = f"Le numéro ne doit pas dépasser {PHONE_MAX} caractères."
+PHONE_FOREIGN = "Indiquez un numéro français (métropole ou outre-mer)."
+PHONE_IS_MOBILE = f"Ce numéro est un mobile : indiquez-le dans « {LABEL_MOBILE} »."
+PHONE_NOT_MOBILE = f"Ce numéro n’est pas un mobile : indiquez-le dans « {LABEL_FIXE} »."
+FONCTIONS_REQUIRED = "Cochez au moins une fonction."
+FONCTION_UNKNOWN = "Choisissez parmi les fonctions proposées."
+PERIMETRE_REQUIRED = "Choisissez le SIREN et le lot concernés."
+PERIMETRE_NOT_OFFERED = "Choisissez un SIREN et un lot parmi ceux proposés."
+PERIMETRE_INVALID = (
+    "Ce couple SIREN/lot n’est pas valide (clé de contrôle du SIREN ou lot incorrect)."
+)
+
+#: France and the overseas departments and territories that have their own country calling code.
+_FRENCH_REGIONS = frozenset(
+    {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC"}
+)
+#: Overseas departments whose numbers are also written like mainland ones ("0692 12 34 56").
+_DOM_REGIONS = ("RE", "YT", "GP", "MQ", "GF")
+_MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_NAME_PUNCTUATION = frozenset(" '’-.")
+_LOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}")
+
+Validator = Callable[[Any, Any], None]
+
+
+def parse_perimetre(value: str) -> tuple[str, str] | None:
+    """``(siren, lot)`` from ``"SIREN/lot"`` when the SIREN check digit and the lot are valid."""
+    siren, separator, lot = value.partition("/")
+    if (
+        separator
+        and stdnum_siren.compact(siren) == siren
+        and stdnum_siren.is_valid(siren)
+        and _LOT.fullmatch(lot)
+    ):
+        return siren, lot
+    return None
+
+
+def format_phone(e164: str) -> str:
+    """A stored E.164 number for display: "01 23 45 67 89", overseas "+262 692 12 34 56".
+
+    A value that does not parse is returned unchanged.
+    """
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == "FR":
+        return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def _parse_phone(value: str) -> PhoneNumber | None:
+    """The valid number written in ``value``, read as mainland French then as overseas."""
+    for region in ("FR", *_DOM_REGIONS):
+        try:
+            number = phonenumbers.parse(value, region)
+        except NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(number) and not number.extension:
+            return number
+    return None
+
+
+def _clean_text(value: str | None) -> str | None:
+    """NFC-normalized, stripped, inner runs of whitespace made one space."""
+    if value is None:
+        return None
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+def _person_name(message: str) -> Validator:
+    def check(form: Any, field: Any) -> None:
+        if field.errors:
+            return
+        value: str = field.data
+        allowed = all(c.isalpha() or c in _NAME_PUNCTUATION for c in value)
+        if not allowed or not any(c.isalpha() for c in value):
+            raise ValidationError(message)
+
+    return check
+
+
+def _email(form: Any, field: Any) -> None:
+    if field.errors:
+        return
+    try:
+        result = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ValidationError(EMAIL_INVALID) from None
+    field.data = result.normalized.lower()
+
+
+def _name_field(label: str, what: str, autocomplete: str) -> Any:
+    """A required person name; ``what`` is "le nom" or "le prénom"."""
+    subject = what[0].upper() + what[1:]
+    return StringField(
+        label,
+        filters=[_clean_text],
+        validators=[
+            DataRequired(message=f"Indiquez {what}."),
+            Length(max=NAME_MAX, message=f"{subject} ne doit pas dépasser {NAME_MAX} caractères."),
+            _person_name(
+                f"{subject} ne peut contenir que des lettres, des espaces, des apostrophes, "
+                "des traits d’union et des points."
+            ),
+        ],
+        render_kw={"autocomplete": autocomplete},
+    )
+
+
+class _PhoneField(TelField):  # type: ignore[misc]
+    """An optional French number (mainland or overseas); ``e164`` is set once it validates."""
+
+    def __init__(self, label: str, *, mobile: bool, **kwargs: Any) -> None:
+        super().__init__(
+            label,
+            filters=[_strip],
+            validators=[Optional(), Length(max=PHONE_MAX, message=PHONE_TOO_LONG)],
+            render_kw={"autocomplete": "tel"},
+            **kwargs,
+        )
+        self.mobile = mobile
+        self.e164: str | None = None
+
+    def post_validate(self, form: Any, validation_stopped: bool) -> None:
+        self.e164 = None
+        if validation_stopped or self.errors:
+            return
+        number = _parse_phone(self.data)
+        if number is None:
+            example = "06 12 34 56 78" if self.mobile else "01 23 45 67 89"
+            raise ValidationError(f"Ce numéro de téléphone n’est pas valide (exemple : {example}).")
+        if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
+            raise ValidationError(PHONE_FOREIGN)
+        kind = phonenumbers.number_type(number)
+        if self.mobile and kind not in _MOBILE_TYPES:
+            raise ValidationError(PHONE_NOT_MOBILE)
+        if not self.mobile and kind == PhoneNumberType.MOBILE:
+            raise ValidationError(PHONE_IS_MOBILE)
+        self.e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+class _FunctionsField(SelectMultipleField):  # type: ignore[misc]
+    """Check boxes, at least one of the offered values."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data:
+            raise StopValidation(FONCTIONS_REQUIRED)
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise StopValidation(FONCTION_UNKNOWN) from None
+
+
+class _PerimetreField(SelectField):  # type: ignore[misc]
+    """One of the offered "SIREN/lot" values (WTForms checks it is offered)."""
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data:
+            raise StopValidation(PERIMETRE_REQUIRED)
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise StopValidation(PERIMETRE_NOT_OFFERED) from None
+
+
+def _valid_perimetre(form: Any, field: Any) -> None:
+    if parse_perimetre(field.data) is None:
+        raise ValidationError(PERIMETRE_INVALID)
+
+
+class _Form(FlaskForm):  # type: ignore[misc]
+    """Base of the forms below (Flask-WTF has no type hints)."""
+
+
+# Fields are rendered in the order they are created, hence these small classes:
+# name, e-mail, phones, then functions or perimeter.
+
+
+class _NamesForm(_Form):
+    nom = _name_field("Nom", "le nom", "family-name")
+    prenom = _name_field("Prénom", "le prénom", "given-name")
+
+
+class _EmailForm(_Form):
+    email = EmailField(
+        "Adresse e-mail",
+        filters=[_strip],
+        validators=[
+            DataRequired(message=EMAIL_REQUIRED),
+            Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
+            _email,
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class _PersonForm(_NamesForm):
+    """Names and phones; at least one phone."""
+
+    _validated = False
+    telephone_fixe = _PhoneField(LABEL_FIXE, mobile=False)
+    telephone_mobile = _PhoneField(LABEL_MOBILE, mobile=True)
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if not self.telephone_fixe.data and not self.telephone_mobile.data:
+            self.telephone_fixe.errors.append(PHONE_REQUIRED)
+            valid = False
+        self._validated = valid
+        return valid
+
+    def _contact_data(self, email: str) -> ContactDetails:
+        if not self._validated:
+            raise RuntimeError("contact_data() needs a form that has validated")
+        return ContactDetails(
+            last_name=self.nom.data,
+            first_name=self.prenom.data,
+            email=email,
+            phone_fixe=self.telephone_fixe.e164,
+            phone_mobile=self.telephone_mobile.e164,
+        )
+
+
+class _FunctionsForm(_Form):
+    fonctions = _FunctionsField(
+        "Fonction(s)", choices=[SelectChoice(value, label) for value, label in FONCTIONS]
+    )
+
+    def selected_functions(self) -> frozenset[str]:
+        """The checked functions, among "technique" and "facturation"."""
+        return frozenset(self.fonctions.data or ())
+
+
+class ContactForm(_PersonForm, _EmailForm):
+    """A technical or billing contact, or a person proposed as collection contact."""
+
+    def contact_data(self) -> ContactDetails:
+        """The normalized details; only after the form has validated."""
+        return self._contact_data(self.email.data)
+
+
+class TechnicalBillingContactForm(ContactForm, _FunctionsForm):
+    """A new technical and/or billing contact."""
+
+
+class EditContactForm(_PersonForm, _FunctionsForm):
+    """Edits a contact; the e-mail is the person's identifier, shown read-only, never posted."""
+
+    def contact_data(self, email: str) -> ContactDetails:
+        """The normalized details of the person identified by ``email``."""
+        return self._contact_data(email)
+
+
+class CollectionRequestForm(ContactForm):
+    """Asks for a new collection contact on one of the member's SIREN/lot pairs."""
+
+    perimetre = _PerimetreField("SIREN et lot concernés", validators=[_valid_perimetre])
+
+    def __init__(self, perimetres: list[tuple[str, str]], **kwargs: Any) -> None:
+        """``perimetres``: the member's own ("SIREN/lot", label) pairs."""
+        super().__init__(**kwargs)
+        self.perimetre.choices = [SelectChoice(value, label) for value, label in perimetres]
+
+    def selected_perimetre(self) -> tuple[str, str]:
+        """``(siren, lot)`` chosen; only after the form has validated."""
+        chosen = parse_perimetre(self.perimetre.data or "")
+        if chosen is None:
+            raise RuntimeError("selected_perimetre() needs a form that has validated")
+        return chosen
+
+
+class ConfirmForm(_Form):
+    """No field but the CSRF token: confirms a POST-only action such as a removal."""
