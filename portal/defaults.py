@@ -21,3 +21,10 @@ KEYCLOAK_TIMEOUT = 5
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Mail the portal sends itself (support notifications). Keycloak has its own SMTP settings.
+SMTP_HOST = "localhost"
+SMTP_PORT = 1025
+MAIL_FROM = "ne-pas-repondre@collecte.localhost"
+# Where requests for a new collection contact are announced.
+SUPPORT_EMAIL = "support@collecte.localhost"

@@ -19,6 +19,7 @@ from portal.domain import (
     ScopeContacts,
 )
 from portal.gateway import KeycloakGateway
+from portal.notify import Mailer, NotificationFailed
 
 
 class NotAllowed(Exception):
@@ -121,12 +122,25 @@ class MemberSpace:
             person_id, scope, wanted, self._change(f"retrait technique/facturation {scope}")
         )
 
-    def request_collection_contact(self, scope: Scope, details: ContactDetails) -> Person:
+    def request_collection_contact(
+        self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
+    ) -> Person:
+        """Record the request, then tell support; if support cannot be told, nothing stays."""
         self.member.require(scope)
         existing = self.gateway.find_person_by_email(details.email)
         if existing is not None and existing.holds(Function.COLLECTE, scope):
             raise AlreadyCollectionContact(details.email)
-        person, _ = self.gateway.add_request(
-            details, scope, self.member.person.email, self._change(f"demande collecte {scope}")
+        requester = self.member.person.email
+        person, request = self.gateway.add_request(
+            details, scope, requester, self._change(f"demande collecte {scope}")
         )
+        try:
+            mailer.collection_request(
+                details, scope, self.gateway.adherent(scope.siren), requester, queue_url
+            )
+        except NotificationFailed:
+            self.gateway.withdraw_request(
+                person.id, request.id, self._change(f"demande collecte {scope} annulée")
+            )
+            raise
         return person
