@@ -5,27 +5,17 @@ Unit tests never ask for these fixtures, so they run without any server.
 
 from __future__ import annotations
 
-import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakGetError
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from collecte_kc.mailsink import MailSink, start_sink
-from collecte_kc.provision import admin_client, provision
-from collecte_kc.server import KeycloakServer
-from tests.ports import free_port
+from collecte_kc.sandbox import Sandbox, sandbox
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-PORTAL_CLIENT_ID = "collecte-portail"
-SUPPORT_EMAIL = "support@collecte.test"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,69 +27,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass
-class Platform:
-    keycloak: KeycloakServer
-    admin: KeycloakAdmin
-    mail: MailSink
-    portal_url: str
-    portal_config: dict[str, Any]
-    startup_seconds: float
-
-    @property
-    def keycloak_url(self) -> str:
-        return self.keycloak.url
+# The tests call it "platform": the whole throwaway platform of one test session.
+Platform = Sandbox
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    smtp_port = free_port()
-    mail, smtp = start_sink(port=smtp_port)
-    portal_port = free_port()
-    portal_url = f"http://localhost:{portal_port}"
-    oidc_secret = secrets.token_urlsafe(24)
-    admin_secret = secrets.token_urlsafe(24)
-    bootstrap_secret = secrets.token_urlsafe(24)
-    server = KeycloakServer(
-        data_dir=tmp_path_factory.mktemp("keycloak-data"),
-        http_port=free_port(),
-        management_port=free_port(),
-        bootstrap_client_secret=bootstrap_secret,
-        realm_env={
-            "COLLECTE_PORTAL_URL": portal_url,
-            "COLLECTE_OIDC_CLIENT_SECRET": oidc_secret,
-            "COLLECTE_ADMIN_CLIENT_SECRET": admin_secret,
-            "COLLECTE_SMTP_HOST": "127.0.0.1",
-            "COLLECTE_SMTP_PORT": str(smtp_port),
-        },
-    )
-    server.start()
-    try:
-        startup = server.wait_ready()
-        print(f"\nKeycloak prêt en {startup:.1f} s (journal : {server.log_file})")
-        admin = admin_client(server.url, server.bootstrap_client_id, bootstrap_secret)
-        provision(admin)
-
-        from portal import create_app
-
-        portal_config = {
-            "SECRET_KEY": secrets.token_urlsafe(32),
-            "KEYCLOAK_URL": server.url,
-            "OIDC_CLIENT_SECRET": oidc_secret,
-            "ADMIN_CLIENT_SECRET": admin_secret,
-            "SESSION_COOKIE_SECURE": False,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": smtp_port,
-            "SUPPORT_EMAIL": SUPPORT_EMAIL,
-        }
-        app = create_app(portal_config)
-        portal: BaseWSGIServer = make_server("127.0.0.1", portal_port, app, threaded=True)
-        threading.Thread(target=portal.serve_forever, daemon=True).start()
-        yield Platform(server, admin, mail, portal_url, portal_config, startup)
-        portal.shutdown()
-    finally:
-        server.stop()
-        smtp.stop()
+    with sandbox(tmp_path_factory.mktemp("keycloak-data")) as started:
+        print(
+            f"\nKeycloak prêt en {started.startup_seconds:.1f} s "
+            f"(journal : {started.keycloak.log_file})"
+        )
+        yield started
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
-"""Free loopback ports for the servers a test session starts."""
+"""Free loopback ports for the servers a test starts."""
 
-import socket
+from collecte_kc.sandbox import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["free_port"]

@@ -1,0 +1,94 @@
+"""A throwaway platform on free loopback ports, for the test session and the benchmarks.
+
+SMTP sink, Keycloak on a fresh data folder with the realm imported and provisioned, and the
+portal served from a thread. Everything stops when the context ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keycloak import KeycloakAdmin
+from werkzeug.serving import make_server
+
+from collecte_kc.mailsink import MailSink, start_sink
+from collecte_kc.provision import admin_client, provision
+from collecte_kc.server import KeycloakServer
+
+SUPPORT_EMAIL = "support@collecte.test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Sandbox:
+    keycloak: KeycloakServer
+    admin: KeycloakAdmin
+    mail: MailSink
+    portal_url: str
+    portal_config: dict[str, Any]
+    startup_seconds: float
+
+    @property
+    def keycloak_url(self) -> str:
+        return self.keycloak.url
+
+
+@contextmanager
+def sandbox(data_dir: Path) -> Iterator[Sandbox]:
+    smtp_port = free_port()
+    mail, smtp = start_sink(port=smtp_port)
+    portal_port = free_port()
+    portal_url = f"http://localhost:{portal_port}"
+    oidc_secret, admin_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    server = KeycloakServer(
+        data_dir=data_dir,
+        http_port=free_port(),
+        management_port=free_port(),
+        bootstrap_client_secret=secrets.token_urlsafe(24),
+        realm_env={
+            "COLLECTE_PORTAL_URL": portal_url,
+            "COLLECTE_OIDC_CLIENT_SECRET": oidc_secret,
+            "COLLECTE_ADMIN_CLIENT_SECRET": admin_secret,
+            "COLLECTE_SMTP_HOST": "127.0.0.1",
+            "COLLECTE_SMTP_PORT": str(smtp_port),
+        },
+    )
+    server.start()
+    try:
+        startup = server.wait_ready()
+        admin = admin_client(server.url, server.bootstrap_client_id, server.bootstrap_client_secret)
+        provision(admin)
+
+        from portal import create_app  # the portal is imported only where it is served
+
+        portal_config: dict[str, Any] = {
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "KEYCLOAK_URL": server.url,
+            "OIDC_CLIENT_SECRET": oidc_secret,
+            "ADMIN_CLIENT_SECRET": admin_secret,
+            "SESSION_COOKIE_SECURE": False,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": smtp_port,
+            "SUPPORT_EMAIL": SUPPORT_EMAIL,
+        }
+        portal = make_server("127.0.0.1", portal_port, create_app(portal_config), threaded=True)
+        threading.Thread(target=portal.serve_forever, daemon=True).start()
+        try:
+            yield Sandbox(server, admin, mail, portal_url, portal_config, startup)
+        finally:
+            portal.shutdown()
+    finally:
+        server.stop()
+        smtp.stop()
