@@ -42,6 +42,7 @@ P = ParamSpec("P")
 
 _OAUTH_EXTENSION = "authlib.integrations.flask_client"
 _CLIENT_NAME = "keycloak"
+_STATE_PREFIX = f"_state_{_CLIENT_NAME}_"
 
 # Session keys. The session is a signed (not encrypted) cookie: keep it small
 # and hold nothing the user may not see.
@@ -188,6 +189,10 @@ def login() -> ResponseReturnValue:
         session[NEXT_KEY] = next_url
     else:
         session.pop(NEXT_KEY, None)
+    # Authlib keeps one state record per sign-in attempt for an hour; a user who starts over
+    # would grow the cookie past what browsers keep. Only the latest attempt stays valid.
+    for key in [key for key in session if key.startswith(_STATE_PREFIX)]:
+        session.pop(key)
     return _oidc().authorize_redirect(url_for("auth.callback", _external=True), ui_locales="fr")
 
 

@@ -93,6 +93,15 @@ def test_login_redirects_to_keycloak_with_pkce(
         assert sess["next"] == "/x"
 
 
+def test_starting_over_keeps_only_the_latest_sign_in_attempt(
+    client: FlaskClient, discovery: dict[str, Any]
+) -> None:
+    states = [query(client.get("/connexion").location)["state"] for _ in range(5)]
+    with client.session_transaction() as sess:
+        kept = [key for key in sess if key.startswith("_state_")]
+    assert kept == [f"_state_keycloak_{states[-1]}"]
+
+
 @pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example"])
 def test_login_ignores_unsafe_next(
     client: FlaskClient, discovery: dict[str, Any], target: str
