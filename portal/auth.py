@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ParamSpec, Protocol, TypeGuard, cast
 from urllib.parse import quote, urlsplit
 
@@ -48,6 +48,7 @@ _STATE_PREFIX = f"_state_{_CLIENT_NAME}_"
 # and hold nothing the user may not see.
 USER_KEY = "user"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 (a session key name, not a secret)
+REFRESH_TOKEN_KEY = "refresh_token"  # noqa: S105 (a session key name, not a secret)
 NEXT_KEY = "next"
 
 #: What makes a sign-in fail "normally": an error returned by Keycloak
@@ -64,6 +65,8 @@ class _OIDCClient(Protocol):
     def load_server_metadata(self) -> dict[str, Any]: ...
 
     def authorize_access_token(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def fetch_access_token(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def create_logout_url(
         self,
@@ -137,17 +140,41 @@ class SessionUser:
 def current_user() -> SessionUser | None:
     """Return the signed-in user, or ``None``.
 
-    A session whose token has expired counts as signed out and is cleared.
+    When the access token has expired, the refresh token is used: that succeeds only while the
+    Keycloak session lives, so the portal session ends with it. Failing that, signed out.
     """
     data = session.get(USER_KEY)
     if not isinstance(data, Mapping):
         return None
     user = SessionUser.from_session(data)
-    if user is None or user.expires_at <= time.time():
-        session.pop(USER_KEY, None)
-        session.pop(ID_TOKEN_KEY, None)
-        return None
+    if user is not None and user.expires_at <= time.time():
+        user = _refreshed(user)
+    if user is None:
+        for key in (USER_KEY, ID_TOKEN_KEY, REFRESH_TOKEN_KEY):
+            session.pop(key, None)
     return user
+
+
+def _refreshed(user: SessionUser) -> SessionUser | None:
+    refresh_token = session.get(REFRESH_TOKEN_KEY)
+    if not isinstance(refresh_token, str):
+        return None
+    try:
+        token = _oidc().fetch_access_token(grant_type="refresh_token", refresh_token=refresh_token)
+    except SIGN_IN_ERRORS as exc:
+        current_app.logger.info("Session not renewed: %r", exc)
+        return None
+    renewed = replace(user, expires_at=int(token["expires_at"]))
+    session[USER_KEY] = renewed.to_session()
+    _keep_tokens(token)
+    return renewed
+
+
+def _keep_tokens(token: Mapping[str, Any]) -> None:
+    """Keep what logout (ID token as hint) and renewal (refresh token) need, nothing else."""
+    for key in (ID_TOKEN_KEY, REFRESH_TOKEN_KEY):
+        if isinstance(token.get(key), str):
+            session[key] = token[key]
 
 
 def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
@@ -226,7 +253,7 @@ def callback() -> ResponseReturnValue:
     # Start from an empty session: nothing from before sign-in is carried over.
     session.clear()
     session[USER_KEY] = user.to_session()
-    session[ID_TOKEN_KEY] = id_token
+    _keep_tokens(token)
     return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
 
 

@@ -24,6 +24,7 @@ from .conftest import (
     ISSUER,
     JWKS_URI,
     TOKEN_ENDPOINT,
+    session_user,
 )
 
 CONDITIONS = (
@@ -348,3 +349,52 @@ def test_logout_when_signed_out_just_goes_home(
     assert response.status_code == 302
     assert response.location == "/"
     assert "Déconnexion effectuée." in text(client.get("/"))
+
+
+# --- session renewal ------------------------------------------------------------
+
+
+def sign_in_expired(client: FlaskClient) -> None:
+    with client.session_transaction() as sess:
+        sess["user"] = session_user(expires_at=int(time.time()) - 1)
+        sess["id_token"] = "ancien.jeton.id"
+        sess["refresh_token"] = "jeton-de-rafraichissement"
+
+
+def test_expired_access_token_is_renewed_while_the_keycloak_session_lives(
+    client: FlaskClient, kc: responses.RequestsMock, discovery: dict[str, Any]
+) -> None:
+    sign_in_expired(client)
+    kc.post(
+        TOKEN_ENDPOINT,
+        json={
+            "access_token": "nouveau",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "refresh_token": "jeton-suivant",
+        },
+    )
+
+    assert "Connecté en tant que Camille Martin" in text(client.get("/"))
+    form = parse_qs(str(kc.calls[-1].request.body))
+    assert form["grant_type"] == ["refresh_token"]
+    assert form["refresh_token"] == ["jeton-de-rafraichissement"]
+    with client.session_transaction() as sess:
+        assert sess["user"]["expires_at"] > time.time()
+        assert sess["refresh_token"] == "jeton-suivant"
+        assert sess["id_token"] == "ancien.jeton.id"
+
+
+def test_ended_keycloak_session_signs_the_user_out(
+    client: FlaskClient, kc: responses.RequestsMock, discovery: dict[str, Any]
+) -> None:
+    sign_in_expired(client)
+    kc.post(
+        TOKEN_ENDPOINT,
+        status=400,
+        json={"error": "invalid_grant", "error_description": "Session not active"},
+    )
+
+    assert "Connecté en tant que" not in text(client.get("/"))
+    with client.session_transaction() as sess:
+        assert not {"user", "id_token", "refresh_token"} & set(sess.keys())
