@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import auth, errors, main, security
+from portal import auth, errors, espace, main, security
 
 ENV_PREFIX = "COLLECTE"
 
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(espace.bp)
     errors.init_app(app)
     security.init_app(app)
     return app

@@ -10,6 +10,8 @@ from keycloak.exceptions import KeycloakConnectionError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.gateway import KeycloakUnavailable
+from portal.member_space import NotAllowed
+from portal.notify import NotificationFailed
 
 #: (title, explanation) shown for each HTTP status.
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -62,6 +64,23 @@ def keycloak_http_error(error: requests.HTTPError) -> ResponseReturnValue:
     return render_error(500)
 
 
+NOTIFICATION_FAILED = (
+    "Votre demande n’a pas pu être transmise au support : la messagerie est momentanément "
+    "indisponible. Rien n’a été enregistré ; veuillez réessayer plus tard."
+)
+
+
+def not_allowed(error: NotAllowed) -> ResponseReturnValue:
+    """Another adherent's SIREN/lot or person: the same page as one that does not exist."""
+    return render_error(404)
+
+
+def notification_failed(error: NotificationFailed) -> ResponseReturnValue:
+    current_app.logger.warning("Support notification failed: %r", error)
+    body, status = render_error(503, NOTIFICATION_FAILED)
+    return body, status, {"Retry-After": "60"}
+
+
 def csrf_error(error: CSRFError) -> ResponseReturnValue:
     return render_error(
         400,
@@ -82,5 +101,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error_class, service_unavailable)
     app.register_error_handler(requests.HTTPError, keycloak_http_error)
     app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(NotAllowed, not_allowed)
+    app.register_error_handler(NotificationFailed, notification_failed)
     # Also catches unhandled exceptions, which Flask wraps in InternalServerError (500).
     app.register_error_handler(HTTPException, http_error)

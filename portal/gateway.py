@@ -40,12 +40,15 @@ from portal.domain import (
     ContactDetails,
     Function,
     Person,
+    RequestStatus,
     Scope,
 )
 
 _EXTENSION_KEY = "portal.gateway"
 #: How many people one SIREN/lot search returns at most (a lot has a handful of contacts).
 SEARCH_LIMIT = 500
+#: Set ("oui") on a person while one of their requests waits for support.
+PENDING_MARKER = "demandeCollecteEnAttente"
 _creation_lock = threading.Lock()
 
 
@@ -204,8 +207,7 @@ class KeycloakGateway:
         )
 
         def record(attributes: dict[str, list[str]]) -> None:
-            attributes.setdefault("demandesCollecte", []).append(request.to_json())
-            _add_value(attributes, "demandeCollecteSur", scope)
+            _store_requests(attributes, [*_requests(attributes), request])
 
         existing = self.find_person_by_email(details.email)
         if existing is None:
@@ -221,13 +223,7 @@ class KeycloakGateway:
 
         def edit(representation: dict[str, Any]) -> None:
             attributes = representation.setdefault("attributes", {})
-            records = attributes.get("demandesCollecte", [])
-            kept = [
-                r for r in records if (c := CollectionRequest.from_json(r)) and c.id != request_id
-            ]
-            attributes["demandesCollecte"] = kept
-            scopes = {str(c.scope) for r in kept if (c := CollectionRequest.from_json(r))}
-            attributes["demandeCollecteSur"] = sorted(scopes)
+            _store_requests(attributes, [r for r in _requests(attributes) if r.id != request_id])
 
         self._update_user(person_id, edit, change)
 
@@ -237,6 +233,20 @@ class KeycloakGateway:
             for person in self.people_with("demandeCollecteSur", scope)
             for request in person.requests
             if request.scope == scope
+        ]
+        return sorted(found, key=lambda pair: pair[1].requested_at, reverse=True)
+
+    def pending_requests(self) -> list[tuple[Person, CollectionRequest]]:
+        """Every request still waiting for support, newest first."""
+        with _keycloak_errors():
+            users = self._admin.get_users(
+                {"q": f"{PENDING_MARKER}:oui", "first": 0, "max": SEARCH_LIMIT}
+            )
+        found = [
+            (person, request)
+            for person in map(Person.from_representation, users)
+            for request in person.requests
+            if request.status is RequestStatus.PENDING
         ]
         return sorted(found, key=lambda pair: pair[1].requested_at, reverse=True)
 
@@ -340,6 +350,23 @@ def _writable(representation: dict[str, Any]) -> dict[str, Any]:
         attributes.pop(name, None)
     writable["attributes"] = attributes
     return writable
+
+
+def _requests(attributes: Mapping[str, list[str]]) -> list[CollectionRequest]:
+    return [
+        request
+        for value in attributes.get("demandesCollecte", [])
+        if (request := CollectionRequest.from_json(value))
+    ]
+
+
+def _store_requests(attributes: dict[str, list[str]], requests: list[CollectionRequest]) -> None:
+    """Write the records and what is derived from them: the SIREN/lot index searched by the
+    member space, and the marker searched by support's queue."""
+    attributes["demandesCollecte"] = [request.to_json() for request in requests]
+    attributes["demandeCollecteSur"] = sorted({str(request.scope) for request in requests})
+    pending = any(request.status is RequestStatus.PENDING for request in requests)
+    attributes[PENDING_MARKER] = ["oui"] if pending else []
 
 
 def _add_value(attributes: dict[str, list[str]], name: str, scope: Scope) -> None:

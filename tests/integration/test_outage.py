@@ -37,6 +37,9 @@ class Relay:
     def stop(self) -> None:
         """Close the port and every connection through it, pooled ones included."""
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         for connection in self._open:

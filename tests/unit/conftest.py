@@ -6,8 +6,12 @@ process, and every mocked Keycloak call must actually happen.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from html.parser import HTMLParser
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -15,8 +19,12 @@ import responses
 from flask import Flask, session
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
+from requests import PreparedRequest
+from responses import matchers
+from werkzeug.test import TestResponse
 
 from portal import create_app
+from portal.auth import USER_KEY, SessionUser
 
 KEYCLOAK_URL = "http://keycloak.test"
 ISSUER = f"{KEYCLOAK_URL}/realms/collecte"
@@ -27,6 +35,7 @@ TOKEN_ENDPOINT = f"{OIDC_BASE}/token"
 JWKS_URI = f"{OIDC_BASE}/certs"
 END_SESSION_ENDPOINT = f"{OIDC_BASE}/logout"
 ADMIN_USERS_URL = f"{KEYCLOAK_URL}/admin/realms/collecte/users"
+ADMIN_GROUPS_URL = f"{KEYCLOAK_URL}/admin/realms/collecte/groups"
 
 DISCOVERY: dict[str, Any] = {
     "issuer": ISSUER,
@@ -134,3 +143,334 @@ def csrf_token(app: Flask, client: FlaskClient) -> Callable[[], str]:
         return str(token)
 
     return get_token
+
+
+# --- Member space: the Admin API as Keycloak answers it, and a signed-in member ---------------
+
+SIREN_A, SIREN_B = "213500010", "253500011"
+SCOPE_A, SCOPE_B = f"{SIREN_A}/1", f"{SIREN_B}/1"
+GROUPEMENT = "GRP-DEMO"
+ADHERENT_NAMES = {SIREN_A: "Commune de Démoville", SIREN_B: "Syndicat des eaux de Démoville"}
+
+
+def user_json(
+    person_id: str, email: str, first_name: str, last_name: str, **attributes: list[str]
+) -> dict[str, Any]:
+    """A user as GET /users/<id> returns it (read-only keys included)."""
+    return {
+        "id": person_id,
+        "username": email,
+        "email": email,
+        "firstName": first_name,
+        "lastName": last_name,
+        "enabled": True,
+        "emailVerified": True,
+        "createdTimestamp": 1700000000000,
+        "access": {"manage": True},
+        "attributes": attributes,
+    }
+
+
+def group_json(siren: str, **principals: str) -> dict[str, Any]:
+    """An adherent group `/<groupement>/<SIREN>`; ``principals``: ``lot_1="<person id>"``."""
+    attributes = {"raisonSociale": [ADHERENT_NAMES[siren]], "lots": ["1", "2"]}
+    for lot, person_id in principals.items():
+        attributes[f"principal.{lot.removeprefix('lot_')}"] = [person_id]
+    return {
+        "id": f"g-{siren}",
+        "name": siren,
+        "path": f"/{GROUPEMENT}/{siren}",
+        "parentId": "g-groupement",
+        "subGroupCount": 0,
+        "attributes": attributes,
+    }
+
+
+MEMBER = user_json(
+    "a0000000-0000-4000-8000-00000000000a",
+    "marie.dupont@demoville.fr",
+    "Marie",
+    "Dupont",
+    collecte=[SCOPE_A],
+    telephoneFixe=["+33299000000"],
+    telephoneMobile=["+262692123456"],
+    terms_and_conditions=["1795881002"],
+)
+TECHNICIAN = user_json(
+    "t0000000-0000-4000-8000-00000000000t",
+    "jean.technicien@demoville.fr",
+    "Jean",
+    "Technicien",
+    technique=[SCOPE_A],
+    facturation=[SCOPE_A],
+    telephoneFixe=["+33299000001"],
+    terms_and_conditions=["1795881002"],
+)
+#: A technical contact of member B's scope only.
+OUTSIDER = user_json(
+    "o0000000-0000-4000-8000-00000000000o",
+    "paul.autre@syndicat-demoville.fr",
+    "Paul",
+    "Autre",
+    technique=[SCOPE_B],
+)
+
+
+class AdminApi:
+    """Registers on the ``kc`` mock the Admin API calls a test expects, one helper per call.
+
+    People live in ``people``: GET /users/<id> answers their current state and the PUT or POST
+    a test accepts changes it, as Keycloak would.
+    """
+
+    def __init__(self, kc: responses.RequestsMock) -> None:
+        self.kc = kc
+        self.people: dict[str, dict[str, Any]] = {}
+
+    def token(self) -> None:
+        self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
+
+    def person(self, representation: dict[str, Any]) -> None:
+        self.people[representation["id"]] = representation
+        self._serve(representation["id"])
+
+    def _serve(self, person_id: str) -> None:
+        """GET /users/<id> answers the person as they are at that moment."""
+        self.kc.add_callback(
+            responses.GET,
+            f"{ADMIN_USERS_URL}/{person_id}",
+            callback=lambda request: (200, {}, json.dumps(self.people[person_id])),
+        )
+
+    def unknown_person(self, person_id: str) -> None:
+        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}", status=404, json={"error": "User not found"})
+
+    def search(self, attribute: str, scope: str, people: list[dict[str, Any]]) -> None:
+        """GET /users?q=<attribute>:<SIREN/lot> (MemberSpace.contacts)."""
+        query = {"q": f"{attribute}:{scope}", "first": "0", "max": "500"}
+        self.kc.get(ADMIN_USERS_URL, json=people, match=[matchers.query_param_matcher(query)])
+
+    def scope_contacts(self, scope: str, **people: list[dict[str, Any]]) -> None:
+        """The four searches of a SIREN/lot page; ``people``: collecte=, technique=, ..."""
+        for attribute in ("collecte", "technique", "facturation", "demandeCollecteSur"):
+            self.search(attribute, scope, people.get(attribute, []))
+
+    def email_search(self, email: str, people: list[dict[str, Any]]) -> None:
+        query = {"email": email, "exact": "true", "first": "0", "max": "2"}
+        self.kc.get(ADMIN_USERS_URL, json=people, match=[matchers.query_param_matcher(query)])
+
+    def adherent(self, siren: str, group: dict[str, Any] | None = None) -> None:
+        """GET /groups?search=<SIREN>: Keycloak answers the top-level groupement holding the
+        matching child, with the number of all its children; python-keycloak then reads
+        that groupement's children with the same search."""
+        found = group or group_json(siren)
+        groupement = {"id": "g-groupement", "name": GROUPEMENT, "path": f"/{GROUPEMENT}"}
+        self._group_search(siren, [{**groupement, "subGroupCount": 2, "subGroups": [found]}])
+        self._group_search(siren, [found], f"{ADMIN_GROUPS_URL}/g-groupement/children")
+
+    def no_adherent(self, siren: str) -> None:
+        self._group_search(siren, [])
+
+    def _group_search(self, siren: str, answer: list[Any], url: str = ADMIN_GROUPS_URL) -> None:
+        query = {"search": siren, "exact": "true", "briefRepresentation": "false"}
+        query.update(first="0", max="100")
+        self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+
+    def accept_update(self, person_id: str) -> None:
+        def update(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.people[person_id] = {**json.loads(str(request.body)), "id": person_id}
+            return 204, {}, ""
+
+        self.kc.add_callback(responses.PUT, f"{ADMIN_USERS_URL}/{person_id}", callback=update)
+
+    def accept_create(self, person_id: str) -> None:
+        """POST /users answers 201 with the new user's URL; the new user can then be read."""
+
+        def create(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.people[person_id] = {**json.loads(str(request.body)), "id": person_id}
+            return 201, {"Location": f"{ADMIN_USERS_URL}/{person_id}"}, ""
+
+        self.kc.add_callback(responses.POST, ADMIN_USERS_URL, callback=create)
+        self._serve(person_id)
+
+    def accept_join(self, person_id: str, siren: str) -> None:
+        self.kc.put(f"{ADMIN_USERS_URL}/{person_id}/groups/g-{siren}", status=204)
+
+    def sent(self, method: str, url: str = ADMIN_USERS_URL) -> list[dict[str, Any]]:
+        """JSON bodies sent with ``method`` to ``url`` (a user's URL or the users' URL)."""
+        return [
+            json.loads(str(call.request.body))
+            for call in self.kc.calls
+            if call.request.method == method and call.request.url == url
+        ]
+
+    def writes(self) -> list[str]:
+        """Every call that could change Keycloak (the token request aside)."""
+        return [
+            f"{call.request.method} {call.request.url}"
+            for call in self.kc.calls
+            if call.request.method != "GET" and call.request.url != TOKEN_ENDPOINT
+        ]
+
+
+@pytest.fixture
+def admin_api(kc: responses.RequestsMock) -> AdminApi:
+    return AdminApi(kc)
+
+
+@pytest.fixture
+def sign_in_as(client: FlaskClient) -> Callable[[Mapping[str, Any]], None]:
+    """Sign a person in by writing the session as the OIDC callback does (no Keycloak call)."""
+
+    def do_sign_in(person: Mapping[str, Any]) -> None:
+        user = SessionUser(
+            sub=person["id"],
+            email=person["email"],
+            given_name=person["firstName"],
+            family_name=person["lastName"],
+            expires_at=int(time.time()) + 300,
+        )
+        with client.session_transaction() as sess:
+            sess[USER_KEY] = user.to_session()
+
+    return do_sign_in
+
+
+@pytest.fixture
+def signed_in(
+    admin_api: AdminApi, sign_in_as: Callable[[Mapping[str, Any]], None]
+) -> Callable[[dict[str, Any]], AdminApi]:
+    """Sign a person in; each request then reads them from Keycloak (one service-account
+    token per application)."""
+
+    def do_sign_in(person: dict[str, Any]) -> AdminApi:
+        admin_api.token()
+        admin_api.person(person)
+        sign_in_as(person)
+        return admin_api
+
+    return do_sign_in
+
+
+@pytest.fixture
+def member(signed_in: Callable[[dict[str, Any]], AdminApi]) -> AdminApi:
+    """MEMBER, collection contact of SCOPE_A, is signed in."""
+    return signed_in(MEMBER)
+
+
+@pytest.fixture
+def post(client: FlaskClient, csrf_token: Callable[[], str]) -> Callable[..., TestResponse]:
+    """POST a form as the browser would, with a valid CSRF token."""
+
+    def submit(url: str, data: Mapping[str, Any] | None = None) -> TestResponse:
+        return client.post(url, data={**(data or {}), "csrf_token": csrf_token()})
+
+    return submit
+
+
+# --- Reading pages ----------------------------------------------------------------------------
+
+_VOID_ELEMENTS = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "wbr"})
+
+
+class Element:
+    """A parsed HTML element: enough of a DOM to find things the way a reader does."""
+
+    def __init__(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tag = tag
+        self.attrs = {name: value or "" for name, value in attrs}
+        self.children: list[Element | str] = []
+
+    def text(self) -> str:
+        """The visible text, whitespace collapsed."""
+        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+        return " ".join(" ".join(parts).split())
+
+    def iter(self) -> Iterator[Element]:
+        yield self
+        for child in self.children:
+            if isinstance(child, Element):
+                yield from child.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        """Elements with this tag and these attributes (``class_``: one of the classes;
+        ``data_x``/``aria_x``: ``data-x``/``aria-x``)."""
+
+        def matches(element: Element) -> bool:
+            for name, wanted in attrs.items():
+                key = name.rstrip("_").replace("_", "-")
+                value = element.attrs.get(key)
+                found = value.split() if key == "class" and value is not None else [value]
+                if wanted not in found:
+                    return False
+            return tag is None or element.tag == tag
+
+        return [element for element in self.iter() if matches(element)]
+
+    def find(self, tag: str | None = None, **attrs: str) -> Element:
+        found = self.find_all(tag, **attrs)
+        assert len(found) == 1, f"{len(found)} × <{tag} {attrs}>"
+        return found[0]
+
+    def by_id(self, element_id: str) -> Element:
+        return self.find(id=element_id)
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("document", [])
+        self.open = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, attrs)
+        self.open[-1].children.append(element)
+        if tag not in _VOID_ELEMENTS:
+            self.open.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open[-1].children.append(Element(tag, attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.open) - 1, 0, -1):
+            if self.open[depth].tag == tag:
+                del self.open[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.open[-1].children.append(data)
+
+
+def html(response: TestResponse) -> Element:
+    builder = _TreeBuilder()
+    builder.feed(response.get_data(as_text=True))
+    builder.close()
+    return builder.root
+
+
+def assert_accessible(page: Element) -> None:
+    """Headings in order from one h1, unique ids, a label for each field, check boxes grouped
+    in a fieldset with a legend, table headers with a scope."""
+    levels = [int(e.tag[1]) for e in page.iter() if re.fullmatch(r"h[1-6]", e.tag)]
+    assert levels[:1] == [1] and levels.count(1) == 1, levels
+    assert all(after <= before + 1 for before, after in pairwise(levels)), levels
+    ids = [e.attrs["id"] for e in page.iter() if "id" in e.attrs]
+    assert len(ids) == len(set(ids)), ids
+    labelled = {e.attrs.get("for") for e in page.find_all("label")}
+    fields = [e for e in page.iter() if e.tag in ("input", "select", "textarea")]
+    for field in fields:
+        if field.attrs.get("type") != "hidden":
+            assert field.attrs.get("id") in labelled, field.attrs
+    grouped = [
+        box
+        for fieldset in page.find_all("fieldset")
+        if fieldset.find_all("legend")
+        for box in fieldset.find_all("input", type="checkbox")
+    ]
+    assert len(grouped) == len(page.find_all("input", type="checkbox"))
+    assert all(th.attrs.get("scope") in ("col", "row") for th in page.find_all("th"))
+
+
+def flashes(client: FlaskClient) -> list[tuple[str, str]]:
+    with client.session_transaction() as sess:
+        return [(category, message) for category, message in sess.get("_flashes", [])]
