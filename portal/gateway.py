@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -151,25 +151,31 @@ class KeycloakGateway:
 
     # --- writing: every write carries `derniereModification` (who, when, what) ------------
 
-    def add_function(
-        self, details: ContactDetails, function: Function, scope: Scope, change: Change
+    def add_functions(
+        self,
+        details: ContactDetails,
+        functions: Collection[Function],
+        scope: Scope,
+        change: Change,
     ) -> Person:
-        """Give `function` on `scope` to the person with this e-mail, creating them if new.
+        """Give `functions` on `scope` to the person with this e-mail, creating them if new,
+        in one write (plus joining the adherent's group for a person new to this SIREN).
 
         One e-mail is one person: an existing person keeps their names and phones and only
-        gains the function (and membership of the adherent's group)."""
+        gains the functions."""
         adherent = self._require_adherent(scope.siren)
         existing = self.find_person_by_email(details.email)
         if existing is None:
-            return self._create_person(details, adherent, {function.value: [str(scope)]}, change)
-        if existing.holds(function, scope):
+            attributes = {function.value: [str(scope)] for function in functions}
+            return self._create_person(details, adherent, attributes, change)
+        if all(existing.holds(function, scope) for function in functions):
             return existing
-        return self._extend_person(
-            existing.id,
-            adherent,
-            lambda attributes: _add_value(attributes, function.value, scope),
-            change,
-        )
+
+        def grant(attributes: dict[str, list[str]]) -> None:
+            for function in functions:
+                _add_value(attributes, function.value, scope)
+
+        return self._extend_person(existing.id, adherent, grant, change)
 
     def update_contact(
         self,

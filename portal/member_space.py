@@ -93,14 +93,13 @@ class MemberSpace:
         self, scope: Scope, details: ContactDetails, functions: frozenset[Function]
     ) -> Person:
         self.member.require(scope)
-        person: Person | None = None
-        for function in sorted(functions & set(NON_LOGIN_FUNCTIONS)):
-            person = self.gateway.add_function(
-                details, function, scope, self._change(f"ajout {function.label.lower()} {scope}")
-            )
-        if person is None:
+        granted = sorted(functions & set(NON_LOGIN_FUNCTIONS))
+        if not granted:
             raise NotAllowed("aucune fonction")
-        return person
+        labels = " et ".join(function.label.lower() for function in granted)
+        return self.gateway.add_functions(
+            details, granted, scope, self._change(f"ajout {labels} {scope}")
+        )
 
     def edit_contact(
         self,

@@ -53,8 +53,8 @@ def test_a_new_contact_is_created_with_function_group_and_audit(gateway, adheren
     adherent(SIREN_A)
     email = unique_email("technique")
     scope = Scope(SIREN_A, "1")
-    person = gateway.add_function(
-        details(email), Function.TECHNIQUE, scope, Change.now("marie@exemple.fr", "ajout")
+    person = gateway.add_functions(
+        details(email), [Function.TECHNIQUE], scope, Change.now("marie@exemple.fr", "ajout")
     )
     assert person.email == email and person.phone_fixe == "+33299000001"
     assert person.holds(Function.TECHNIQUE, scope)
@@ -67,12 +67,12 @@ def test_one_email_is_one_person_who_may_hold_several_functions(gateway, adheren
     adherent(SIREN_A)
     adherent(SIREN_B)
     email = unique_email("double")
-    first = gateway.add_function(
-        details(email), Function.TECHNIQUE, Scope(SIREN_A, "1"), Change.now("a@x.fr", "ajout")
+    first = gateway.add_functions(
+        details(email), [Function.TECHNIQUE], Scope(SIREN_A, "1"), Change.now("a@x.fr", "ajout")
     )
-    second = gateway.add_function(
+    second = gateway.add_functions(
         details(email.upper(), first_name="Autre"),
-        Function.FACTURATION,
+        [Function.FACTURATION],
         Scope(SIREN_B, "1"),
         Change.now("b@x.fr", "ajout"),
     )
@@ -97,8 +97,8 @@ def test_an_update_keeps_the_other_functions(gateway, adherent, activated_person
 def test_unknown_adherent_writes_nothing(gateway, unique_email):
     email = unique_email("orphelin")
     with pytest.raises(UnknownAdherent):
-        gateway.add_function(
-            details(email), Function.TECHNIQUE, Scope("552081317", "1"), Change.now("a@x.fr", "x")
+        gateway.add_functions(
+            details(email), [Function.TECHNIQUE], Scope("552081317", "1"), Change.now("a@x.fr", "x")
         )
     assert gateway.find_person_by_email(email) is None
 

@@ -99,22 +99,17 @@ def test_add_a_new_person_as_billing_and_technical_contact(
     client: FlaskClient, member: AdminApi, post: Post
 ) -> None:
     member.adherent(SIREN_A)
-    # One e-mail, one person: created for the first function, found again for the second.
     member.email_search(NEW_EMAIL, [])
-    member.email_search(
-        NEW_EMAIL, [user_json(NEW_ID, NEW_EMAIL, "Jean", "Nouveau", facturation=[SCOPE_A])]
-    )
     member.accept_create(NEW_ID)
-    member.accept_update(NEW_ID)
-    member.accept_join(NEW_ID, SIREN_A)
 
     response = post(NEW_CONTACT_URL, {**CONTACT, "fonctions": ["technique", "facturation"]})
 
     assert_back_to_scope(response, client, "Contact enregistré.")
+    # Both functions in one write: no half-made contact if Keycloak fails half-way.
     [created] = member.sent("POST")
     assert audit(created) == {
         "par": "marie.dupont@demoville.fr",
-        "quoi": "ajout interlocuteur de facturation 213500010/1",
+        "quoi": "ajout interlocuteur de facturation et interlocuteur technique 213500010/1",
     }
     assert created == {
         "email": NEW_EMAIL,
@@ -123,15 +118,13 @@ def test_add_a_new_person_as_billing_and_technical_contact(
         "enabled": True,
         "attributes": {
             "facturation": ["213500010/1"],
+            "technique": ["213500010/1"],
             "telephoneFixe": ["+33299000001"],
             "telephoneMobile": ["+33612345678"],
         },
         "groups": ["/GRP-DEMO/213500010"],
     }
-    [updated] = member.sent("PUT", user_url(NEW_ID))
-    assert audit(updated)["quoi"] == "ajout interlocuteur technique 213500010/1"
-    assert updated["attributes"]["technique"] == ["213500010/1"]
-    assert updated["attributes"]["facturation"] == ["213500010/1"]
+    assert member.sent("PUT") == []
 
 
 def test_an_existing_email_gains_the_function_without_a_new_person(
@@ -169,6 +162,29 @@ def test_an_existing_email_gains_the_function_without_a_new_person(
         "telephoneFixe": ["+33299000009"],
     }
     assert not {"access", "createdTimestamp"} & updated.keys()
+
+
+def test_a_failed_group_join_undoes_the_new_function(
+    client: FlaskClient, member: AdminApi, post: Post
+) -> None:
+    existing = user_json(
+        "e-1", "claire.existante@demoville.fr", "Claire", "Existante", technique=[SCOPE_B]
+    )
+    member.adherent(SIREN_A)
+    member.email_search(existing["email"], [existing])
+    member.person(existing)
+    member.accept_update("e-1")
+    member.kc.put(f"{user_url('e-1')}/groups/g-{SIREN_A}", status=503)
+
+    response = post(
+        NEW_CONTACT_URL, {**CONTACT, "email": existing["email"], "fonctions": "technique"}
+    )
+
+    assert response.status_code == 503
+    assert "momentanément indisponible" in response.get_data(as_text=True)
+    granted, undone = member.sent("PUT", user_url("e-1"))
+    assert granted["attributes"]["technique"] == [SCOPE_B, SCOPE_A]
+    assert undone["attributes"]["technique"] == [SCOPE_B]
 
 
 def test_edit_a_contact(client: FlaskClient, member: AdminApi, post: Post) -> None:
