@@ -160,6 +160,16 @@ class CollectionRequest:
         )
 
 
+#: Attributes recording the last invitation sent (epoch seconds), read by the Keycloak extension
+#: that refuses older invitation links.
+INVITATION_SENT = "invitationEnvoyeeLe"
+INVITATION_EXPIRES = "invitationExpireLe"
+
+
+def _from_epoch(value: str) -> datetime:
+    return datetime.fromtimestamp(int(value), UTC)
+
+
 @dataclass(frozen=True)
 class Person:
     """A person known to the platform (a Keycloak user of realm `collecte`)."""
@@ -176,6 +186,8 @@ class Person:
     terms_accepted_at: datetime | None = None
     last_change: Change | None = None
     requests: tuple[CollectionRequest, ...] = ()
+    required_actions: tuple[str, ...] = ()
+    invitation: Invitation | None = None
 
     @property
     def display_name(self) -> str:
@@ -209,6 +221,7 @@ class Person:
         }
         accepted = first("terms_and_conditions")
         change = first("derniereModification")
+        sent, expires = first(INVITATION_SENT), first(INVITATION_EXPIRES)
         return cls(
             id=str(data["id"]),
             email=str(data.get("email") or ""),
@@ -229,6 +242,10 @@ class Person:
                 request
                 for value in attributes.get("demandesCollecte", [])
                 if (request := CollectionRequest.from_json(value))
+            ),
+            required_actions=tuple(data.get("requiredActions") or ()),
+            invitation=(
+                Invitation(_from_epoch(sent), _from_epoch(expires)) if sent and expires else None
             ),
         )
 
@@ -259,3 +276,60 @@ class ScopeContacts:
     technical: tuple[Person, ...]
     billing: tuple[Person, ...]
     requests: tuple[tuple[Person, CollectionRequest], ...]
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """The last invitation e-mail sent to a person, as recorded on them."""
+
+    sent_at: datetime
+    expires_at: datetime
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(UTC)) >= self.expires_at
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a person can or cannot sign in, each condition with its date where one exists."""
+
+    email: str
+    person: Person | None
+    activated_at: datetime | None = None  # when the person chose their password
+    locked: bool = False
+    pending_actions: tuple[str, ...] = ()
+    last_login: datetime | None = None
+    invitation: Invitation | None = None
+    is_staff: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.person is not None
+
+    @property
+    def collection_scopes(self) -> tuple[Scope, ...]:
+        return tuple(sorted(self.person.scopes(Function.COLLECTE))) if self.person else ()
+
+    @property
+    def can_sign_in(self) -> bool:
+        person = self.person
+        return bool(
+            person
+            and person.enabled
+            and (self.collection_scopes or self.is_staff)
+            and self.activated_at
+            and person.email_verified
+            and person.terms_accepted_at
+            and not self.locked
+            and not self.pending_actions
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded change: who, when, what, on whom."""
+
+    at: datetime
+    by: str
+    what: str
+    target: str

@@ -5,6 +5,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KEYCLOAK_DIR = PROJECT_ROOT / "keycloak"
 THEMES_DIR = KEYCLOAK_DIR / "themes"
+PROVIDERS_DIR = KEYCLOAK_DIR / "providers"
 REALM_FILE = PROJECT_ROOT / "realm-export.json"
 USER_PROFILE_FILE = KEYCLOAK_DIR / "user-profile.json"
 CGU_FILE = KEYCLOAK_DIR / "cgu" / "cgu-fr.html"

@@ -18,6 +18,7 @@ import requests
 
 from collecte_kc.dist import ensure_distribution
 from collecte_kc.paths import REALM_FILE, THEMES_DIR
+from collecte_kc.providers import ensure_providers_jar, install_providers_jar
 
 # Keycloak 26.7 runs on 17, 21 and 25; the newest one found wins.
 JDK_PREFERENCE = ("25", "21", "17")
@@ -75,6 +76,8 @@ class KeycloakServer:
         if not theme_link.is_symlink():
             theme_link.unlink(missing_ok=True)
             theme_link.symlink_to(THEMES_DIR / THEME_NAME, target_is_directory=True)
+        # Our authenticators (keycloak/providers); start-dev re-augments when the jar changed.
+        install_providers_jar(ensure_providers_jar(home, find_java_home()), home / "providers")
         import_dir = home / "data" / "import"
         import_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REALM_FILE, import_dir / "collecte-realm.json")

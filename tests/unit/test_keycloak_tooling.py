@@ -1,16 +1,21 @@
-"""The server tooling that runs without a server: JDK choice, the mail sink."""
+"""The server tooling that runs without a server: JDK choice, providers jar, the mail sink."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import smtplib
+import subprocess
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
-from collecte_kc import server
-from collecte_kc.dist import KEYCLOAK_SHA256, KEYCLOAK_VERSION
+from collecte_kc import providers, server
+from collecte_kc.dist import KEYCLOAK_SHA256, KEYCLOAK_VERSION, keycloak_home
 from collecte_kc.mailsink import links, start_sink
+from collecte_kc.paths import PROVIDERS_DIR
 from tests.ports import free_port
 
 
@@ -64,3 +69,59 @@ def test_mail_sink_receives_over_smtp_and_finds_action_links():
             sink.wait_for("personne@exemple.fr", timeout=0.2)
     finally:
         controller.stop()
+
+
+def test_providers_digest_follows_the_sources(tmp_path):
+    shutil.copytree(PROVIDERS_DIR / "src" / "main", tmp_path / "main")
+    before = providers.sources_digest(tmp_path / "main")
+    assert providers.sources_digest(tmp_path / "main") == before
+    java = next((tmp_path / "main" / "java").rglob("*.java"))
+    java.write_text(java.read_text("utf-8") + "// changé\n", "utf-8")
+    assert providers.sources_digest(tmp_path / "main") != before
+
+
+@pytest.mark.skipif(
+    not (keycloak_home() / "lib" / "lib" / "main").is_dir(),
+    reason="distribution Keycloak absente (./keycloak/bootstrap.sh la télécharge)",
+)
+def test_providers_jar_is_built_once_per_version_of_the_sources(tmp_path, monkeypatch):
+    stale = tmp_path / "collecte-providers-0000000000000000.jar"
+    stale.touch()
+    jar = providers.ensure_providers_jar(
+        keycloak_home(), server.find_java_home(), cache_dir=tmp_path
+    )
+    assert jar.name == f"collecte-providers-{providers.sources_digest()}.jar"
+    assert not stale.exists()
+    with zipfile.ZipFile(jar) as built:
+        names = built.namelist()
+        service = "META-INF/services/org.keycloak.authentication.AuthenticatorFactory"
+        assert "fr/collecte/keycloak/PaddedResetCredentialEmail.class" in names
+        assert built.read(service).split() == [b"fr.collecte.keycloak.PaddedResetCredentialEmail"]
+
+    def no_tools(*args: object, **kwargs: object) -> None:
+        raise AssertionError("sources inchangées : rien à recompiler")
+
+    monkeypatch.setattr(subprocess, "run", no_tools)
+    assert providers.ensure_providers_jar(keycloak_home(), tmp_path, cache_dir=tmp_path) == jar
+
+
+def test_providers_jar_replaces_older_builds_and_keeps_an_unchanged_one(tmp_path):
+    jar = tmp_path / "collecte-providers-bbbb.jar"
+    jar.write_bytes(b"nouveau")
+    target = tmp_path / "providers"
+    target.mkdir()
+    (target / "collecte-providers-aaaa.jar").write_bytes(b"ancien")
+    (target / "autre-provider.jar").write_bytes(b"autre")
+
+    providers.install_providers_jar(jar, target)
+    installed = target / jar.name
+    assert sorted(p.name for p in target.iterdir()) == ["autre-provider.jar", jar.name]
+    # Keycloak re-augments when a provider's date changes: an unchanged jar is not copied again.
+    os.utime(installed, (1_000_000, 1_000_000))
+    providers.install_providers_jar(jar, target)
+    assert installed.stat().st_mtime == 1_000_000 and installed.read_bytes() == b"nouveau"
+
+
+def test_providers_build_asks_for_a_full_jdk_when_javac_is_missing(tmp_path):
+    with pytest.raises(providers.ProviderBuildError, match="JDK complet"):
+        providers.ensure_providers_jar(tmp_path, tmp_path / "jre", cache_dir=tmp_path / "cache")

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from collecte_kc.paths import REALM_FILE, THEMES_DIR, USER_PROFILE_FILE
+from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR, USER_PROFILE_FILE
 
 REALM: dict[str, Any] = json.loads(REALM_FILE.read_text("utf-8"))
 PROFILE: dict[str, Any] = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
 LOGIN_THEME = THEMES_DIR / "collecte" / "login"
 EMAIL_THEME = THEMES_DIR / "collecte" / "email"
+PROVIDER_SOURCES = PROVIDERS_DIR / "src" / "main"
+PADDED_RESET_EMAIL = "collecte-reset-credential-email"
 
 
 def _walk(node: Any) -> Iterator[tuple[str, Any]]:
@@ -26,6 +28,10 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list):
         for item in node:
             yield from _walk(item)
+
+
+def _flow(alias: str) -> dict[str, Any]:
+    return next(f for f in REALM["authenticationFlows"] if f["alias"] == alias)
 
 
 def _client(client_id: str) -> dict[str, Any]:
@@ -96,10 +102,31 @@ def test_refusal_follows_identification_in_both_flows():
         key=lambda s: s["priority"],
     )
     steps = [s.get("authenticator") or s.get("flowAlias") for s in reset]
-    assert steps.index("reset-credential-email") < steps.index(
-        "mot de passe oublie collecte - refus"
-    )
+    assert steps.index(PADDED_RESET_EMAIL) < steps.index("mot de passe oublie collecte - refus")
     assert steps.index("mot de passe oublie collecte - refus") < steps.index("reset-password")
+
+
+def test_reset_mail_step_answers_after_the_same_minimum_time_for_every_address():
+    """Keycloak's own step sends the mail before answering, so a known address answers later;
+    ours pads every first pass to a minimum that must exceed the slowest normal send."""
+    reset = _flow(REALM["resetCredentialsFlow"])["authenticationExecutions"]
+    authenticators = [s.get("authenticator") for s in reset]
+    assert "reset-credential-email" not in authenticators
+    step = next(s for s in reset if s.get("authenticator") == PADDED_RESET_EMAIL)
+    config = next(
+        c for c in REALM["authenticatorConfig"] if c["alias"] == step["authenticatorConfig"]
+    )
+    assert int(config["config"]["minimumResponseMillis"]) >= 1000
+
+
+def test_padded_reset_step_is_the_one_our_provider_declares_and_registers():
+    source = PROVIDER_SOURCES / "java" / "fr" / "collecte" / "keycloak"
+    java = (source / "PaddedResetCredentialEmail.java").read_text("utf-8")
+    assert f'PROVIDER_ID = "{PADDED_RESET_EMAIL}"' in java
+    assert 'MINIMUM_RESPONSE_MILLIS = "minimumResponseMillis"' in java
+    services = PROVIDER_SOURCES / "resources" / "META-INF" / "services"
+    registered = (services / "org.keycloak.authentication.AuthenticatorFactory").read_text("utf-8")
+    assert registered.split() == ["fr.collecte.keycloak.PaddedResetCredentialEmail"]
 
 
 def test_refusal_message_key_exists_in_the_french_login_theme():
