@@ -19,14 +19,23 @@ application (``app.extensions``), hence one token per worker process.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+from keycloak.exceptions import (
+    KeycloakConnectionError,
+    KeycloakDeleteError,
+    KeycloakError,
+    KeycloakGetError,
+    raise_error_from_response,
+)
 
 # Imported from their modules rather than from "keycloak": the repository's own
 # keycloak/ folder (themes) makes ruff's isort take a bare "keycloak" for first-party.
@@ -34,11 +43,16 @@ from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
 from portal.domain import (
+    INVITATION_EXPIRES,
+    INVITATION_SENT,
     Adherent,
     Change,
     CollectionRequest,
     ContactDetails,
+    Diagnosis,
     Function,
+    HistoryEntry,
+    Invitation,
     Person,
     RequestStatus,
     Scope,
@@ -49,6 +63,9 @@ _EXTENSION_KEY = "portal.gateway"
 SEARCH_LIMIT = 500
 #: Set ("oui") on a person while one of their requests waits for support.
 PENDING_MARKER = "demandeCollecteEnAttente"
+#: What the invitation asks: choose a password, accept the CGU, confirm the e-mail address.
+INVITATION_ACTIONS = ("UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL")
+DEFAULT_INVITATION_LIFESPAN = 7 * 24 * 3600
 _creation_lock = threading.Lock()
 
 
@@ -62,6 +79,23 @@ class UnknownAdherent(Exception):
 
 class UnknownPerson(Exception):
     """No person has this id."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What granting the collection function did."""
+
+    person: Person
+    made_principal: bool
+    invitation: Invitation | None
+
+
+class UnknownRequest(Exception):
+    """No pending request has this id on this person."""
+
+
+class InvitationNotSent(Exception):
+    """Keycloak could not send the invitation e-mail (its SMTP server refused or is down)."""
 
 
 @contextmanager
@@ -84,8 +118,10 @@ def _keycloak_errors() -> Iterator[None]:
 class KeycloakGateway:
     """Typed access to the Keycloak Admin API of one realm."""
 
-    def __init__(self, admin: KeycloakAdmin) -> None:
+    def __init__(self, admin: KeycloakAdmin, portal_client_id: str = "collecte-portail") -> None:
         self._admin = admin
+        self._portal_client_id = portal_client_id
+        self._realm = str(admin.connection.realm_name)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> KeycloakGateway:
@@ -100,7 +136,10 @@ class KeycloakGateway:
             timeout=int(config["KEYCLOAK_TIMEOUT"]),
             verify=True,
         )
-        return cls(KeycloakAdmin(connection=connection))
+        return cls(
+            KeycloakAdmin(connection=connection),
+            str(config.get("OIDC_CLIENT_ID") or "collecte-portail"),
+        )
 
     def find_person_by_email(self, email: str) -> Person | None:
         """Return the person whose e-mail is exactly ``email`` (case-insensitive), if any."""
@@ -256,6 +295,209 @@ class KeycloakGateway:
         ]
         return sorted(found, key=lambda pair: pair[1].requested_at, reverse=True)
 
+    # --- support ---------------------------------------------------------------------------
+
+    def realm_roles(self, person_id: str) -> frozenset[str]:
+        """The person's effective realm roles (composites included)."""
+        with _keycloak_errors():
+            roles = self._admin.get_composite_realm_roles_of_user(person_id)
+        return frozenset(str(role["name"]) for role in roles)
+
+    def invitation_lifespan(self) -> int:
+        """Seconds an invitation link stays valid: the realm's setting for admin-sent links."""
+        with _keycloak_errors():
+            realm = self._admin.get_realm(self._realm)
+        return int(realm.get("actionTokenGeneratedByAdminLifespan") or DEFAULT_INVITATION_LIFESPAN)
+
+    def invite(self, person_id: str, redirect_uri: str, change: Change) -> Invitation:
+        """Send the invitation e-mail (choose a password, accept the CGU, confirm the e-mail).
+
+        The sending time is recorded first: the Keycloak extension refuses any invitation link
+        issued before it, so a new invitation makes the older links stop working. If the mail
+        cannot be sent, the record is put back as it was."""
+        before = self._user(person_id)
+        if before is None:
+            raise UnknownPerson(person_id)
+        lifespan = self.invitation_lifespan()
+        sent_at = change.at
+        invitation = Invitation(sent_at, sent_at + timedelta(seconds=lifespan))
+
+        def record(representation: dict[str, Any]) -> None:
+            attributes = representation.setdefault("attributes", {})
+            attributes[INVITATION_SENT] = [str(int(invitation.sent_at.timestamp()))]
+            attributes[INVITATION_EXPIRES] = [str(int(invitation.expires_at.timestamp()))]
+
+        self._update_user(person_id, record, change, before)
+        try:
+            self._admin.send_update_account(
+                user_id=person_id,
+                payload=list(INVITATION_ACTIONS),
+                client_id=self._portal_client_id,
+                lifespan=lifespan,
+                redirect_uri=redirect_uri,
+            )
+        except KeycloakError as error:
+            with _keycloak_errors():
+                self._admin.update_user(person_id, _writable(before))
+            if isinstance(error, KeycloakConnectionError):
+                raise KeycloakUnavailable("Keycloak is unreachable") from error
+            # Keycloak answers 500 "Failed to send execute actions email" when its SMTP fails.
+            raise InvitationNotSent(str(error)) from error
+        return invitation
+
+    def decide_request(
+        self, person_id: str, request_id: str, accept: bool, reason: str, change: Change
+    ) -> tuple[Person, CollectionRequest]:
+        """Accept (the person becomes collection contact for the scope) or refuse, in one write."""
+        decided: list[CollectionRequest] = []
+
+        def edit(representation: dict[str, Any]) -> None:
+            attributes = representation.setdefault("attributes", {})
+            requests = []
+            for request in _requests(attributes):
+                if request.id == request_id and request.status is RequestStatus.PENDING:
+                    status = RequestStatus.ACCEPTED if accept else RequestStatus.REFUSED
+                    request = request.decided(status, change.by, reason)
+                    decided.append(request)
+                    if accept:
+                        _add_value(attributes, Function.COLLECTE.value, request.scope)
+                requests.append(request)
+            if not decided:
+                raise UnknownRequest(request_id)
+            _store_requests(attributes, requests)
+
+        person = self._update_user(person_id, edit, change)
+        return person, decided[0]
+
+    def grant_collection(
+        self,
+        person_id: str,
+        scope: Scope,
+        redirect_uri: str,
+        change: Change,
+        request_id: str | None = None,
+        created: bool = False,
+    ) -> Grant:
+        """Make the person a collection contact for `scope` (accepting `request_id` if given),
+        principal of the SIREN/lot if it has none, and invite them if their client space is not
+        active yet. If any step fails, every earlier one is undone: a person `created` for this
+        grant is deleted, otherwise their record is put back as it was."""
+        before = self._user(person_id)
+        if before is None:
+            raise UnknownPerson(person_id)
+        made_principal = False
+        try:
+            if request_id is None:
+                granted = self.update_contact(person_id, scope, {Function.COLLECTE: True}, change)
+            else:
+                granted, _ = self.decide_request(person_id, request_id, True, "", change)
+            with _keycloak_errors():  # joining a group one is already in changes nothing
+                self._admin.group_user_add(person_id, self._require_adherent(scope.siren).group_id)
+            made_principal = self.ensure_principal(scope, person_id)
+            invitation = None
+            if not self._has_password(person_id):
+                invitation = self.invite(person_id, redirect_uri, change)
+        except Exception:
+            with _keycloak_errors():
+                if made_principal:
+                    self._drop_principal(scope)
+                if created:
+                    self._admin.delete_user(person_id)
+                else:
+                    self._admin.update_user(person_id, _writable(before))
+            raise
+        return Grant(granted, made_principal, invitation)
+
+    def _has_password(self, person_id: str) -> bool:
+        with _keycloak_errors():
+            credentials = self._admin.get_credentials(person_id)
+        return any(credential.get("type") == "password" for credential in credentials)
+
+    def _drop_principal(self, scope: Scope) -> None:
+        adherent = self._require_adherent(scope.siren)
+        group = dict(self._admin.get_group(adherent.group_id))
+        group.setdefault("attributes", {}).pop(f"principal.{scope.lot}", None)
+        self._admin.update_group(adherent.group_id, group)
+
+    def ensure_principal(self, scope: Scope, person_id: str) -> bool:
+        """Make the person principal of the SIREN/lot unless it has one: written once, never
+        changed afterwards. Returns whether this call made them principal."""
+        adherent = self._require_adherent(scope.siren)
+        if adherent.principal_id(scope.lot):
+            return False
+        with _keycloak_errors():
+            group = dict(self._admin.get_group(adherent.group_id))
+            attributes = group.setdefault("attributes", {})
+            if attributes.get(f"principal.{scope.lot}"):
+                return False
+            attributes[f"principal.{scope.lot}"] = [person_id]
+            self._admin.update_group(adherent.group_id, group)
+        return True
+
+    def diagnosis(self, email: str) -> Diagnosis:
+        """Everything that decides whether this e-mail can sign in, read from Keycloak."""
+        person = self.find_person_by_email(email)
+        if person is None:
+            return Diagnosis(email=email, person=None)
+        with _keycloak_errors():
+            credentials = self._admin.get_credentials(person.id)
+            lock = self._get_json(f"attack-detection/brute-force/users/{person.id}")
+            logins = self._get_json("events", user=person.id, type="LOGIN", first=0, max=1)
+        password = next((c for c in credentials if c.get("type") == "password"), None)
+        return Diagnosis(
+            email=person.email,
+            person=person,
+            activated_at=_from_millis(password.get("createdDate")) if password else None,
+            locked=bool(lock.get("disabled")),
+            pending_actions=person.required_actions,
+            last_login=_from_millis(logins[0].get("time")) if logins else None,
+            invitation=person.invitation,
+            is_staff="equipe-plateforme" in self.realm_roles(person.id),
+        )
+
+    def unlock(self, person_id: str) -> None:
+        """Lift a temporary lock left by repeated wrong passwords."""
+        with _keycloak_errors():
+            response = self._admin.connection.raw_delete(
+                f"admin/realms/{self._realm}/attack-detection/brute-force/users/{person_id}"
+            )
+            raise_error_from_response(response, KeycloakDeleteError, expected_codes=[204])
+
+    def history(self, person_ids: Collection[str], limit: int = 100) -> list[HistoryEntry]:
+        """Recorded changes to these people, newest first: Keycloak's admin events, with the
+        portal's own `derniereModification` telling who acted when the portal made the call."""
+        entries = []
+        names: dict[str, str] = {}
+        for person_id in person_ids:
+            with _keycloak_errors():
+                events = self._get_json(
+                    "admin-events", resourcePath=f"users/{person_id}*", first=0, max=limit
+                )
+            target = names.get(person_id) or self._email_of(person_id, names)
+            for event in events:
+                change = _change_in(event.get("representation"))
+                actor = (
+                    change.by
+                    if change
+                    else self._email_of(
+                        str((event.get("authDetails") or {}).get("userId") or ""), names
+                    )
+                )
+                what = change.what if change else _OPERATIONS.get(event.get("operationType"), "")
+                entries.append(HistoryEntry(_from_millis(event["time"]), actor, what, target))
+        return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+    def _get_json(self, path: str, **params: Any) -> Any:
+        """GET an Admin API path of the realm that python-keycloak has no method for."""
+        response = self._admin.connection.raw_get(f"admin/realms/{self._realm}/{path}", **params)
+        return raise_error_from_response(response, KeycloakGetError)
+
+    def _email_of(self, person_id: str, known: dict[str, str]) -> str:
+        if person_id not in known:
+            person = self.person(person_id) if person_id else None
+            known[person_id] = person.email if person else person_id
+        return known[person_id]
+
     # --- internals ---------------------------------------------------------------------
 
     def _user(self, person_id: str) -> dict[str, Any] | None:
@@ -356,6 +598,28 @@ def _writable(representation: dict[str, Any]) -> dict[str, Any]:
         attributes.pop(name, None)
     writable["attributes"] = attributes
     return writable
+
+
+_OPERATIONS = {
+    "CREATE": "création",
+    "UPDATE": "modification",
+    "DELETE": "suppression",
+    "ACTION": "action",
+}
+
+
+def _from_millis(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def _change_in(representation: Any) -> Change | None:
+    """The `derniereModification` carried by an admin event's JSON representation, if any."""
+    try:
+        data = json.loads(representation) if isinstance(representation, str) else None
+        values = (data or {}).get("attributes", {}).get("derniereModification") or []
+    except (ValueError, AttributeError):
+        return None
+    return Change.from_json(values[0]) if values else None
 
 
 def _requests(attributes: Mapping[str, list[str]]) -> list[CollectionRequest]:

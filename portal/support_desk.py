@@ -1,0 +1,137 @@
+"""What the support team does, and who may: only people holding the realm role `support`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.domain import (
+    Adherent,
+    Change,
+    CollectionRequest,
+    ContactDetails,
+    Diagnosis,
+    Function,
+    HistoryEntry,
+    Invitation,
+    Person,
+    Scope,
+)
+from portal.gateway import Grant, KeycloakGateway, UnknownAdherent, UnknownPerson
+
+SUPPORT_ROLE = "support"
+
+
+class NotSupport(Exception):
+    """The signed-in person does not hold the support role."""
+
+
+class LotNotInContract(Exception):
+    """The adherent exists but is not in this lot."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    person: Person
+    request: CollectionRequest
+    adherent: Adherent | None
+
+
+class SupportDesk:
+    def __init__(self, gateway: KeycloakGateway, actor: str, redirect_uri: str) -> None:
+        self.gateway = gateway
+        self.actor = actor
+        # Where the invitation's last page sends the person: the portal's sign-in.
+        self.redirect_uri = redirect_uri
+
+    @classmethod
+    def for_person(
+        cls, gateway: KeycloakGateway, person_id: str, email: str, redirect_uri: str
+    ) -> SupportDesk:
+        """Checked against Keycloak on every request, so a withdrawn role takes effect at once."""
+        if SUPPORT_ROLE not in gateway.realm_roles(person_id):
+            raise NotSupport(person_id)
+        return cls(gateway, email, redirect_uri)
+
+    def _change(self, what: str) -> Change:
+        return Change.now(self.actor, what)
+
+    def queue(
+        self, siren: str | None = None, lot: str | None = None, groupement: str | None = None
+    ) -> list[QueueItem]:
+        """Pending requests, newest first, optionally for one SIREN, lot or groupement."""
+        adherents: dict[str, Adherent | None] = {}
+        items = []
+        for person, request in self.gateway.pending_requests():
+            scope = request.scope
+            if (siren and scope.siren != siren) or (lot and scope.lot != lot):
+                continue
+            if scope.siren not in adherents:
+                adherents[scope.siren] = self.gateway.adherent(scope.siren)
+            adherent = adherents[scope.siren]
+            if groupement and (adherent is None or adherent.groupement != groupement):
+                continue
+            items.append(QueueItem(person, request, adherent))
+        return items
+
+    def accept(self, person_id: str, request_id: str, scope: Scope) -> Grant:
+        return self.gateway.grant_collection(
+            person_id,
+            scope,
+            self.redirect_uri,
+            self._change(f"demande acceptée : interlocuteur de collecte {scope}"),
+            request_id=request_id,
+        )
+
+    def refuse(self, person_id: str, request_id: str, reason: str) -> CollectionRequest:
+        _, request = self.gateway.decide_request(
+            person_id, request_id, False, reason, self._change(f"demande refusée : {reason}")
+        )
+        return request
+
+    def add_collection_contact(self, details: ContactDetails, scope: Scope) -> Grant:
+        """Support's direct form: the first collection contact of a SIREN/lot becomes principal."""
+        adherent = self.gateway.adherent(scope.siren)
+        if adherent is None:
+            raise UnknownAdherent(scope.siren)
+        if scope.lot not in adherent.lots:
+            raise LotNotInContract(str(scope))
+        existing = self.gateway.find_person_by_email(details.email)
+        change = self._change(f"ajout interlocuteur de collecte {scope}")
+        if existing is not None:
+            return self.gateway.grant_collection(existing.id, scope, self.redirect_uri, change)
+        # Created without any function, then granted: one undo path (deletion) if a step fails.
+        person = self.gateway.add_functions(details, (), scope, change)
+        return self.gateway.grant_collection(
+            person.id, scope, self.redirect_uri, change, created=True
+        )
+
+    def reinvite(self, person_id: str) -> Invitation:
+        """A new link; the Keycloak extension makes the older ones stop working."""
+        return self.gateway.invite(
+            person_id, self.redirect_uri, self._change("invitation renvoyée")
+        )
+
+    def diagnose(self, email: str) -> Diagnosis:
+        return self.gateway.diagnosis(email)
+
+    def unlock(self, person_id: str) -> None:
+        if self.gateway.person(person_id) is None:
+            raise UnknownPerson(person_id)
+        self.gateway.unlock(person_id)
+
+    def history_of_person(self, email: str) -> list[HistoryEntry]:
+        person = self.gateway.find_person_by_email(email)
+        return self.gateway.history([person.id]) if person else []
+
+    def history_of_siren(self, siren: str) -> list[HistoryEntry]:
+        """Changes to everyone attached to any lot of this SIREN."""
+        adherent = self.gateway.adherent(siren)
+        if adherent is None:
+            return []
+        people = {
+            person.id
+            for lot in adherent.lots
+            for function in (*Function, "demandeCollecteSur")
+            for person in self.gateway.people_with(str(function), Scope(siren, lot))
+        }
+        return self.gateway.history(sorted(people))
