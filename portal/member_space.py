@@ -36,9 +36,11 @@ class Member:
 
     person: Person
     scopes: tuple[Scope, ...]
+    # Support acts for every adherent; the routes that build such a member check the role.
+    unrestricted: bool = False
 
     def require(self, scope: Scope) -> None:
-        if scope not in self.scopes:
+        if not self.unrestricted and scope not in self.scopes:
             raise NotAllowed(str(scope))
 
 

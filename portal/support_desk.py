@@ -16,7 +16,13 @@ from portal.domain import (
     Person,
     Scope,
 )
-from portal.gateway import Grant, KeycloakGateway, UnknownAdherent, UnknownPerson
+from portal.gateway import (
+    Grant,
+    KeycloakGateway,
+    UnknownAdherent,
+    UnknownPerson,
+    UnknownRequest,
+)
 
 SUPPORT_ROLE = "support"
 
@@ -73,7 +79,12 @@ class SupportDesk:
             items.append(QueueItem(person, request, adherent))
         return items
 
-    def accept(self, person_id: str, request_id: str, scope: Scope) -> Grant:
+    def accept(self, person_id: str, request_id: str) -> Grant:
+        person = self.gateway.person(person_id)
+        request = next((r for r in person.requests if r.id == request_id), None) if person else None
+        if request is None:
+            raise UnknownRequest(request_id)
+        scope = request.scope
         return self.gateway.grant_collection(
             person_id,
             scope,

@@ -53,12 +53,12 @@ def test_accepting_a_request_grants_invites_and_keeps_the_first_principal(
         item.request.scope.siren != SIREN for item in desk.queue(siren="253500011")
     )
 
-    grant = desk.accept(first.id, first_request.id, scope)
+    grant = desk.accept(first.id, first_request.id)
     assert grant.made_principal and grant.invitation is not None
     assert grant.person.holds(Function.COLLECTE, scope)
     platform.mail.wait_for(first_email)
 
-    later = desk.accept(second.id, second_request.id, scope)
+    later = desk.accept(second.id, second_request.id)
     assert not later.made_principal
     assert gateway.adherent(SIREN).principal_id("3") == first.id
     assert (first.id, first_request.id) not in [
