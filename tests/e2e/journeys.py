@@ -62,3 +62,22 @@ def start_invitation(page: Any, link: str) -> None:
 
 def error_text(page: Any) -> str:
     return str(page.locator("body").inner_text())
+
+
+def make_principal(platform: Any, siren: str, lot: str, email: str) -> None:
+    admin = platform.admin
+    group = admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
+    person_id = admin.get_users({"email": email, "exact": True})[0]["id"]
+    group.setdefault("attributes", {})[f"principal.{lot}"] = [person_id]
+    admin.update_group(group["id"], group)
+
+
+def fill_contact(
+    page: Any, *, nom: str, prenom: str, email: str | None, fixe: str, mobile: str
+) -> None:
+    page.fill("input[name=nom]", nom)
+    page.fill("input[name=prenom]", prenom)
+    if email is not None:
+        page.fill("input[name=email]", email)
+    page.fill("input[name=telephone_fixe]", fixe)
+    page.fill("input[name=telephone_mobile]", mobile)

@@ -6,27 +6,10 @@ import re
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
-from tests.e2e.journeys import PASSWORD, expect_signed_in, sign_in
+from tests.e2e.journeys import PASSWORD, expect_signed_in, fill_contact, make_principal, sign_in
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"
-
-
-def make_principal(platform, siren: str, lot: str, email: str) -> None:
-    admin = platform.admin
-    group = admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
-    person_id = admin.get_users({"email": email, "exact": True})[0]["id"]
-    group.setdefault("attributes", {})[f"principal.{lot}"] = [person_id]
-    admin.update_group(group["id"], group)
-
-
-def fill_contact(page, *, nom: str, prenom: str, email: str | None, fixe: str, mobile: str) -> None:
-    page.fill("input[name=nom]", nom)
-    page.fill("input[name=prenom]", prenom)
-    if email is not None:
-        page.fill("input[name=email]", email)
-    page.fill("input[name=telephone_fixe]", fixe)
-    page.fill("input[name=telephone_mobile]", mobile)
 
 
 def test_member_manages_contacts_and_requests_a_collection_contact(
