@@ -94,9 +94,14 @@ def test_providers_jar_is_built_once_per_version_of_the_sources(tmp_path, monkey
     assert not stale.exists()
     with zipfile.ZipFile(jar) as built:
         names = built.namelist()
-        service = "META-INF/services/org.keycloak.authentication.AuthenticatorFactory"
+        services = "META-INF/services/org.keycloak.authentication"
+        service = f"{services}.AuthenticatorFactory"
         assert "fr/collecte/keycloak/PaddedResetCredentialEmail.class" in names
         assert built.read(service).split() == [b"fr.collecte.keycloak.PaddedResetCredentialEmail"]
+        handler = "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
+        handlers = f"{services}.actiontoken.ActionTokenHandlerFactory"
+        assert f"{handler.replace('.', '/')}.class" in names
+        assert built.read(handlers).split() == [handler.encode()]
 
     def no_tools(*args: object, **kwargs: object) -> None:
         raise AssertionError("sources inchangées : rien à recompiler")

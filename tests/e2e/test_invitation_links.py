@@ -1,0 +1,136 @@
+"""Invitation links: a new invitation replaces the older link; a mail scanner consumes nothing.
+
+Invitations are sent the way the support console sends them, through the portal's gateway,
+which records the sending time that our Keycloak provider compares with each link's issue time.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from portal.domain import INVITATION_SENT, Change
+from portal.gateway import KeycloakGateway
+from tests.e2e.journeys import (
+    PASSWORD,
+    accept_terms,
+    choose_password,
+    error_text,
+    expect_signed_in,
+    mail_link,
+    start_invitation,
+    submit_login,
+)
+from tests.e2e.test_invitation import GATEWAY_DEFAULTS
+
+SCOPE = "213100019/1"
+REPLACED = "Ce lien d'invitation a été remplacé par un plus récent"
+#: The confirmation page a fresh opening of an invitation link shows (confirmExecutionOfActions).
+CONFIRMATION = "Pour activer votre espace Client, réalisez les étapes suivantes"
+
+
+def _gateway(platform: Any) -> KeycloakGateway:
+    return KeycloakGateway.from_config({**platform.portal_config, **GATEWAY_DEFAULTS})
+
+
+def _invite(platform: Any, person_id: str) -> None:
+    _gateway(platform).invite(
+        person_id,
+        f"{platform.portal_url}/connexion",
+        Change.now("support@collecte.test", "invitation"),
+    )
+
+
+def _issued_at(link: str) -> int:
+    """The `iat` (epoch seconds) of the action token in an invitation link."""
+    token = parse_qs(urlsplit(link).query)["key"][0]
+    payload = token.split(".")[1]
+    return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iat"])
+
+
+def _wait_for_the_second_after(epoch_second: int) -> None:
+    """The sending time is recorded to the second: wait (under a second) until the clock has
+    left `epoch_second`, so a new sending is recorded strictly later."""
+    while time.time() < epoch_second + 1:
+        time.sleep(max(0.01, epoch_second + 1 - time.time()))
+
+
+def _complete_invitation(page: Any, platform: Any, link: str, email: str) -> None:
+    """Password, CGU, then sign-in lands on the portal."""
+    start_invitation(page, link)
+    choose_password(page, PASSWORD)
+    accept_terms(page)
+    page.wait_for_selector("#kc-info-message")
+    assert "activé" in error_text(page)
+    page.locator("#kc-info-message a").click()
+    page.wait_for_selector("#kc-form-login")
+    submit_login(page, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
+
+
+def _action_links(page_html: str) -> list[str]:
+    return [
+        html.unescape(href)
+        for href in re.findall(r'href="([^"]*/login-actions/action-token[^"]*)"', page_html)
+    ]
+
+
+def test_execute_actions_links_are_handled_by_our_provider(platform):
+    """Keycloak keeps one factory per provider id, the highest order(): ours says 1, the
+    built-in handler the default 0. Server info reports the order of the factory in use."""
+    handlers = platform.admin.get_server_info()["providers"]["actionTokenHandler"]["providers"]
+    assert handlers["execute-actions"]["order"] == 1
+    assert handlers["reset-credentials"]["order"] == 0  # the other built-in handlers stay
+
+
+def test_a_new_invitation_replaces_the_previous_link(platform, create_person, page):
+    person_id = create_person(collecte=[SCOPE])
+    email = platform.admin.get_user(person_id)["email"]
+
+    _invite(platform, person_id)
+    first = mail_link(platform.mail, email, count=1)
+    _wait_for_the_second_after(_issued_at(first))
+    _invite(platform, person_id)
+    second = mail_link(platform.mail, email, count=2)
+
+    recorded = int(platform.admin.get_user(person_id)["attributes"][INVITATION_SENT][0])
+    assert _issued_at(first) < recorded <= _issued_at(second)
+
+    start_invitation(page, first)
+    page.wait_for_selector("#kc-error-message")
+    assert REPLACED in error_text(page)
+    assert page.locator("#password-new").count() == 0
+    # Refused by our verifier: its event error is ours, not one of Keycloak's.
+    events = platform.admin.get_events({"user": person_id, "type": "EXECUTE_ACTIONS_ERROR"})
+    assert [event.get("error") for event in events] == ["invitation_superseded"]
+
+    _complete_invitation(page, platform, second, email)
+    assert platform.admin.get_user(person_id)["requiredActions"] == []
+
+
+def test_a_mail_scanner_opening_the_link_does_not_consume_it(platform, create_person, page):
+    person_id = create_person(collecte=[SCOPE])
+    email = platform.admin.get_user(person_id)["email"]
+    _invite(platform, person_id)
+    link = mail_link(platform.mail, email)
+
+    # A scanner GETs the link without the user's browser cookies (each requests.get starts with
+    # none), then, for the thorough ones, the links of the page it got.
+    opened = requests.get(link, timeout=10)
+    assert opened.status_code == 200
+    assert CONFIRMATION in html.unescape(opened.text)
+    followed = _action_links(opened.text)
+    assert followed
+    for target in followed:
+        again = requests.get(target, timeout=10)
+        assert again.status_code == 200
+        assert CONFIRMATION in html.unescape(again.text)
+
+    _complete_invitation(page, platform, link, email)

@@ -1,0 +1,82 @@
+"""Our Keycloak providers' sources, without a server: registration, names, French messages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from collecte_kc.paths import PROVIDERS_DIR, THEMES_DIR
+from portal.domain import INVITATION_SENT
+
+SOURCES = PROVIDERS_DIR / "src" / "main"
+JAVA = SOURCES / "java"
+SERVICES = SOURCES / "resources" / "META-INF" / "services"
+LOGIN_MESSAGES = THEMES_DIR / "collecte" / "login" / "messages" / "messages_fr.properties"
+HANDLER = JAVA / "fr" / "collecte" / "keycloak" / "LatestInvitationActionTokenHandler.java"
+
+
+def _messages() -> dict[str, str]:
+    entries = {}
+    for line in LOGIN_MESSAGES.read_text("utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            entries[key.strip()] = value.strip()
+    return entries
+
+
+def _java_sources() -> dict[Path, str]:
+    return {path: path.read_text("utf-8") for path in sorted(JAVA.rglob("*.java"))}
+
+
+def _constant(source: str, name: str) -> str:
+    match = re.search(rf'static final String {name} = "([^"]*)";', source)
+    assert match, name
+    return match.group(1)
+
+
+def test_services_files_register_both_providers_under_the_spi_interfaces():
+    """Keycloak finds factories with ServiceLoader, one file per SPI factory interface."""
+    registered = {path.name: path.read_text("utf-8").split() for path in sorted(SERVICES.iterdir())}
+    assert registered == {
+        "org.keycloak.authentication.AuthenticatorFactory": [
+            "fr.collecte.keycloak.PaddedResetCredentialEmail"
+        ],
+        "org.keycloak.authentication.actiontoken.ActionTokenHandlerFactory": [
+            "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
+        ],
+    }
+    for classes in registered.values():
+        for name in classes:
+            assert (JAVA / (name.replace(".", "/") + ".java")).is_file(), name
+
+
+def test_invitation_handler_replaces_keycloaks_and_reads_the_portals_attribute():
+    source = HANDLER.read_text("utf-8")
+    assert "extends ExecuteActionsActionTokenHandler" in source
+    # Same provider id as the built-in handler (inherited), and a higher order() than its 0.
+    assert "String getId()" not in source
+    assert re.search(r"public int order\(\) \{\s*return [1-9]\d*;", source)
+    assert _constant(source, "INVITATION_SENT") == INVITATION_SENT
+
+
+def test_replaced_invitation_message_is_in_french():
+    # Messages go through java.text.MessageFormat: an apostrophe is written ''.
+    value = _messages()["collecteInvitationRemplacee"]
+    assert re.search(r"(?<!')'(?!')", value) is None, "apostrophe simple : MessageFormat l'efface"
+    assert value.replace("''", "'") == (
+        "Ce lien d'invitation a été remplacé par un plus récent : utilisez le dernier e-mail "
+        "d'invitation reçu, ou demandez-en un nouveau au support."
+    )
+
+
+def test_every_message_key_our_java_code_uses_is_defined_in_french():
+    """Message keys are `*_MESSAGE` constants, or literals given to msg(...)."""
+    messages = _messages()
+    used = {}
+    for path, source in _java_sources().items():
+        keys = re.findall(r'static final String \w*MESSAGE = "([^"]+)";', source)
+        keys += re.findall(r'\bmsg\("([^"]+)"', source)
+        used.update(dict.fromkeys(keys, path.name))
+    assert "collecteInvitationRemplacee" in used
+    missing = {key: where for key, where in used.items() if key not in messages}
+    assert not missing
