@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from axe_playwright_python.sync_playwright import Axe
+
 from collecte_kc.mailsink import MailSink, links
 
 PASSWORD = "Collecte-Essai-2026!"
@@ -81,3 +83,16 @@ def fill_contact(
         page.fill("input[name=email]", email)
     page.fill("input[name=telephone_fixe]", fixe)
     page.fill("input[name=telephone_mobile]", mobile)
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical accessibility violations on the current page."""
+    results = Axe().run(page)
+    return [
+        f"{violation['id']}: {violation['help']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    ]

@@ -6,7 +6,14 @@ import re
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
-from tests.e2e.journeys import PASSWORD, expect_signed_in, fill_contact, make_principal, sign_in
+from tests.e2e.journeys import (
+    PASSWORD,
+    expect_signed_in,
+    fill_contact,
+    make_principal,
+    serious_violations,
+    sign_in,
+)
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"
@@ -23,13 +30,16 @@ def test_member_manages_contacts_and_requests_a_collection_contact(
     expect_signed_in(page, platform.portal_url, email)
     page.click("#lien-espace")
     assert email in page.locator("#mon-identite").inner_text()
+    assert serious_violations(page) == []
     page.click(f"a[data-perimetre='{SIREN_A}/1']")
+    assert serious_violations(page) == []
     assert email in page.locator("#principal").inner_text()
     assert "pas possible de modifier" in page.locator("#principal").inner_text()
 
     # Add a technical contact.
     technician = unique_email("technicien")
     page.click("#ajouter-contact")
+    assert serious_violations(page) == []
     fill_contact(
         page, nom="Technicien", prenom="Jean", email=technician, fixe="02 99 00 00 01", mobile=""
     )

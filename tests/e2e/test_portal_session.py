@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from axe_playwright_python.sync_playwright import Axe
-
-from tests.e2e.journeys import PASSWORD, expect_signed_in, open_login_form, sign_in
-
-SERIOUS = {"serious", "critical"}
+from tests.e2e.journeys import (
+    PASSWORD,
+    expect_signed_in,
+    open_login_form,
+    serious_violations,
+    sign_in,
+)
 
 
 def test_sign_out_ends_the_keycloak_session_too(platform, activated_person, page):
@@ -27,26 +29,17 @@ def test_sign_out_ends_the_keycloak_session_too(platform, activated_person, page
     open_login_form(page, platform.portal_url)
 
 
-def _serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']}: {violation['help']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in SERIOUS
-    ]
-
-
 def test_login_page_and_portal_home_have_no_serious_accessibility_issue(
     platform, activated_person, page
 ):
     open_login_form(page, platform.portal_url)
     assert page.locator("html").get_attribute("lang") == "fr"
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     page.goto(platform.portal_url)
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     email = activated_person(PASSWORD, collecte=["213500010/1"])
     sign_in(page, platform.portal_url, email, PASSWORD)
     expect_signed_in(page, platform.portal_url, email)
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
