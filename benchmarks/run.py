@@ -22,17 +22,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from collecte_kc.sandbox import Sandbox, sandbox
+from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
 from portal.gateway import KeycloakGateway
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 def _reset_seconds(page: Page, platform: Sandbox, email: str) -> float:
@@ -58,7 +49,7 @@ def reset_timing(platform: Sandbox, rounds: int) -> tuple[float, float]:
     )
     known_times, unknown_times = [], []
     with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(locale="fr-FR")
         _reset_seconds(page, platform, known)  # warm-up: templates, JIT, connections
         for _ in range(rounds):  # alternate, so drift in the machine hits both alike
@@ -82,12 +73,7 @@ def _measure(calls: int, action: Callable[[], None]) -> tuple[float, int]:
 
 
 def token_reuse(platform: Sandbox, calls: int) -> tuple[tuple[float, int], tuple[float, int]]:
-    config = {
-        **platform.portal_config,
-        "KEYCLOAK_REALM": "collecte",
-        "ADMIN_CLIENT_ID": "collecte-portail-admin",
-        "KEYCLOAK_TIMEOUT": 5,
-    }
+    config = platform.portal_config
     shared = KeycloakGateway.from_config(config)
     shared.find_person_by_email("echauffement@exemple.fr")
     reused = _measure(calls, lambda: shared.find_person_by_email("personne@exemple.fr"))

@@ -13,18 +13,10 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakGetError
 
-from collecte_kc.sandbox import Sandbox, sandbox
+from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
+from portal.gateway import KeycloakGateway
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 # The tests call it "platform": the whole throwaway platform of one test session.
@@ -39,6 +31,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             f"(journal : {started.keycloak.log_file})"
         )
         yield started
+
+
+@pytest.fixture
+def gateway(platform: Platform) -> KeycloakGateway:
+    """The portal's own gateway, talking to the session's Keycloak."""
+    return KeycloakGateway.from_config(platform.portal_config)
 
 
 @pytest.fixture
@@ -110,7 +108,7 @@ def _launch_browser() -> Any:
     from playwright.sync_api import sync_playwright
 
     driver = sync_playwright().start()
-    browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     return driver, browser
 
 

@@ -23,6 +23,18 @@ from collecte_kc.provision import admin_client, provision
 from collecte_kc.server import KeycloakServer
 
 SUPPORT_EMAIL = "support@collecte.test"
+# Debian's Chromium, as tests and benchmarks drive it: without background networking it makes no
+# connection this machine's closed network would refuse.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -76,6 +88,10 @@ def sandbox(data_dir: Path) -> Iterator[Sandbox]:
         portal_config: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(32),
             "KEYCLOAK_URL": server.url,
+            "KEYCLOAK_REALM": "collecte",
+            "KEYCLOAK_TIMEOUT": 5,
+            "OIDC_CLIENT_ID": "collecte-portail",
+            "ADMIN_CLIENT_ID": "collecte-portail-admin",
             "OIDC_CLIENT_SECRET": oidc_secret,
             "ADMIN_CLIENT_SECRET": admin_secret,
             "SESSION_COOKIE_SECURE": False,

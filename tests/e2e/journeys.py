@@ -8,6 +8,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 
 from collecte_kc.mailsink import MailSink, links
+from portal.domain import Change
 
 PASSWORD = "Collecte-Essai-2026!"
 NEW_PASSWORD = "Nouveau-Secret-2026?"
@@ -60,6 +61,28 @@ def start_invitation(page: Any, link: str) -> None:
     proceed = page.locator("#kc-info-message a")
     if proceed.count() and "/login-actions/" in (proceed.first.get_attribute("href") or ""):
         proceed.first.click()
+
+
+def invite(gateway: Any, platform: Any, person_id: str) -> None:
+    """Send an invitation the way support does, through the portal's gateway."""
+    gateway.invite(
+        person_id,
+        f"{platform.portal_url}/connexion",
+        Change.now("support@collecte.test", "invitation"),
+    )
+
+
+def complete_invitation(page: Any, platform: Any, link: str, email: str) -> None:
+    """Password, CGU, the « activé » page, then sign-in lands on the portal."""
+    start_invitation(page, link)
+    choose_password(page, PASSWORD)
+    accept_terms(page)
+    page.wait_for_selector("#kc-info-message")
+    assert "activé" in error_text(page)
+    page.locator("#kc-info-message a").click()
+    page.wait_for_selector("#kc-form-login")
+    submit_login(page, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
 
 
 def error_text(page: Any) -> str:

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collecte_kc.mailsink import html_body, text_body
 from portal.domain import Change, Function, Scope
-from portal.gateway import KeycloakGateway
 from tests.e2e.journeys import (
     PASSWORD,
-    PORTAL_CLIENT_ID,
-    accept_terms,
     choose_password,
-    error_text,
-    expect_signed_in,
+    complete_invitation,
+    invite,
     mail_link,
     sign_in,
     start_invitation,
-    submit_login,
 )
 
-GATEWAY_DEFAULTS = {
-    "KEYCLOAK_REALM": "collecte",
-    "ADMIN_CLIENT_ID": "collecte-portail-admin",
-    "KEYCLOAK_TIMEOUT": 5,
-}
-INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
 
-
-def invite(platform: Any, person_id: str) -> None:
-    platform.admin.send_update_account(
-        user_id=person_id,
-        payload=INVITATION_ACTIONS,
-        client_id=PORTAL_CLIENT_ID,
-        redirect_uri=f"{platform.portal_url}/connexion",
-    )
-
-
-def test_invitation_mail_is_french_and_says_what_the_link_does(platform, create_person):
+def test_invitation_mail_is_french_and_says_what_the_link_does(platform, gateway, create_person):
     person_id = create_person(collecte=["213100019/1"])
     email = platform.admin.get_user(person_id)["email"]
-    invite(platform, person_id)
+    invite(gateway, platform, person_id)
 
     message = platform.mail.wait_for(email)
     assert "plateforme de collecte" in str(message["Subject"]).lower()
@@ -51,20 +29,12 @@ def test_invitation_mail_is_french_and_says_what_the_link_does(platform, create_
         assert "identifiant" in body
 
 
-def test_invited_member_activates_accepts_cgu_and_signs_in(platform, create_person, page):
+def test_invited_member_activates_accepts_cgu_and_signs_in(platform, gateway, create_person, page):
     person_id = create_person(collecte=["213100019/1"])
     email = platform.admin.get_user(person_id)["email"]
-    invite(platform, person_id)
+    invite(gateway, platform, person_id)
 
-    start_invitation(page, mail_link(platform.mail, email))
-    choose_password(page, PASSWORD)
-    accept_terms(page)
-    page.wait_for_selector("#kc-info-message")
-    assert "activé" in error_text(page)
-    page.locator("#kc-info-message a").click()
-    page.wait_for_selector("#kc-form-login")
-    submit_login(page, email, PASSWORD)
-    expect_signed_in(page, platform.portal_url, email)
+    complete_invitation(page, platform, mail_link(platform.mail, email), email)
 
     person = platform.admin.get_user(person_id)
     assert person["emailVerified"] is True
@@ -72,7 +42,6 @@ def test_invited_member_activates_accepts_cgu_and_signs_in(platform, create_pers
     assert person["attributes"]["terms_and_conditions"]
 
     # A later change through the portal's gateway keeps the CGU acceptance Keycloak recorded.
-    gateway = KeycloakGateway.from_config({**platform.portal_config, **GATEWAY_DEFAULTS})
     gateway.update_contact(
         person_id, Scope("213100019", "2"), {Function.TECHNIQUE: True}, Change.now("t@x.fr", "x")
     )
@@ -81,10 +50,10 @@ def test_invited_member_activates_accepts_cgu_and_signs_in(platform, create_pers
     assert after.holds(Function.COLLECTE, Scope("213100019", "1"))
 
 
-def test_declining_the_cgu_leaves_no_access(platform, create_person, page):
+def test_declining_the_cgu_leaves_no_access(platform, gateway, create_person, page):
     person_id = create_person(collecte=["213100019/1"])
     email = platform.admin.get_user(person_id)["email"]
-    invite(platform, person_id)
+    invite(gateway, platform, person_id)
 
     start_invitation(page, mail_link(platform.mail, email))
     choose_password(page, PASSWORD)

@@ -11,41 +11,23 @@ import html
 import json
 import re
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from portal.domain import INVITATION_SENT, Change
-from portal.gateway import KeycloakGateway
+from portal.domain import INVITATION_SENT
 from tests.e2e.journeys import (
-    PASSWORD,
-    accept_terms,
-    choose_password,
+    complete_invitation,
     error_text,
-    expect_signed_in,
+    invite,
     mail_link,
     start_invitation,
-    submit_login,
 )
-from tests.e2e.test_invitation import GATEWAY_DEFAULTS
 
 SCOPE = "213100019/1"
 REPLACED = "Ce lien d'invitation a été remplacé par un plus récent"
 #: The confirmation page a fresh opening of an invitation link shows (confirmExecutionOfActions).
 CONFIRMATION = "Pour activer votre espace Client, réalisez les étapes suivantes"
-
-
-def _gateway(platform: Any) -> KeycloakGateway:
-    return KeycloakGateway.from_config({**platform.portal_config, **GATEWAY_DEFAULTS})
-
-
-def _invite(platform: Any, person_id: str) -> None:
-    _gateway(platform).invite(
-        person_id,
-        f"{platform.portal_url}/connexion",
-        Change.now("support@collecte.test", "invitation"),
-    )
 
 
 def _issued_at(link: str) -> int:
@@ -60,19 +42,6 @@ def _wait_for_the_second_after(epoch_second: int) -> None:
     left `epoch_second`, so a new sending is recorded strictly later."""
     while time.time() < epoch_second + 1:
         time.sleep(max(0.01, epoch_second + 1 - time.time()))
-
-
-def _complete_invitation(page: Any, platform: Any, link: str, email: str) -> None:
-    """Password, CGU, then sign-in lands on the portal."""
-    start_invitation(page, link)
-    choose_password(page, PASSWORD)
-    accept_terms(page)
-    page.wait_for_selector("#kc-info-message")
-    assert "activé" in error_text(page)
-    page.locator("#kc-info-message a").click()
-    page.wait_for_selector("#kc-form-login")
-    submit_login(page, email, PASSWORD)
-    expect_signed_in(page, platform.portal_url, email)
 
 
 def _action_links(page_html: str) -> list[str]:
@@ -90,14 +59,14 @@ def test_execute_actions_links_are_handled_by_our_provider(platform):
     assert handlers["reset-credentials"]["order"] == 0  # the other built-in handlers stay
 
 
-def test_a_new_invitation_replaces_the_previous_link(platform, create_person, page):
+def test_a_new_invitation_replaces_the_previous_link(platform, gateway, create_person, page):
     person_id = create_person(collecte=[SCOPE])
     email = platform.admin.get_user(person_id)["email"]
 
-    _invite(platform, person_id)
+    invite(gateway, platform, person_id)
     first = mail_link(platform.mail, email, count=1)
     _wait_for_the_second_after(_issued_at(first))
-    _invite(platform, person_id)
+    invite(gateway, platform, person_id)
     second = mail_link(platform.mail, email, count=2)
 
     recorded = int(platform.admin.get_user(person_id)["attributes"][INVITATION_SENT][0])
@@ -111,14 +80,16 @@ def test_a_new_invitation_replaces_the_previous_link(platform, create_person, pa
     events = platform.admin.get_events({"user": person_id, "type": "EXECUTE_ACTIONS_ERROR"})
     assert [event.get("error") for event in events] == ["invitation_superseded"]
 
-    _complete_invitation(page, platform, second, email)
+    complete_invitation(page, platform, second, email)
     assert platform.admin.get_user(person_id)["requiredActions"] == []
 
 
-def test_a_mail_scanner_opening_the_link_does_not_consume_it(platform, create_person, page):
+def test_a_mail_scanner_opening_the_link_does_not_consume_it(
+    platform, gateway, create_person, page
+):
     person_id = create_person(collecte=[SCOPE])
     email = platform.admin.get_user(person_id)["email"]
-    _invite(platform, person_id)
+    invite(gateway, platform, person_id)
     link = mail_link(platform.mail, email)
 
     # A scanner GETs the link without the user's browser cookies (each requests.get starts with
@@ -133,4 +104,4 @@ def test_a_mail_scanner_opening_the_link_does_not_consume_it(platform, create_pe
         assert again.status_code == 200
         assert CONFIRMATION in html.unescape(again.text)
 
-    _complete_invitation(page, platform, link, email)
+    complete_invitation(page, platform, link, email)

@@ -7,13 +7,13 @@ from tests.e2e.journeys import (
     PASSWORD,
     accept_terms,
     choose_password,
+    complete_invitation,
     expect_signed_in,
     fill_contact,
     mail_link,
     make_principal,
     sign_in,
     start_invitation,
-    submit_login,
 )
 
 SIREN = "213500085"
@@ -69,13 +69,7 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
     sign_out(page)
 
     # The newcomer follows the invitation, chooses a password, accepts the CGU and signs in.
-    start_invitation(page, mail_link(platform.mail, newcomer))
-    choose_password(page, PASSWORD)
-    accept_terms(page)
-    page.locator("#kc-info-message a").click()
-    page.wait_for_selector("#kc-form-login")
-    submit_login(page, newcomer, PASSWORD)
-    expect_signed_in(page, platform.portal_url, newcomer)
+    complete_invitation(page, platform, mail_link(platform.mail, newcomer), newcomer)
 
     # The principal is still the first member.
     page.goto(f"{platform.portal_url}/espace/{SIREN}/1/")

@@ -5,23 +5,10 @@ from __future__ import annotations
 import pytest
 
 from portal.domain import Change, ContactDetails, Function, Scope
-from portal.gateway import KeycloakGateway, UnknownAdherent
+from portal.gateway import UnknownAdherent
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"
-
-
-@pytest.fixture
-def gateway(platform) -> KeycloakGateway:
-    return KeycloakGateway.from_config(
-        {
-            "KEYCLOAK_URL": platform.keycloak_url,
-            "KEYCLOAK_REALM": "collecte",
-            "ADMIN_CLIENT_ID": "collecte-portail-admin",
-            "ADMIN_CLIENT_SECRET": platform.portal_config["ADMIN_CLIENT_SECRET"],
-            "KEYCLOAK_TIMEOUT": 5,
-        }
-    )
 
 
 def details(email: str, **changes: str | None) -> ContactDetails:

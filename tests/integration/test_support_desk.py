@@ -5,24 +5,12 @@ from __future__ import annotations
 import pytest
 
 from portal.domain import Change, ContactDetails, Function, RequestStatus, Scope
-from portal.gateway import InvitationNotSent, KeycloakGateway
+from portal.gateway import InvitationNotSent
 from portal.support_desk import LotNotInContract, SupportDesk
 from tests.ports import free_port
 
 SIREN = "213500028"  # each test its own adherent, so lots and principals do not mix
 SUPPORT = "sam.support@collecte.test"
-
-
-@pytest.fixture
-def gateway(platform) -> KeycloakGateway:
-    return KeycloakGateway.from_config(
-        {
-            **platform.portal_config,
-            "KEYCLOAK_REALM": "collecte",
-            "ADMIN_CLIENT_ID": "collecte-portail-admin",
-            "KEYCLOAK_TIMEOUT": 5,
-        }
-    )
 
 
 @pytest.fixture
