@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import auth, errors, espace, main, security
+from portal import auth, errors, espace, main, pages, security, support
 
 ENV_PREFIX = "COLLECTE"
 
@@ -49,6 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(espace.bp)
+    app.register_blueprint(support.bp)
+    pages.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     return app

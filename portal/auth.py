@@ -50,6 +50,9 @@ USER_KEY = "user"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 (a session key name, not a secret)
 REFRESH_TOKEN_KEY = "refresh_token"  # noqa: S105 (a session key name, not a secret)
 NEXT_KEY = "next"
+#: Set once a support page has been authorized (cleared at sign-in and when refused): only says
+#: whether to show the link to the support console; every support page checks the role itself.
+SUPPORT_KEY = "support"
 
 #: What makes a sign-in fail "normally": an error returned by Keycloak
 #: (``error=access_denied``...), a state mismatch, a token endpoint error, or an
@@ -77,7 +80,9 @@ class _OIDCClient(Protocol):
 
 
 def init_app(app: Flask) -> None:
-    """Register the Keycloak OIDC client (one Authlib registry per application)."""
+    """Register the Keycloak OIDC client (one Authlib registry per application), and give
+    every template the signed-in user, as the session says, for the page header."""
+    app.context_processor(lambda: {"utilisateur_connecte": _session_user()})
     base_url = app.config["KEYCLOAK_URL"].rstrip("/")
     realm = quote(app.config["KEYCLOAK_REALM"], safe="")
     oauth = OAuth(app)
@@ -135,6 +140,12 @@ class SessionUser:
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+
+def _session_user() -> SessionUser | None:
+    """Who the session says is signed in, without renewing anything (for display only)."""
+    data = session.get(USER_KEY)
+    return SessionUser.from_session(data) if isinstance(data, Mapping) else None
 
 
 def current_user() -> SessionUser | None:

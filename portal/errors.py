@@ -9,9 +9,15 @@ from flask_wtf.csrf import CSRFError
 from keycloak.exceptions import KeycloakConnectionError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal.gateway import KeycloakUnavailable
+from portal.gateway import (
+    InvitationNotSent,
+    KeycloakUnavailable,
+    UnknownPerson,
+    UnknownRequest,
+)
 from portal.member_space import NotAllowed
 from portal.notify import NotificationFailed
+from portal.support_desk import NotSupport
 
 #: (title, explanation) shown for each HTTP status.
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -70,15 +76,38 @@ NOTIFICATION_FAILED = (
 )
 
 
-def not_allowed(error: NotAllowed) -> ResponseReturnValue:
-    """Another adherent's SIREN/lot or person: the same page as one that does not exist."""
+INVITATION_NOT_SENT = (
+    "L'invitation n'a pas pu être envoyée : la messagerie est momentanément indisponible. "
+    "Rien n'a été modifié ; réessayez plus tard."
+)
+NOT_SUPPORT = (
+    "Cette page est réservée au support de la plateforme de collecte. Si vous en faites partie, "
+    "demandez à un administrateur de la plateforme de vous attribuer le rôle « support »."
+)
+
+
+def not_found(error: Exception) -> ResponseReturnValue:
+    """Another adherent's SIREN/lot or person (:class:`NotAllowed`), a person or a request that
+    no longer exists: the same page as a page that does not exist."""
     return render_error(404)
 
 
-def notification_failed(error: NotificationFailed) -> ResponseReturnValue:
-    current_app.logger.warning("Support notification failed: %r", error)
-    body, status = render_error(503, NOTIFICATION_FAILED)
+def not_support(error: NotSupport) -> ResponseReturnValue:
+    return render_error(403, NOT_SUPPORT)
+
+
+def _mail_failed(what: str, error: Exception, message: str) -> ResponseReturnValue:
+    current_app.logger.warning("%s failed: %r", what, error)
+    body, status = render_error(503, message)
     return body, status, {"Retry-After": "60"}
+
+
+def notification_failed(error: NotificationFailed) -> ResponseReturnValue:
+    return _mail_failed("Support notification", error, NOTIFICATION_FAILED)
+
+
+def invitation_not_sent(error: InvitationNotSent) -> ResponseReturnValue:
+    return _mail_failed("Invitation", error, INVITATION_NOT_SENT)
 
 
 def csrf_error(error: CSRFError) -> ResponseReturnValue:
@@ -101,7 +130,10 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error_class, service_unavailable)
     app.register_error_handler(requests.HTTPError, keycloak_http_error)
     app.register_error_handler(CSRFError, csrf_error)
-    app.register_error_handler(NotAllowed, not_allowed)
+    for missing in (NotAllowed, UnknownPerson, UnknownRequest):
+        app.register_error_handler(missing, not_found)
+    app.register_error_handler(NotSupport, not_support)
     app.register_error_handler(NotificationFailed, notification_failed)
+    app.register_error_handler(InvitationNotSent, invitation_not_sent)
     # Also catches unhandled exceptions, which Flask wraps in InternalServerError (500).
     app.register_error_handler(HTTPException, http_error)

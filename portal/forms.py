@@ -9,7 +9,6 @@ request.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,6 +17,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 from wtforms import (
     EmailField,
@@ -26,18 +26,26 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TelField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.domain import ContactDetails
+from portal.domain import LOT_PATTERN, ContactDetails, Scope
 
 __all__ = [
     "FONCTIONS",
+    "AdherentSearchForm",
+    "CollectionContactForm",
     "CollectionRequestForm",
     "ConfirmForm",
     "ContactForm",
+    "DiagnosisForm",
     "EditContactForm",
+    "HistoryForm",
+    "PersonActionForm",
+    "QueueFilterForm",
+    "RefusalForm",
     "TechnicalBillingContactForm",
     "format_phone",
     "parse_perimetre",
@@ -71,6 +79,18 @@ PERIMETRE_NOT_OFFERED = "Choisissez un SIREN et un lot parmi ceux proposés."
 PERIMETRE_INVALID = (
     "Ce couple SIREN/lot n’est pas valide (clé de contrôle du SIREN ou lot incorrect)."
 )
+SIREN_REQUIRED = "Indiquez le SIREN."
+SIREN_INVALID = "SIREN invalide : 9 chiffres avec une clé de contrôle correcte."
+LOT_REQUIRED = "Indiquez le lot."
+LOT_INVALID = (
+    "Lot invalide : jusqu’à 20 lettres, chiffres ou traits d’union, "
+    "en commençant par une lettre ou un chiffre."
+)
+GROUPEMENT_MAX = 100
+GROUPEMENT_TOO_LONG = f"Le groupement ne doit pas dépasser {GROUPEMENT_MAX} caractères."
+MOTIF_MIN, MOTIF_MAX = 3, 500
+MOTIF_INVALID = f"Indiquez le motif du refus ({MOTIF_MIN} à {MOTIF_MAX} caractères)."
+HISTORY_ONE_CRITERION = "Indiquez soit une adresse e-mail, soit un SIREN, pas les deux."
 
 #: France and the overseas departments and territories that have their own country calling code.
 _FRENCH_REGIONS = frozenset(
@@ -80,7 +100,6 @@ _FRENCH_REGIONS = frozenset(
 _DOM_REGIONS = ("RE", "YT", "GP", "MQ", "GF")
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _NAME_PUNCTUATION = frozenset(" '’-.")
-_LOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}")
 
 Validator = Callable[[Any, Any], None]
 
@@ -92,7 +111,7 @@ def parse_perimetre(value: str) -> tuple[str, str] | None:
         separator
         and stdnum_siren.compact(siren) == siren
         and stdnum_siren.is_valid(siren)
-        and _LOT.fullmatch(lot)
+        and LOT_PATTERN.fullmatch(lot)
     ):
         return siren, lot
     return None
@@ -155,6 +174,57 @@ def _email(form: Any, field: Any) -> None:
     except EmailNotValidError:
         raise ValidationError(EMAIL_INVALID) from None
     field.data = result.normalized.lower()
+
+
+def _siren(form: Any, field: Any) -> None:
+    """A SIREN with its check digit (spaces and dots allowed), kept as its 9 digits."""
+    if field.errors:
+        return
+    try:
+        field.data = stdnum_siren.validate(field.data)
+    except StdnumError:
+        raise ValidationError(SIREN_INVALID) from None
+
+
+def _lot(form: Any, field: Any) -> None:
+    if not field.errors and not LOT_PATTERN.fullmatch(field.data):
+        raise ValidationError(LOT_INVALID)
+
+
+def _required(required: bool, message: str) -> Any:
+    """DataRequired, or Optional: an empty optional field is valid and skips its checks."""
+    return DataRequired(message=message) if required else Optional()
+
+
+def _email_field(*, required: bool) -> Any:
+    return EmailField(
+        "Adresse e-mail",
+        filters=[_strip],
+        validators=[
+            _required(required, EMAIL_REQUIRED),
+            Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
+            _email,
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def _siren_field(*, required: bool) -> Any:
+    return StringField(
+        "SIREN",
+        filters=[_strip],
+        validators=[_required(required, SIREN_REQUIRED), _siren],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+def _lot_field(*, required: bool) -> Any:
+    return StringField(
+        "Lot",
+        filters=[_strip],
+        validators=[_required(required, LOT_REQUIRED), _lot],
+        render_kw={"autocomplete": "off"},
+    )
 
 
 def _name_field(label: str, what: str, autocomplete: str) -> Any:
@@ -253,16 +323,7 @@ class _NamesForm(_Form):
 
 
 class _EmailForm(_Form):
-    email = EmailField(
-        "Adresse e-mail",
-        filters=[_strip],
-        validators=[
-            DataRequired(message=EMAIL_REQUIRED),
-            Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
-            _email,
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = _email_field(required=True)
 
 
 class _PersonForm(_NamesForm):
@@ -342,3 +403,77 @@ class CollectionRequestForm(ContactForm):
 
 class ConfirmForm(_Form):
     """No field but the CSRF token: confirms a POST-only action such as a removal."""
+
+
+# --- support console ---------------------------------------------------------------------------
+
+
+class CollectionContactForm(ContactForm):
+    """Support adds a collection contact to one SIREN/lot directly."""
+
+    siren = _siren_field(required=True)
+    lot = _lot_field(required=True)
+
+    def selected_scope(self) -> Scope:
+        """The SIREN/lot typed; only after the form has validated."""
+        if not self._validated:
+            raise RuntimeError("selected_scope() needs a form that has validated")
+        return Scope(self.siren.data, self.lot.data)
+
+
+class RefusalForm(_Form):
+    """Support refuses a request, saying why (the member reads the reason)."""
+
+    motif = TextAreaField(
+        "Motif du refus",
+        filters=[_strip],
+        validators=[
+            DataRequired(message=MOTIF_INVALID),
+            Length(min=MOTIF_MIN, max=MOTIF_MAX, message=MOTIF_INVALID),
+        ],
+    )
+
+
+class PersonActionForm(_Form):
+    """An action on one person (re-invite, unlock); ``email`` only says which diagnosis page to
+    go back to, the person acted on is the one in the URL."""
+
+    email = _email_field(required=True)
+
+
+class _SearchForm(_Form):
+    """A GET form: it reads and never writes, so it carries no CSRF token. Build it with
+    ``formdata=request.args``; every field is optional (an empty form shows the form only)."""
+
+    class Meta:
+        csrf = False
+
+
+class QueueFilterForm(_SearchForm):
+    siren = _siren_field(required=False)
+    lot = _lot_field(required=False)
+    groupement = StringField(
+        "Groupement",
+        filters=[_clean_text],
+        validators=[Optional(), Length(max=GROUPEMENT_MAX, message=GROUPEMENT_TOO_LONG)],
+    )
+
+
+class AdherentSearchForm(_SearchForm):
+    siren = _siren_field(required=False)
+
+
+class DiagnosisForm(_SearchForm):
+    email = _email_field(required=False)
+
+
+class HistoryForm(_SearchForm):
+    email = _email_field(required=False)
+    siren = _siren_field(required=False)
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if self.email.data and self.siren.data:
+            self.form_errors.append(HISTORY_ONE_CRITERION)
+            return False
+        return valid

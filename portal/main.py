@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, session
 from flask.typing import ResponseReturnValue
 
-from portal.auth import current_user
+from portal.auth import SUPPORT_KEY, current_user
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def home() -> ResponseReturnValue:
-    return render_template("main/accueil.html", user=current_user())
+    user = current_user()
+    # The role itself is checked by every support page: this only decides whether to show the link.
+    support = user is not None and session.get(SUPPORT_KEY) is True
+    return render_template("main/accueil.html", user=user, support=support)
 
 
 @bp.get("/aide/connexion")

@@ -38,6 +38,12 @@ def sign_in(page: Any, portal_url: str, email: str, password: str) -> None:
     submit_login(page, email, password)
 
 
+def sign_out(page: Any) -> None:
+    """The sign-out button of the portal's header (it also ends the Keycloak session)."""
+    page.click("form.deconnexion button")
+    page.wait_for_load_state()
+
+
 def expect_signed_in(page: Any, portal_url: str, email: str) -> None:
     page.wait_for_url(re.compile(re.escape(portal_url) + r"/?(\?.*)?$"))
     assert email in page.locator("#utilisateur-connecte").inner_text()

@@ -16,6 +16,7 @@ from tests.e2e.journeys import (
     mail_link,
     open_login_form,
     sign_in,
+    sign_out,
     submit_login,
 )
 
@@ -37,11 +38,6 @@ def request_reset(page: Any, portal_url: str, email: str) -> tuple[str, float]:
     page.wait_for_selector("#kc-form-login")
     elapsed = time.monotonic() - started
     return page.locator(".pf-v5-c-alert, .alert, [class*='alert']").first.inner_text(), elapsed
-
-
-def sign_out(page: Any) -> None:
-    page.click("#deconnexion button, form[action$='/deconnexion'] button")
-    page.wait_for_load_state()
 
 
 def test_reset_mail_sets_a_new_password_and_the_old_one_stops_working(

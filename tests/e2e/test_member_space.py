@@ -44,7 +44,7 @@ def test_member_manages_contacts_and_requests_a_collection_contact(
         page, nom="Technicien", prenom="Jean", email=technician, fixe="02 99 00 00 01", mobile=""
     )
     page.check("input[name=fonctions][value=technique]")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     row = page.locator("#techniques tr", has_text=technician)
     assert "02 99 00 00 01" in row.inner_text()
 
@@ -52,14 +52,14 @@ def test_member_manages_contacts_and_requests_a_collection_contact(
     row.locator("a.modifier").click()
     page.fill("input[name=telephone_mobile]", "06 12 34 56 78")
     page.check("input[name=fonctions][value=facturation]")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert "06 12 34 56 78" in page.locator("#techniques tr", has_text=technician).inner_text()
     assert page.locator("#facturation tr", has_text=technician).count() == 1
 
     # Propose them as an additional collection contact: the form comes pre-filled.
     page.locator("#techniques tr", has_text=technician).locator("a.proposer").click()
     assert page.input_value("input[name=email]") == technician
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     pending = page.locator("#demandes tr", has_text=technician)
     assert "En attente" in pending.inner_text()
 

@@ -20,7 +20,7 @@ def test_sign_out_ends_the_keycloak_session_too(platform, activated_person, page
     person = platform.admin.get_users({"email": email, "exact": True})[0]
     assert len(platform.admin.get_sessions(person["id"])) == 1
 
-    page.click("form[action$='/deconnexion'] button")
+    page.click("form.deconnexion button")
     page.wait_for_url(re.compile(re.escape(platform.portal_url) + r"/(\?.*)?$"))
     assert "Déconnexion effectuée" in page.locator("main").inner_text()
     assert page.locator("#utilisateur-connecte").count() == 0

@@ -13,6 +13,7 @@ from tests.e2e.journeys import (
     mail_link,
     make_principal,
     sign_in,
+    sign_out,
     start_invitation,
 )
 
@@ -25,11 +26,6 @@ def support_user(platform, activated_person) -> str:
     person = platform.admin.get_users({"email": email, "exact": True})[0]
     platform.admin.assign_realm_roles(person["id"], [platform.admin.get_realm_role("support")])
     return email
-
-
-def sign_out(page) -> None:
-    page.click("form[action$='/deconnexion'] button")
-    page.wait_for_load_state()
 
 
 def condition(page, key: str) -> str:
@@ -56,7 +52,7 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
     page.goto(f"{platform.portal_url}/espace/{SIREN}/1/")
     page.click("#demander-collecte")
     fill_contact(page, nom="Nouvelle", prenom="Léa", email=newcomer, fixe="", mobile="0612345678")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert "En attente" in page.locator("#demandes tr", has_text=newcomer).inner_text()
     sign_out(page)
 
@@ -99,7 +95,7 @@ def test_diagnosis_follows_a_person_from_invited_to_healthy_and_locked(
     page.fill("input[name=siren]", SIREN)
     page.fill("input[name=lot]", "1")
     fill_contact(page, nom="Diag", prenom="Nora", email=newcomer, fixe="0299000001", mobile="")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("tr[data-condition='invitation']")
     assert (condition(page, "collecte"), condition(page, "active")) == ("Oui", "Non")
     assert page.locator("form.reinviter").count() == 1

@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from itertools import pairwise
 from typing import Any
@@ -25,6 +26,7 @@ from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.auth import USER_KEY, SessionUser
+from portal.domain import CollectionRequest, Scope
 
 KEYCLOAK_URL = "http://keycloak.test"
 ISSUER = f"{KEYCLOAK_URL}/realms/collecte"
@@ -34,8 +36,9 @@ AUTHORIZATION_ENDPOINT = f"{OIDC_BASE}/auth"
 TOKEN_ENDPOINT = f"{OIDC_BASE}/token"
 JWKS_URI = f"{OIDC_BASE}/certs"
 END_SESSION_ENDPOINT = f"{OIDC_BASE}/logout"
-ADMIN_USERS_URL = f"{KEYCLOAK_URL}/admin/realms/collecte/users"
-ADMIN_GROUPS_URL = f"{KEYCLOAK_URL}/admin/realms/collecte/groups"
+ADMIN_REALM_URL = f"{KEYCLOAK_URL}/admin/realms/collecte"
+ADMIN_USERS_URL = f"{ADMIN_REALM_URL}/users"
+ADMIN_GROUPS_URL = f"{ADMIN_REALM_URL}/groups"
 
 DISCOVERY: dict[str, Any] = {
     "issuer": ISSUER,
@@ -186,6 +189,19 @@ def group_json(siren: str, **principals: str) -> dict[str, Any]:
     }
 
 
+def request_json(request_id: str, day: int, scope: str = SCOPE_A, **decision: Any) -> str:
+    """A request record (`demandesCollecte`) made by MEMBER on 2026-11-<day> at 09:30 UTC."""
+    parsed = Scope.parse(scope)
+    assert parsed is not None
+    return CollectionRequest(
+        id=request_id,
+        scope=parsed,
+        requested_by="marie.dupont@demoville.fr",
+        requested_at=datetime(2026, 11, day, 9, 30, tzinfo=UTC),
+        **decision,
+    ).to_json()
+
+
 MEMBER = user_json(
     "a0000000-0000-4000-8000-00000000000a",
     "marie.dupont@demoville.fr",
@@ -226,6 +242,7 @@ class AdminApi:
     def __init__(self, kc: responses.RequestsMock) -> None:
         self.kc = kc
         self.people: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
@@ -296,6 +313,94 @@ class AdminApi:
     def accept_join(self, person_id: str, siren: str) -> None:
         self.kc.put(f"{ADMIN_USERS_URL}/{person_id}/groups/g-{siren}", status=204)
 
+    # --- support: what python-keycloak 7.1.1 requests for the support desk ------------------
+
+    def roles(self, person_id: str, *names: str) -> None:
+        """GET users/<id>/role-mappings/realm/composite: the person's effective realm roles."""
+        roles = [{"id": f"r-{name}", "name": name} for name in ("default-roles-collecte", *names)]
+        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite", json=roles)
+
+    def pending(self, people: list[dict[str, Any]]) -> None:
+        """GET users?q=demandeCollecteEnAttente:oui: support's queue."""
+        query = {"q": "demandeCollecteEnAttente:oui", "first": "0", "max": "500"}
+        self.kc.get(ADMIN_USERS_URL, json=people, match=[matchers.query_param_matcher(query)])
+
+    def credentials(self, person_id: str, password_created: int | None = None) -> None:
+        """GET users/<id>/credentials; ``password_created``: epoch milliseconds, or no password."""
+        found = (
+            [{"id": "c-1", "type": "password", "createdDate": password_created}]
+            if password_created is not None
+            else []
+        )
+        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}/credentials", json=found)
+
+    def lock(self, person_id: str, locked: bool = False) -> None:
+        """GET attack-detection/brute-force/users/<id>."""
+        status = {"numFailures": 5 if locked else 0, "disabled": locked, "lastFailure": 0}
+        self.kc.get(
+            f"{ADMIN_REALM_URL}/attack-detection/brute-force/users/{person_id}", json=status
+        )
+
+    def accept_unlock(self, person_id: str) -> None:
+        url = f"{ADMIN_REALM_URL}/attack-detection/brute-force/users/{person_id}"
+        self.kc.delete(url, status=204)
+
+    def logins(self, person_id: str, *times: int) -> None:
+        """GET events?user=<id>&type=LOGIN&first=0&max=1 (``times``: epoch milliseconds)."""
+        query = {"user": person_id, "type": "LOGIN", "first": "0", "max": "1"}
+        events = [{"time": time, "type": "LOGIN", "userId": person_id} for time in times]
+        self.kc.get(
+            f"{ADMIN_REALM_URL}/events", json=events, match=[matchers.query_param_matcher(query)]
+        )
+
+    def admin_events(self, person_id: str, events: list[dict[str, Any]]) -> None:
+        """GET admin-events?resourcePath=users/<id>*: what was done to the person."""
+        query = {"resourcePath": f"users/{person_id}*", "first": "0", "max": "100"}
+        self.kc.get(
+            f"{ADMIN_REALM_URL}/admin-events",
+            json=events,
+            match=[matchers.query_param_matcher(query)],
+        )
+
+    def realm(self, lifespan: int = 7 * 24 * 3600) -> None:
+        """GET the realm: how long an invitation link stays valid."""
+        self.kc.get(
+            ADMIN_REALM_URL,
+            json={"realm": "collecte", "actionTokenGeneratedByAdminLifespan": lifespan},
+        )
+
+    def accept_invitation(self, person_id: str, status: int = 204) -> None:
+        """PUT users/<id>/execute-actions-email; Keycloak answers 500 when its SMTP fails."""
+        body = (
+            ""
+            if status == 204
+            else json.dumps({"errorMessage": "Failed to send execute actions email"})
+        )
+        self.kc.put(
+            f"{ADMIN_USERS_URL}/{person_id}/execute-actions-email", status=status, body=body
+        )
+
+    def accept_delete(self, person_id: str) -> None:
+        def delete(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.people.pop(person_id)
+            return 204, {}, ""
+
+        self.kc.add_callback(responses.DELETE, f"{ADMIN_USERS_URL}/{person_id}", callback=delete)
+
+    def group(self, group: dict[str, Any]) -> None:
+        """GET groups/<id> answers the group as it is; a PUT to it changes it."""
+        self.groups[group["id"]] = group
+        url = f"{ADMIN_GROUPS_URL}/{group['id']}"
+
+        def update(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.groups[group["id"]] = json.loads(str(request.body))
+            return 204, {}, ""
+
+        self.kc.add_callback(
+            responses.GET, url, callback=lambda r: (200, {}, json.dumps(self.groups[group["id"]]))
+        )
+        self.kc.add_callback(responses.PUT, url, callback=update)
+
     def sent(self, method: str, url: str = ADMIN_USERS_URL) -> list[dict[str, Any]]:
         """JSON bodies sent with ``method`` to ``url`` (a user's URL or the users' URL)."""
         return [
@@ -356,6 +461,21 @@ def signed_in(
 def member(signed_in: Callable[[dict[str, Any]], AdminApi]) -> AdminApi:
     """MEMBER, collection contact of SCOPE_A, is signed in."""
     return signed_in(MEMBER)
+
+
+SUPPORT_USER = user_json(
+    "s0000000-0000-4000-8000-00000000000s", "sam.support@collecte.fr", "Sam", "Support"
+)
+
+
+@pytest.fixture
+def support(admin_api: AdminApi, sign_in_as: Callable[[Mapping[str, Any]], None]) -> AdminApi:
+    """SUPPORT_USER, who holds the realm role `support`, is signed in: each support page asks
+    Keycloak for the role (and reads nothing else about them)."""
+    admin_api.token()
+    admin_api.roles(SUPPORT_USER["id"], "support", "equipe-plateforme")
+    sign_in_as(SUPPORT_USER)
+    return admin_api
 
 
 @pytest.fixture
@@ -469,6 +589,33 @@ def assert_accessible(page: Element) -> None:
     ]
     assert len(grouped) == len(page.find_all("input", type="checkbox"))
     assert all(th.attrs.get("scope") in ("col", "row") for th in page.find_all("th"))
+
+
+def get_page(client: FlaskClient, url: str) -> Element:
+    """GET a page that must answer 200 and pass :func:`assert_accessible`."""
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    page = html(response)
+    assert_accessible(page)
+    return page
+
+
+def assert_field_error(response: TestResponse, field: str, message: str) -> Element:
+    """A form that did not go through: ``message`` beside ``field``, announced with it, and in
+    the summary at the top of the page."""
+    page = html(response)
+    assert_accessible(page)
+    error = page.by_id(f"{field}-erreur")
+    assert error.text() == message
+    [block] = [b for b in page.find_all(class_="champ") if error in b.iter()]
+    inputs = block.find_all(name=field)
+    assert inputs, f"{field} is not beside its error"
+    for element in inputs:
+        assert f"{field}-erreur" in element.attrs["aria-describedby"].split()
+        assert element.attrs["aria-invalid"] == "true"
+    assert message in page.find("div", class_="resume-erreurs").text()
+    assert page.find("title").text().startswith("Erreur : ")
+    return page
 
 
 def flashes(client: FlaskClient) -> list[tuple[str, str]]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from portal.domain import CollectionRequest, RequestStatus, Scope
+from portal.domain import RequestStatus
 
 from .conftest import (
     MEMBER,
@@ -17,10 +16,10 @@ from .conftest import (
     SIREN_A,
     TECHNICIAN,
     AdminApi,
-    Element,
-    assert_accessible,
+    get_page,
     group_json,
     html,
+    request_json,
     user_json,
 )
 
@@ -39,24 +38,6 @@ PRINCIPAL_SENTENCE = (
     "toujours sous ce nom ; cela n’empêche pas les autres interlocuteurs de collecte de saisir "
     "les données."
 )
-
-
-def request_json(request_id: str, day: int, **decision: Any) -> str:
-    return CollectionRequest(
-        id=request_id,
-        scope=Scope("213500010", "1"),
-        requested_by=MEMBER["email"],
-        requested_at=datetime(2026, 11, day, 9, 30, tzinfo=UTC),
-        **decision,
-    ).to_json()
-
-
-def get_page(client: FlaskClient, url: str) -> Element:
-    response = client.get(url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    page = html(response)
-    assert_accessible(page)
-    return page
 
 
 # --- home and « Mon espace » ------------------------------------------------------------------

@@ -1,0 +1,51 @@
+"""Helpers shared by the pages of the member space and of the support console."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+
+from portal.domain import Adherent, Scope
+from portal.forms import format_phone
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def date_paris(value: datetime) -> str:
+    """« 28/11/2026 à 16:50 (heure de Paris) »."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M (heure de Paris)")
+
+
+def scope_label(scope: Scope, adherents: Mapping[str, Adherent | None]) -> str:
+    """« SIREN 213500010 — Commune de Démoville — lot 1 » (no name when the adherent is unknown)."""
+    adherent = adherents.get(scope.siren)
+    name = [adherent.name] if adherent and adherent.name else []
+    return " — ".join([f"SIREN {scope.siren}", *name, f"lot {scope.lot}"])
+
+
+def form_page(template: str, form: Any, **context: Any) -> ResponseReturnValue:
+    """The form again: 422 when a POST did not go through (nothing was written)."""
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
+def get_only(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Initial values apply to the first display; a POST is read from what was posted only."""
+    return data if request.method == "GET" else None
+
+
+def here(endpoint: str) -> str:
+    """``endpoint`` of the blueprint serving this request (one view may serve several)."""
+    return f"{request.blueprint}.{endpoint}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_phone, "telephone")
+    app.add_template_filter(date_paris, "date_paris")
