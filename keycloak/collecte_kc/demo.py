@@ -1,21 +1,24 @@
 """Demo data for the dev run: one groupement, two adherents, staff, and contacts to try.
 
-Idempotent: what exists is left as it is, and an invitation goes out only to a person created
-by this run, so restarting the platform never floods the mailbox.
+Contacts are seeded through the portal's own gateway, so the demo goes down the product's paths
+(functions, principal, recorded invitations). Idempotent: what exists is left as it is, and an
+invitation goes out only to a person created by this run, so restarting never floods the mailbox.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakGetError
 
-PORTAL_CLIENT_ID = "collecte-portail"
-INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
+from portal.domain import Change, ContactDetails, Function, Scope
+from portal.gateway import KeycloakGateway
+
 GROUPEMENT = "GRP-DEMO"
 GROUPEMENT_LABEL = "Groupement de commandes d'énergie — démonstration"
+SEEDED_BY = "donnees-de-demo"
 
 
 @dataclass(frozen=True)
@@ -26,40 +29,39 @@ class Adherent:
 
 
 @dataclass(frozen=True)
-class DemoPerson:
-    email: str
-    first_name: str
-    last_name: str
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-    roles: tuple[str, ...] = ()
-    invite: bool = False
+class Staff:
+    details: ContactDetails
+    role: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    details: ContactDetails
+    function: Function
+    scopes: tuple[Scope, ...]
 
 
 ADHERENTS = (
     Adherent("213500010", "Commune de Démoville", ("1", "2")),
     Adherent("253500011", "Syndicat intercommunal des eaux de Démoville", ("1",)),
 )
-PEOPLE = (
-    DemoPerson(
-        "coordination@groupement-demo.fr",
-        "Claire",
-        "Coordonnatrice",
-        roles=("coordonnateur",),
-        invite=True,
+STAFF = (
+    Staff(
+        ContactDetails("Coordonnatrice", "Claire", "coordination@groupement-demo.fr", None, None),
+        "coordonnateur",
     ),
-    DemoPerson("support@collecte-demo.fr", "Sam", "Support", roles=("support",), invite=True),
-    DemoPerson(
-        "marie.dupont@demoville.fr",
-        "Marie",
-        "Dupont",
-        attributes={"collecte": ["213500010/1", "213500010/2"], "telephoneFixe": ["+33299000001"]},
-        invite=True,
+    Staff(ContactDetails("Support", "Sam", "support@collecte-demo.fr", None, None), "support"),
+)
+CONTACTS = (
+    Contact(
+        ContactDetails("Dupont", "Marie", "marie.dupont@demoville.fr", "+33299000001", None),
+        Function.COLLECTE,
+        (Scope("213500010", "1"), Scope("213500010", "2")),
     ),
-    DemoPerson(
-        "jean.technicien@demoville.fr",
-        "Jean",
-        "Technicien",
-        attributes={"technique": ["213500010/1"], "telephoneMobile": ["+33612345678"]},
+    Contact(
+        ContactDetails("Technicien", "Jean", "jean.technicien@demoville.fr", None, "+33612345678"),
+        Function.TECHNIQUE,
+        (Scope("213500010", "1"),),
     ),
 )
 
@@ -73,73 +75,61 @@ def _group(admin: KeycloakAdmin, path: str) -> dict[str, Any] | None:
         raise
 
 
-def _ensure_groups(admin: KeycloakAdmin) -> dict[str, str]:
-    """Create the groupement and adherent groups if missing; return SIREN → group id."""
-    groupement = _group(admin, f"/{GROUPEMENT}")
-    if groupement is None:
-        admin.create_group({"name": GROUPEMENT, "attributes": {"libelle": [GROUPEMENT_LABEL]}})
-        groupement = admin.get_group_by_path(f"/{GROUPEMENT}")
-    ids = {}
+def _ensure_group(
+    admin: KeycloakAdmin, path: str, attributes: dict[str, list[str]], parent: str | None = None
+) -> str:
+    group = _group(admin, path)
+    if group is None:
+        admin.create_group(
+            {"name": path.rsplit("/", 1)[1], "attributes": attributes}, parent=parent
+        )
+        group = dict(admin.get_group_by_path(path))
+    return str(group["id"])
+
+
+def _ensure_groups(admin: KeycloakAdmin) -> str:
+    """The groupement and its adherents; returns the groupement's group id."""
+    groupement_id = _ensure_group(admin, f"/{GROUPEMENT}", {"libelle": [GROUPEMENT_LABEL]})
     for adherent in ADHERENTS:
-        path = f"/{GROUPEMENT}/{adherent.siren}"
-        group = _group(admin, path)
-        if group is None:
-            admin.create_group(
-                {
-                    "name": adherent.siren,
-                    "attributes": {
-                        "raisonSociale": [adherent.raison_sociale],
-                        "lots": list(adherent.lots),
-                    },
-                },
-                parent=groupement["id"],
-            )
-            group = admin.get_group_by_path(path)
-        ids[adherent.siren] = group["id"]
-    return ids
+        _ensure_group(
+            admin,
+            f"/{GROUPEMENT}/{adherent.siren}",
+            {"raisonSociale": [adherent.raison_sociale], "lots": list(adherent.lots)},
+            parent=groupement_id,
+        )
+    return groupement_id
 
 
 def seed(admin: KeycloakAdmin, portal_url: str) -> list[str]:
     """Create what is missing; return the e-mails invited by this run."""
-    adherent_groups = _ensure_groups(admin)
-    groupement_id = admin.get_group_by_path(f"/{GROUPEMENT}")["id"]
+    gateway = KeycloakGateway(admin)
+    groupement_id = _ensure_groups(admin)
+    sign_in = f"{portal_url}/connexion"
+    change = Change.now(SEEDED_BY, "données de démonstration")
     invited = []
-    for person in PEOPLE:
-        if admin.get_user_id(person.email):
+    for staff in STAFF:
+        if gateway.find_person_by_email(staff.details.email):
             continue
-        user_id = admin.create_user(
+        person_id = admin.create_user(
             {
-                "email": person.email,
-                "firstName": person.first_name,
-                "lastName": person.last_name,
+                "email": staff.details.email,
+                "firstName": staff.details.first_name,
+                "lastName": staff.details.last_name,
                 "enabled": True,
-                "attributes": person.attributes,
             }
         )
-        sirens = {
-            value.split("/")[0]
-            for values in person.attributes.values()
-            for value in values
-            if "/" in value
-        }
-        for siren in sirens:
-            admin.group_user_add(user_id, adherent_groups[siren])
-        if person.roles:
-            admin.group_user_add(user_id, groupement_id)
-            admin.assign_realm_roles(user_id, [admin.get_realm_role(role) for role in person.roles])
-        for pair in person.attributes.get("collecte", []):
-            siren, lot = pair.split("/")
-            group = admin.get_group(adherent_groups[siren])
-            attributes = group.get("attributes", {})
-            # The first collection contact of a SIREN+lot is its principal, for good.
-            attributes.setdefault(f"principal.{lot}", [user_id])
-            admin.update_group(adherent_groups[siren], {**group, "attributes": attributes})
-        if person.invite:
-            admin.send_update_account(
-                user_id=user_id,
-                payload=INVITATION_ACTIONS,
-                client_id=PORTAL_CLIENT_ID,
-                redirect_uri=f"{portal_url}/connexion",
-            )
-            invited.append(person.email)
+        admin.group_user_add(person_id, groupement_id)
+        admin.assign_realm_roles(person_id, [admin.get_realm_role(staff.role)])
+        gateway.invite(person_id, sign_in, change)
+        invited.append(staff.details.email)
+    for contact in CONTACTS:
+        if gateway.find_person_by_email(contact.details.email):
+            continue
+        for scope in contact.scopes:
+            person = gateway.add_functions(contact.details, [contact.function], scope, change)
+            if contact.function is Function.COLLECTE:
+                gateway.ensure_principal(scope, person.id)
+        if contact.function is Function.COLLECTE:
+            gateway.invite(person.id, sign_in, change)
+            invited.append(contact.details.email)
     return invited

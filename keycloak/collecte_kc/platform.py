@@ -149,6 +149,8 @@ Plateforme de collecte — environnement de développement prêt.
      vous fait choisir un mot de passe, accepter les CGU, puis vous connecter au portail.
   2. Sur la page de connexion, essayez « Mot de passe oublié ? » : le lien arrive par e-mail.
   3. jean.technicien@demoville.fr est interlocuteur technique : il ne peut pas se connecter.
+  4. L'invitation de support@collecte-demo.fr ouvre l'espace support ({portal_url}/support/) :
+     demandes, diagnostic « pourquoi ne peut-elle pas se connecter ? », historique.
   Invitations envoyées par ce démarrage : {", ".join(invited) or "aucune (données déjà présentes)"}
 Ctrl-C arrête tout ; les données restent dans .data/ (supprimez ce dossier pour repartir de zéro).
 """,
