@@ -94,16 +94,7 @@ def conditions(diagnosis: Diagnosis) -> list[Condition]:
             "adresse e-mail non confirmée",
             "La personne confirme son adresse en suivant le lien de l’invitation.",
         ),
-        _must(
-            "cgu",
-            "CGU acceptées",
-            person.terms_accepted_at is not None,
-            "CGU non acceptées",
-            "La personne accepte les CGU à sa prochaine connexion ou en suivant l’invitation ; "
-            "tant qu’elle les refuse, elle n’a pas accès.",
-            date=person.terms_accepted_at,
-            detail="Version : —",
-        ),
+        _terms(diagnosis, person),
         Condition(
             "verrouille",
             "Compte verrouillé temporairement après des échecs de connexion",
@@ -159,6 +150,33 @@ def _collection(diagnosis: Diagnosis, person: Person) -> Condition:
         else COORDINATOR,
         reason="n’est interlocuteur de collecte pour aucun SIREN",
         action="ajouter" if blocking else "",
+    )
+
+
+def _terms(diagnosis: Diagnosis, person: Person) -> Condition:
+    """Accepted, and the version in force: an earlier version comes back at the next sign-in."""
+    current = diagnosis.current_terms_version
+    detail = f"Version : {person.terms_version or '—'}"
+    if diagnosis.terms_outdated:
+        return _must(
+            "cgu",
+            "CGU acceptées",
+            False,
+            "CGU en vigueur non acceptées",
+            f"Les CGU ont changé (version {current}) : la personne accepte la nouvelle version à "
+            "sa prochaine connexion ; tant qu’elle la refuse, elle n’a pas accès.",
+            date=person.terms_accepted_at,
+            detail=f"{detail} (en vigueur : {current})",
+        )
+    return _must(
+        "cgu",
+        "CGU acceptées",
+        person.terms_accepted_at is not None,
+        "CGU non acceptées",
+        "La personne accepte les CGU à sa prochaine connexion ou en suivant l’invitation ; "
+        "tant qu’elle les refuse, elle n’a pas accès.",
+        date=person.terms_accepted_at,
+        detail=detail,
     )
 
 

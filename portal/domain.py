@@ -164,6 +164,10 @@ class CollectionRequest:
 #: that refuses older invitation links.
 INVITATION_SENT = "invitationEnvoyeeLe"
 INVITATION_EXPIRES = "invitationExpireLe"
+#: The CGU version a person accepted last (user attribute) and the version in force (realm
+#: attribute), both written by Keycloak's side: our required action and the provisioning.
+TERMS_VERSION = "cguVersionAcceptee"
+CURRENT_TERMS_VERSION = "cguVersion"
 
 
 def _from_epoch(value: str) -> datetime:
@@ -184,6 +188,7 @@ class Person:
     phone_mobile: str | None = None
     functions: Mapping[Function, frozenset[Scope]] = field(default_factory=dict)
     terms_accepted_at: datetime | None = None
+    terms_version: str | None = None  # None: accepted before versions were recorded, or never
     last_change: Change | None = None
     requests: tuple[CollectionRequest, ...] = ()
     required_actions: tuple[str, ...] = ()
@@ -237,6 +242,7 @@ class Person:
                 if accepted and accepted.isdigit()
                 else None
             ),
+            terms_version=first(TERMS_VERSION),
             last_change=Change.from_json(change) if change else None,
             requests=tuple(
                 request
@@ -301,6 +307,7 @@ class Diagnosis:
     last_login: datetime | None = None
     invitation: Invitation | None = None
     is_staff: bool = False
+    current_terms_version: str | None = None  # None: the realm records no version
 
     @property
     def known(self) -> bool:
@@ -309,6 +316,14 @@ class Diagnosis:
     @property
     def collection_scopes(self) -> tuple[Scope, ...]:
         return tuple(sorted(self.person.scopes(Function.COLLECTE))) if self.person else ()
+
+    @property
+    def terms_outdated(self) -> bool:
+        """Accepted, but not the version in force: the CGU come back at the next sign-in."""
+        person, current = self.person, self.current_terms_version
+        return bool(
+            person and person.terms_accepted_at and current and person.terms_version != current
+        )
 
     @property
     def can_sign_in(self) -> bool:
@@ -320,6 +335,7 @@ class Diagnosis:
             and self.activated_at
             and person.email_verified
             and person.terms_accepted_at
+            and not self.terms_outdated
             and not self.locked
             and not self.pending_actions
         )

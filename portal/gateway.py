@@ -43,8 +43,10 @@ from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
 from portal.domain import (
+    CURRENT_TERMS_VERSION,
     INVITATION_EXPIRES,
     INVITATION_SENT,
+    TERMS_VERSION,
     Adherent,
     Change,
     CollectionRequest,
@@ -309,6 +311,13 @@ class KeycloakGateway:
             realm = self._admin.get_realm(self._realm)
         return int(realm.get("actionTokenGeneratedByAdminLifespan") or DEFAULT_INVITATION_LIFESPAN)
 
+    def current_terms_version(self) -> str | None:
+        """The CGU version in force: the realm attribute the provisioning writes."""
+        with _keycloak_errors():
+            realm = self._admin.get_realm(self._realm)
+        version = str((realm.get("attributes") or {}).get(CURRENT_TERMS_VERSION) or "").strip()
+        return version or None
+
     def invite(self, person_id: str, redirect_uri: str, change: Change) -> Invitation:
         """Send the invitation e-mail (choose a password, accept the CGU, confirm the e-mail).
 
@@ -453,6 +462,7 @@ class KeycloakGateway:
             last_login=_from_millis(logins[0].get("time")) if logins else None,
             invitation=person.invitation,
             is_staff="equipe-plateforme" in self.realm_roles(person.id),
+            current_terms_version=self.current_terms_version(),
         )
 
     def unlock(self, person_id: str) -> None:
@@ -587,8 +597,9 @@ class KeycloakGateway:
 
 # Read-only parts of a user representation that an update must not send back.
 _READ_ONLY_KEYS = ("access", "createdTimestamp", "disableableCredentialTypes", "totp", "notBefore")
-# Attributes Keycloak itself writes (CGU acceptance date): the admin API may not edit them.
-_KEYCLOAK_ATTRIBUTES = ("terms_and_conditions",)
+# Attributes Keycloak itself writes (CGU acceptance date and version): the admin API may not
+# edit them, and an update that leaves them out keeps them.
+_KEYCLOAK_ATTRIBUTES = ("terms_and_conditions", TERMS_VERSION)
 
 
 def _writable(representation: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 - the declarative user profile, kept readable in `keycloak/user-profile.json` (the import could
   only carry it as one escaped JSON string inside a component);
 - the CGU text, read from a file (`COLLECTE_CGU_FILE`, else `keycloak/cgu/cgu-fr.html`) and set
-  as the realm's French `termsText`, so replacing the CGU never means editing a theme.
+  as the realm's French `termsText`, so replacing the CGU never means editing a theme;
+- the version of that text (`COLLECTE_CGU_VERSION`, else `keycloak/cgu/VERSION`), set as the
+  realm attribute `cguVersion`: our required action (VersionedTermsAndConditions) records it on
+  each acceptance and asks anyone who accepted another version to accept again.
 
 Every step is a PUT of the whole desired state, so running it twice changes nothing.
 """
@@ -13,13 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from collecte_kc.paths import CGU_FILE, USER_PROFILE_FILE
+from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, USER_PROFILE_FILE
 
 REALM = "collecte"
+#: Realm attribute holding the CGU version in force (read by the Keycloak extension and the portal).
+CGU_VERSION_ATTRIBUTE = "cguVersion"
+# Shown in a French message (MessageFormat) and stored as an attribute: no quotes nor braces.
+CGU_VERSION_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}")
 
 
 def admin_client(server_url: str, client_id: str, client_secret: str) -> KeycloakAdmin:
@@ -40,7 +48,22 @@ def cgu_file() -> Path:
     return Path(os.environ.get("COLLECTE_CGU_FILE") or CGU_FILE)
 
 
+def cgu_version() -> str:
+    """The CGU version in force: `COLLECTE_CGU_VERSION`, else the first line of `VERSION`."""
+    value = (os.environ.get("COLLECTE_CGU_VERSION") or "").strip()
+    if not value:
+        lines = CGU_VERSION_FILE.read_text("utf-8").strip().splitlines()
+        value = lines[0].strip() if lines else ""
+    if not CGU_VERSION_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"Version des CGU invalide : {value!r} (lettres, chiffres, « . », « _ » ou « - », "
+            "40 caractères au plus, p. ex. 2026-11)."
+        )
+    return value
+
+
 def provision(admin: KeycloakAdmin) -> None:
+    version = cgu_version()  # checked before anything is written
     admin.update_realm_users_profile(json.loads(USER_PROFILE_FILE.read_text("utf-8")))
     # python-keycloak has no call for realm localization texts; this endpoint takes text/plain.
     connection = admin.connection
@@ -53,6 +76,18 @@ def provision(admin: KeycloakAdmin) -> None:
     finally:
         connection.add_param_headers("Content-Type", "application/json")
     response.raise_for_status()
+    # The version after the text: someone accepting in between is asked again (the text they saw
+    # is the new one), never recorded with a version whose text they did not see.
+    _set_realm_attribute(admin, CGU_VERSION_ATTRIBUTE, version)
+
+
+def _set_realm_attribute(admin: KeycloakAdmin, name: str, value: str) -> None:
+    """Keycloak replaces the realm's attributes with those of a PUT (absent ones are removed,
+    DefaultExportImportManager.updateRealm): send them all back, with this one set."""
+    attributes = dict(admin.get_realm(REALM).get("attributes") or {})
+    if attributes.get(name) != value:
+        attributes[name] = value
+        admin.update_realm(REALM, {"attributes": attributes})
 
 
 def main() -> None:

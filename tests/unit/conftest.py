@@ -202,6 +202,8 @@ def request_json(request_id: str, day: int, scope: str = SCOPE_A, **decision: An
     ).to_json()
 
 
+#: The CGU version in force in the realm, which MEMBER and TECHNICIAN accepted.
+CGU_VERSION = "2026-11"
 MEMBER = user_json(
     "a0000000-0000-4000-8000-00000000000a",
     "marie.dupont@demoville.fr",
@@ -211,6 +213,7 @@ MEMBER = user_json(
     telephoneFixe=["+33299000000"],
     telephoneMobile=["+262692123456"],
     terms_and_conditions=["1795881002"],
+    cguVersionAcceptee=[CGU_VERSION],
 )
 TECHNICIAN = user_json(
     "t0000000-0000-4000-8000-00000000000t",
@@ -221,6 +224,7 @@ TECHNICIAN = user_json(
     facturation=[SCOPE_A],
     telephoneFixe=["+33299000001"],
     terms_and_conditions=["1795881002"],
+    cguVersionAcceptee=[CGU_VERSION],
 )
 #: A technical contact of member B's scope only.
 OUTSIDER = user_json(
@@ -362,11 +366,16 @@ class AdminApi:
             match=[matchers.query_param_matcher(query)],
         )
 
-    def realm(self, lifespan: int = 7 * 24 * 3600) -> None:
-        """GET the realm: how long an invitation link stays valid."""
+    def realm(self, lifespan: int = 7 * 24 * 3600, cgu_version: str | None = CGU_VERSION) -> None:
+        """GET the realm: how long an invitation link stays valid, the CGU version in force."""
+        attributes = {"cguVersion": cgu_version} if cgu_version else {}
         self.kc.get(
             ADMIN_REALM_URL,
-            json={"realm": "collecte", "actionTokenGeneratedByAdminLifespan": lifespan},
+            json={
+                "realm": "collecte",
+                "actionTokenGeneratedByAdminLifespan": lifespan,
+                "attributes": attributes,
+            },
         )
 
     def accept_invitation(self, person_id: str, status: int = 204) -> None:

@@ -138,6 +138,7 @@ def test_an_existing_email_gains_the_function_without_a_new_person(
         technique=[SCOPE_B],
         telephoneFixe=["+33299000009"],
         terms_and_conditions=["1795881002"],
+        cguVersionAcceptee=["2026-11"],
     )
     member.adherent(SIREN_A)
     member.email_search(existing["email"], [existing])

@@ -33,6 +33,7 @@ CAMILLE: dict[str, Any] = {
         "technique": ["552081317/1", "pas-un-perimetre"],
         "telephoneMobile": ["+33612345678"],
         "terms_and_conditions": ["1795881002"],
+        "cguVersionAcceptee": ["2026-11"],
         "derniereModification": [
             '{"par": "sam@x.fr", "le": "2026-11-28T16:00:00+00:00", "quoi": "ajout"}'
         ],
@@ -86,6 +87,7 @@ def test_find_person_maps_json_and_reuses_one_token(app: Flask, kc: responses.Re
             Function.FACTURATION: frozenset(),
         },
         terms_accepted_at=datetime(2026, 11, 28, 15, 50, 2, tzinfo=UTC),
+        terms_version="2026-11",
         last_change=Change("sam@x.fr", datetime(2026, 11, 28, 16, 0, tzinfo=UTC), "ajout"),
     )
     assert nobody is None

@@ -6,13 +6,16 @@ import re
 from pathlib import Path
 
 from collecte_kc.paths import PROVIDERS_DIR, THEMES_DIR
-from portal.domain import INVITATION_SENT
+from collecte_kc.provision import CGU_VERSION_ATTRIBUTE
+from portal.domain import CURRENT_TERMS_VERSION, INVITATION_SENT, TERMS_VERSION
 
 SOURCES = PROVIDERS_DIR / "src" / "main"
 JAVA = SOURCES / "java"
 SERVICES = SOURCES / "resources" / "META-INF" / "services"
 LOGIN_MESSAGES = THEMES_DIR / "collecte" / "login" / "messages" / "messages_fr.properties"
 HANDLER = JAVA / "fr" / "collecte" / "keycloak" / "LatestInvitationActionTokenHandler.java"
+TERMS = JAVA / "fr" / "collecte" / "keycloak" / "VersionedTermsAndConditions.java"
+TERMS_TEMPLATE = THEMES_DIR / "collecte" / "login" / "terms.ftl"
 
 
 def _messages() -> dict[str, str]:
@@ -34,7 +37,7 @@ def _constant(source: str, name: str) -> str:
     return match.group(1)
 
 
-def test_services_files_register_both_providers_under_the_spi_interfaces():
+def test_services_files_register_our_providers_under_the_spi_interfaces():
     """Keycloak finds factories with ServiceLoader, one file per SPI factory interface."""
     registered = {path.name: path.read_text("utf-8").split() for path in sorted(SERVICES.iterdir())}
     assert registered == {
@@ -43,6 +46,9 @@ def test_services_files_register_both_providers_under_the_spi_interfaces():
         ],
         "org.keycloak.authentication.actiontoken.ActionTokenHandlerFactory": [
             "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
+        ],
+        "org.keycloak.authentication.RequiredActionFactory": [
+            "fr.collecte.keycloak.VersionedTermsAndConditions"
         ],
     }
     for classes in registered.values():
@@ -80,3 +86,36 @@ def test_every_message_key_our_java_code_uses_is_defined_in_french():
     assert "collecteInvitationRemplacee" in used
     missing = {key: where for key, where in used.items() if key not in messages}
     assert not missing
+
+
+def test_terms_action_replaces_keycloaks_and_shares_the_names_of_the_portal_and_provisioning():
+    source = TERMS.read_text("utf-8")
+    assert "extends TermsAndConditions" in source
+    # Same provider id as the built-in action (inherited: TERMS_AND_CONDITIONS), higher order().
+    assert "String getId()" not in source
+    assert re.search(r"public int order\(\) \{\s*return [1-9]\d*;", source)
+    assert _constant(source, "REALM_VERSION") == CGU_VERSION_ATTRIBUTE == CURRENT_TERMS_VERSION
+    assert _constant(source, "ACCEPTED_VERSION") == TERMS_VERSION
+    # Who may get a session, as the realm's browser flow decides it.
+    assert _constant(source, "COLLECTION_ATTRIBUTE") == "collecte"
+    assert _constant(source, "STAFF_ROLE") == "equipe-plateforme"
+
+
+def test_terms_page_shows_and_posts_back_the_version_the_action_sets():
+    source, template = TERMS.read_text("utf-8"), TERMS_TEMPLATE.read_text("utf-8")
+    shown, updated = _constant(source, "SHOWN_VERSION"), _constant(source, "UPDATED")
+    assert f'msg("collecteCguVersion", {shown})' in template
+    assert f'<input type="hidden" name="{shown}" value="${{{shown}}}"/>' in template
+    assert f"<#if {updated}!false>" in template
+    # The parent's buttons, whose names the action reads (accept / cancel).
+    assert (
+        'name="accept" id="kc-accept"' in template and 'name="cancel" id="kc-decline"' in template
+    )
+
+
+def test_terms_version_messages_are_in_french():
+    messages = _messages()
+    assert messages["collecteCguVersion"] == "Version {0} des CGU"
+    assert messages["collecteCguMiseAJour"].startswith("Les CGU ont été mises à jour")
+    for key in ("collecteCguVersion", "collecteCguMiseAJour"):
+        assert re.search(r"(?<!')'(?!')", messages[key]) is None, key

@@ -20,6 +20,7 @@ from portal.pages import date_paris
 from .conftest import (
     ADMIN_REALM_URL,
     ADMIN_USERS_URL,
+    CGU_VERSION,
     MEMBER,
     SCOPE_A,
     SIREN_A,
@@ -74,6 +75,7 @@ def diagnosis_of(
     locked: bool = False,
     logins: tuple[int, ...] = (),
     roles: tuple[str, ...] = (),
+    cgu_version: str | None = CGU_VERSION,
 ) -> None:
     """What Keycloak says about the person: every read the diagnosis makes."""
     api.email_search(person["email"], [person])
@@ -81,6 +83,7 @@ def diagnosis_of(
     api.lock(person["id"], locked)
     api.logins(person["id"], *logins)
     api.roles(person["id"], *roles)
+    api.realm(cgu_version=cgu_version)
 
 
 def diagnose(client: FlaskClient, email: str) -> Element:
@@ -227,10 +230,56 @@ def test_healthy(client: FlaskClient, support: AdminApi) -> None:
     }
     assert cell(page, "active", "date") == "18/11/2026 à 12:06 (heure de Paris)"
     assert cell(page, "cgu", "date") == "28/11/2026 à 16:50 (heure de Paris)"
+    assert cell(page, "cgu", "detail") == "Version : 2026-11"
     assert cell(page, "connexion", "date") == "28/11/2026 à 16:50 (heure de Paris)"
     forms = [f for f in page.find_all("form") if "deconnexion" not in (f.attrs.get("class") or "")]
     assert not forms[1:]  # the search form only (the header's sign-out aside)
     assert all(cell(page, key, "solution") == "" for key in CONDITIONS)
+
+
+def _accepted(version: str | None) -> dict[str, Any]:
+    """MEMBER, having accepted the CGU on 28/11/2026 in this version (None: before versions)."""
+    attributes = {k: v for k, v in MEMBER["attributes"].items() if k != "cguVersionAcceptee"}
+    if version:
+        attributes["cguVersionAcceptee"] = [version]
+    return {**MEMBER, "attributes": attributes}
+
+
+@pytest.mark.parametrize(
+    ("accepted", "detail"),
+    [
+        ("2026-05", "Version : 2026-05 (en vigueur : 2026-11)"),
+        (None, "Version : — (en vigueur : 2026-11)"),  # accepted before versions were recorded
+    ],
+)
+def test_cgu_accepted_in_another_version_than_the_one_in_force(
+    client: FlaskClient, support: AdminApi, accepted: str | None, detail: str
+) -> None:
+    diagnosis_of(support, _accepted(accepted), password=PASSWORD_SET, logins=(LOGGED_IN,))
+    page = diagnose(client, MEMBER["email"])
+    assert states(page)["cgu"] == "Non"
+    assert "bloquant" in rows(page)["cgu"].attrs.get("class", "")
+    assert cell(page, "cgu", "date") == "28/11/2026 à 16:50 (heure de Paris)"
+    assert cell(page, "cgu", "detail") == detail
+    assert cell(page, "cgu", "solution").startswith(
+        "Les CGU ont changé (version 2026-11) : la personne accepte la nouvelle version à sa "
+        "prochaine connexion"
+    )
+    assert page.by_id("verdict").text() == (
+        "Cette personne ne peut pas se connecter : CGU en vigueur non acceptées."
+    )
+
+
+def test_without_a_version_in_the_realm_any_acceptance_counts(
+    client: FlaskClient, support: AdminApi
+) -> None:
+    diagnosis_of(
+        support, _accepted(None), password=PASSWORD_SET, logins=(LOGGED_IN,), cgu_version=None
+    )
+    page = diagnose(client, MEMBER["email"])
+    assert states(page)["cgu"] == "Oui"
+    assert cell(page, "cgu", "detail") == "Version : —"
+    assert page.by_id("verdict").text() == "Cette personne peut se connecter."
 
 
 def test_active_with_an_expired_invitation_may_be_invited_again(
@@ -243,6 +292,7 @@ def test_active_with_an_expired_invitation_may_be_invited_again(
         "Dupont",
         collecte=[SCOPE_A],
         terms_and_conditions=["1795881002"],
+        cguVersionAcceptee=[CGU_VERSION],
         invitationEnvoyeeLe=[str(NOW - 2 * WEEK)],
         invitationExpireLe=[str(NOW - WEEK)],
     )
@@ -261,6 +311,7 @@ def test_platform_staff_need_no_collection_scope(client: FlaskClient, support: A
         "Sam",
         "Support",
         terms_and_conditions=["1795881002"],
+        cguVersionAcceptee=[CGU_VERSION],
     )
     diagnosis_of(support, staff, password=PASSWORD_SET, roles=("support", "equipe-plateforme"))
     page = diagnose(client, SUPPORT_USER["email"])

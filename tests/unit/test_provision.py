@@ -1,0 +1,110 @@
+"""Provisioning without a server: the CGU version (environment, else file) and what is sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+from collecte_kc import provision
+from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, USER_PROFILE_FILE
+
+from .conftest import ADMIN_REALM_URL, KEYCLOAK_URL
+
+MASTER_TOKEN = f"{KEYCLOAK_URL}/realms/master/protocol/openid-connect/token"
+
+
+def test_the_version_file_holds_a_valid_version() -> None:
+    assert provision.CGU_VERSION_PATTERN.fullmatch(CGU_VERSION_FILE.read_text("utf-8").strip())
+
+
+def test_version_comes_from_the_file_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version_file = tmp_path / "VERSION"
+    version_file.write_text("2027-01\n", "utf-8")
+    monkeypatch.setattr(provision, "CGU_VERSION_FILE", version_file)
+    assert provision.cgu_version() == "2027-01"
+
+
+def test_the_environment_wins_over_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLECTE_CGU_VERSION", " 2027-02 ")
+    assert provision.cgu_version() == "2027-02"
+
+
+@pytest.mark.parametrize("value", ["2026 11", "v{0}", "l'ancienne", "x" * 41, "-2026"])
+def test_a_version_that_could_not_be_shown_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("COLLECTE_CGU_VERSION", value)
+    with pytest.raises(ValueError, match="Version des CGU invalide"):
+        provision.cgu_version()
+
+
+def test_an_empty_version_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    version_file = tmp_path / "VERSION"
+    version_file.write_text("\n", "utf-8")
+    monkeypatch.setattr(provision, "CGU_VERSION_FILE", version_file)
+    with pytest.raises(ValueError, match="Version des CGU invalide"):
+        provision.cgu_version()
+
+
+def _provisioning_calls(
+    kc: responses.RequestsMock, realm_attributes: dict[str, str], expect_put: bool
+) -> None:
+    kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    kc.put(f"{ADMIN_REALM_URL}/users/profile", json={})
+    kc.put(f"{ADMIN_REALM_URL}/localization/fr/termsText", status=204)
+    kc.get(ADMIN_REALM_URL, json={"realm": "collecte", "attributes": realm_attributes})
+    if expect_put:
+        kc.put(ADMIN_REALM_URL, status=204)
+
+
+def test_provisioning_writes_the_text_then_the_version_keeping_the_other_attributes(
+    kc: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLECTE_CGU_VERSION", "2027-03")
+    _provisioning_calls(kc, {"cguVersion": "2026-11", "frontendUrl": ""}, expect_put=True)
+
+    provision.provision(provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret"))
+
+    writes = [(c.request.method, c.request.url) for c in kc.calls if c.request.method == "PUT"]
+    assert writes == [
+        ("PUT", f"{ADMIN_REALM_URL}/users/profile"),
+        ("PUT", f"{ADMIN_REALM_URL}/localization/fr/termsText"),
+        ("PUT", ADMIN_REALM_URL),
+    ]
+    profile, text, realm = (c.request.body for c in kc.calls if c.request.method == "PUT")
+    assert json.loads(str(profile)) == json.loads(USER_PROFILE_FILE.read_text("utf-8"))
+    assert isinstance(text, bytes) and text.decode("utf-8") == CGU_FILE.read_text("utf-8")
+    # Keycloak drops the realm attributes a PUT leaves out: all of them go back.
+    assert json.loads(str(realm)) == {"attributes": {"cguVersion": "2027-03", "frontendUrl": ""}}
+
+
+def test_an_unchanged_version_is_not_written_again(
+    kc: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLECTE_CGU_VERSION", "2026-11")
+    _provisioning_calls(kc, {"cguVersion": "2026-11"}, expect_put=False)
+    provision.provision(provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret"))
+    assert [c.request.url for c in kc.calls if c.request.method == "PUT"][-1].endswith("termsText")
+
+
+def test_an_invalid_version_writes_nothing(
+    kc: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLECTE_CGU_VERSION", "pas valable")
+    with pytest.raises(ValueError):
+        provision.provision(provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret"))
+    assert not kc.calls
+
+
+def test_profile_declares_the_accepted_version_read_only_for_everyone() -> None:
+    """Only Keycloak (our required action) writes it: neither the console nor the portal can
+    record an acceptance, and an Admin API update that leaves it out keeps it."""
+    profile = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
+    [attribute] = [a for a in profile["attributes"] if a["name"] == "cguVersionAcceptee"]
+    assert attribute["permissions"] == {"view": ["admin"], "edit": []}
+    assert not attribute.get("multivalued")
