@@ -8,11 +8,10 @@ invitation goes out only to a person created by this run, so restarting never fl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from keycloak import KeycloakAdmin
-from keycloak.exceptions import KeycloakGetError
 
+from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group
 from portal.domain import Change, ContactDetails, Function, Scope
 from portal.gateway import KeycloakGateway
 
@@ -45,11 +44,8 @@ ADHERENTS = (
     Adherent("213500010", "Commune de Démoville", ("1", "2")),
     Adherent("253500011", "Syndicat intercommunal des eaux de Démoville", ("1",)),
 )
+COORDINATOR = Coordinator("coordination@groupement-demo.fr", "Claire", "Coordonnatrice")
 STAFF = (
-    Staff(
-        ContactDetails("Coordonnatrice", "Claire", "coordination@groupement-demo.fr", None, None),
-        "coordonnateur",
-    ),
     Staff(ContactDetails("Support", "Sam", "support@collecte-demo.fr", None, None), "support"),
 )
 CONTACTS = (
@@ -66,47 +62,27 @@ CONTACTS = (
 )
 
 
-def _group(admin: KeycloakAdmin, path: str) -> dict[str, Any] | None:
-    try:
-        return dict(admin.get_group_by_path(path))
-    except KeycloakGetError as error:
-        if error.response_code == 404:
-            return None
-        raise
-
-
-def _ensure_group(
-    admin: KeycloakAdmin, path: str, attributes: dict[str, list[str]], parent: str | None = None
-) -> str:
-    group = _group(admin, path)
-    if group is None:
-        admin.create_group(
-            {"name": path.rsplit("/", 1)[1], "attributes": attributes}, parent=parent
-        )
-        group = dict(admin.get_group_by_path(path))
-    return str(group["id"])
-
-
-def _ensure_groups(admin: KeycloakAdmin) -> str:
-    """The groupement and its adherents; returns the groupement's group id."""
-    groupement_id = _ensure_group(admin, f"/{GROUPEMENT}", {"libelle": [GROUPEMENT_LABEL]})
+def _ensure_groups(admin: KeycloakAdmin) -> None:
+    """The groupement and its adherents (before the coordinators' permissions, which list them)."""
+    groupement = ensure_group(admin, GROUPEMENT, attributes={"libelle": [GROUPEMENT_LABEL]})
     for adherent in ADHERENTS:
-        _ensure_group(
+        ensure_group(
             admin,
-            f"/{GROUPEMENT}/{adherent.siren}",
-            {"raisonSociale": [adherent.raison_sociale], "lots": list(adherent.lots)},
-            parent=groupement_id,
+            adherent.siren,
+            parent=groupement,
+            attributes={"raisonSociale": [adherent.raison_sociale], "lots": list(adherent.lots)},
         )
-    return groupement_id
 
 
-def seed(admin: KeycloakAdmin, portal_url: str) -> list[str]:
+def seed(admin: KeycloakAdmin, portal_url: str, keycloak_url: str) -> list[str]:
     """Create what is missing; return the e-mails invited by this run."""
     gateway = KeycloakGateway(admin)
-    groupement_id = _ensure_groups(admin)
+    _ensure_groups(admin)
+    # The coordinator comes the product's way: the one command that sets up a groupement.
+    coordinator = add_groupement(admin, GROUPEMENT, GROUPEMENT_LABEL, COORDINATOR, keycloak_url)
+    invited = [COORDINATOR.email] if coordinator.invited else []
     sign_in = f"{portal_url}/connexion"
     change = Change.now(SEEDED_BY, "données de démonstration")
-    invited = []
     for staff in STAFF:
         if gateway.find_person_by_email(staff.details.email):
             continue
@@ -118,7 +94,6 @@ def seed(admin: KeycloakAdmin, portal_url: str) -> list[str]:
                 "enabled": True,
             }
         )
-        admin.group_user_add(person_id, groupement_id)
         admin.assign_realm_roles(person_id, [admin.get_realm_role(staff.role)])
         gateway.invite(person_id, sign_in, change)
         invited.append(staff.details.email)

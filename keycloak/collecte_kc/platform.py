@@ -88,7 +88,7 @@ def main() -> None:
             keycloak.url, keycloak.bootstrap_client_id, keycloak.bootstrap_client_secret
         )
         provision(admin)
-        invited = seed(admin, portal_url)
+        invited = seed(admin, portal_url, keycloak.url)
         portal_env = {
             **os.environ,
             "COLLECTE_SECRET_KEY": _setting("COLLECTE_SECRET_KEY"),

@@ -1,0 +1,88 @@
+"""The coordinators CLI: argument parsing and validation, without any server."""
+
+from __future__ import annotations
+
+import pytest
+
+from collecte_kc.coordinators import (
+    AddGroupementCommand,
+    Coordinator,
+    SynchroniseCommand,
+    parse_args,
+)
+
+VALID = [
+    "ajouter-groupement",
+    "--code",
+    "GRP-EST-2025",
+    "--libelle",
+    " Groupement de l'Est ",
+    "--coordonnateur",
+    " Claire.Martin@Groupement-Est.fr ",
+    "--prenom",
+    "Claire",
+    "--nom",
+    "Martin",
+]
+
+
+def test_valid_arguments_are_parsed_and_normalised(monkeypatch):
+    monkeypatch.delenv("COLLECTE_KEYCLOAK_URL", raising=False)
+    command = parse_args(VALID)
+    assert command == AddGroupementCommand(
+        url="http://localhost:8080",
+        public_url="http://localhost:8080",
+        code="GRP-EST-2025",
+        libelle="Groupement de l'Est",
+        coordinator=Coordinator("claire.martin@groupement-est.fr", "Claire", "Martin"),
+    )
+
+
+def test_urls_come_from_options_or_environment(monkeypatch):
+    monkeypatch.setenv("COLLECTE_KEYCLOAK_URL", "http://kc.interne:8080")
+    command = parse_args(["--url-publique", "https://identite.exemple.fr", *VALID])
+    assert isinstance(command, AddGroupementCommand)
+    assert command.url == "http://kc.interne:8080"
+    assert command.public_url == "https://identite.exemple.fr"
+
+
+def test_synchronise_needs_no_other_argument():
+    assert parse_args(["--url", "http://kc:8080", "synchroniser"]) == SynchroniseCommand(
+        "http://kc:8080"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--code", "grp-est", "Code de groupement invalide"),
+        ("--code", "GRP-", "Code de groupement invalide"),
+        ("--code", "GRP-A/B", "Code de groupement invalide"),
+        ("--code", "coordonnateurs", "Code de groupement invalide"),
+        ("--coordonnateur", "claire", "Adresse e-mail invalide"),
+        ("--coordonnateur", "claire@exemple", "Adresse e-mail invalide"),
+        ("--libelle", "   ", "--libelle : valeur obligatoire"),
+        ("--prenom", "", "--prenom : valeur obligatoire"),
+        ("--nom", " ", "--nom : valeur obligatoire"),
+    ],
+)
+def test_invalid_values_are_refused_in_french(capsys, option, value, message):
+    argv = list(VALID)
+    argv[argv.index(option) + 1] = value
+    with pytest.raises(SystemExit) as exited:
+        parse_args(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_option_is_required(capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["ajouter-groupement", "--code", "GRP-EST"])
+    assert exited.value.code == 2
+    assert "--libelle" in capsys.readouterr().err
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse_args([])
+    assert exited.value.code == 2
