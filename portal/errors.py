@@ -17,6 +17,7 @@ from portal.gateway import (
 )
 from portal.member_space import NotAllowed
 from portal.notify import NotificationFailed
+from portal.staff import NotStaff
 from portal.support_desk import NotSupport
 
 #: (title, explanation) shown for each HTTP status.
@@ -80,6 +81,10 @@ INVITATION_NOT_SENT = (
     "L'invitation n'a pas pu être envoyée : la messagerie est momentanément indisponible. "
     "Rien n'a été modifié ; réessayez plus tard."
 )
+NOT_STAFF = (
+    "Cette page est réservée aux coordonnateurs du groupement concerné et au support de la "
+    "plateforme de collecte."
+)
 NOT_SUPPORT = (
     "Cette page est réservée au support de la plateforme de collecte. Si vous en faites partie, "
     "demandez à un administrateur de la plateforme de vous attribuer le rôle « support »."
@@ -94,6 +99,10 @@ def not_found(error: Exception) -> ResponseReturnValue:
 
 def not_support(error: NotSupport) -> ResponseReturnValue:
     return render_error(403, NOT_SUPPORT)
+
+
+def not_staff(error: NotStaff) -> ResponseReturnValue:
+    return render_error(403, NOT_STAFF)
 
 
 def _mail_failed(what: str, error: Exception, message: str) -> ResponseReturnValue:
@@ -133,6 +142,7 @@ def init_app(app: Flask) -> None:
     for missing in (NotAllowed, UnknownPerson, UnknownRequest):
         app.register_error_handler(missing, not_found)
     app.register_error_handler(NotSupport, not_support)
+    app.register_error_handler(NotStaff, not_staff)
     app.register_error_handler(NotificationFailed, notification_failed)
     app.register_error_handler(InvitationNotSent, invitation_not_sent)
     # Also catches unhandled exceptions, which Flask wraps in InternalServerError (500).

@@ -68,6 +68,8 @@ PENDING_MARKER = "demandeCollecteEnAttente"
 #: What the invitation asks: choose a password, accept the CGU, confirm the e-mail address.
 INVITATION_ACTIONS = ("UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL")
 DEFAULT_INVITATION_LIFESPAN = 7 * 24 * 3600
+#: Parent of the marker groups `/coordonnateurs/<groupement>` (see collecte_kc.coordinators).
+COORDINATORS_GROUP = "coordonnateurs"
 _creation_lock = threading.Lock()
 
 
@@ -304,6 +306,26 @@ class KeycloakGateway:
         with _keycloak_errors():
             roles = self._admin.get_composite_realm_roles_of_user(person_id)
         return frozenset(str(role["name"]) for role in roles)
+
+    def coordinated_groupements(self, person_id: str) -> frozenset[str]:
+        """Codes of the groupements this person coordinates: their `/coordonnateurs/<code>`
+        marker groups (the same groups the admin-console permissions are granted to)."""
+        with _keycloak_errors():
+            groups = self._admin.get_user_groups(person_id, brief_representation=True)
+        prefix = f"/{COORDINATORS_GROUP}/"
+        return frozenset(
+            str(group["path"]).removeprefix(prefix)
+            for group in groups
+            if str(group.get("path", "")).startswith(prefix)
+        )
+
+    def groupements(self) -> list[str]:
+        """Codes of every groupement (top-level groups but the coordinators' markers)."""
+        with _keycloak_errors():
+            groups = self._admin.get_groups({"briefRepresentation": "true"})
+        return sorted(
+            str(group["name"]) for group in groups if group.get("name") != COORDINATORS_GROUP
+        )
 
     def invitation_lifespan(self) -> int:
         """Seconds an invitation link stays valid: the realm's setting for admin-sent links."""
