@@ -12,7 +12,11 @@ e-mail --prenom … --nom …` ensures, over the Admin API and idempotently:
   Groups `/<code>` and each of its subgroups (the adherents; `synchroniser` adds new ones): view,
   view-members, manage-members, manage-membership, manage-membership-of-members. No Groups
   `manage` (the attributes of the groups, `principal.<lot>` among them), no Users `map-roles`;
-- no password guard: Keycloak 26.7.3 cannot express one (see README, « Coordonnateurs »);
+- no password rule here: our Keycloak extensions refuse any password set through the Admin API
+  by someone without `manage-users` (see README, « Extensions Keycloak »);
+- `protect_principal` (one principal) and `protect_all_principals` (every `principal.<lot>`): a
+  per-user permission keeping coordinators from modifying or deleting a principal collection
+  contact. They need the provisioning's rights: the portal's service account cannot write it;
 - the coordinator: realm role `coordonnateur`, member of the marker, invited (choose a password,
   accept the CGU, confirm the e-mail) only when this run created them. If the invitation cannot
   be sent, the person just created is deleted, so running again retries cleanly.
@@ -333,6 +337,71 @@ def ensure_coordinator(
             admin.delete_user(user_id)
         raise
     return str(user_id), created, created
+
+
+USER_MANAGERS_POLICY = "gestionnaires des utilisateurs"
+# Users scopes kept from coordinators on a principal: modify or delete the person, change their
+# groups. Not `view`: they still see the principal among their members.
+PRINCIPAL_SCOPES = ("manage", "manage-group-membership")
+
+
+def protect_principal(admin: KeycloakAdmin, user_id: str) -> str:
+    """Keep coordinators off a principal collection contact: a Users permission on this person
+    alone, scopes `PRINCIPAL_SCOPES` (modify, e-mail included; delete; join or leave groups),
+    granted only to holders of realm-management `manage-users` (who need no permission anyway):
+    a coordinator's `manage-members` on the adherent's group no longer reaches this person,
+    while `view` still does. To call, with the provisioning's rights (the portal's service account
+    gets 403), once `principal.<lot>` is written. Idempotent; returns the permission's id."""
+    client_uuid = ensure_admin_permissions(admin)
+    realm_management = admin.get_client_id(REALM_MANAGEMENT)
+    assert realm_management is not None
+    manage_users = admin.get_client_role(realm_management, "manage-users")
+    policy_id = ensure_policy(
+        admin,
+        client_uuid,
+        "role",
+        {
+            "name": USER_MANAGERS_POLICY,
+            "description": "Détenteurs du rôle manage-users de realm-management.",
+            "logic": "POSITIVE",
+            "roles": [{"id": manage_users["id"], "required": True}],
+        },
+    )
+    return ensure_policy(
+        admin,
+        client_uuid,
+        "scope",
+        {
+            "name": f"interlocuteur principal {user_id}",
+            "description": (
+                "Interlocuteur principal d'un SIREN et d'un lot : modifiable et supprimable par "
+                "les gestionnaires des utilisateurs seulement, pas par les coordonnateurs."
+            ),
+            "resourceType": "Users",
+            "resources": [user_id],
+            "scopes": list(PRINCIPAL_SCOPES),
+            "policies": [policy_id],
+            "decisionStrategy": "UNANIMOUS",
+        },
+    )
+
+
+def protect_all_principals(admin: KeycloakAdmin) -> list[str]:
+    """`protect_principal` for every id in a `principal.<lot>` attribute of an adherent group
+    (`/<groupement>/<SIREN>`); returns the ids. Idempotent: for the principals written before
+    the portal protected them, and as a check."""
+    protected = []
+    for top in admin.get_groups({"first": 0, "max": 10000}):
+        if top["name"] == MARKER_PARENT:
+            continue
+        for child in admin.get_group_children(top["id"], {"first": 0, "max": 10000}):
+            attributes = admin.get_group(child["id"]).get("attributes") or {}
+            for name, values in sorted(attributes.items()):
+                if name.startswith("principal."):
+                    for user_id in values:
+                        protect_principal(admin, user_id)
+                        protected.append(user_id)
+    return protected
 
 
 def add_groupement(

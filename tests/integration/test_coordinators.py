@@ -6,6 +6,10 @@ the Admin API with a real coordinator's access token (admin-cli of realm collect
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +25,8 @@ from collecte_kc.coordinators import (
     Coordinator,
     _policy_state,
     add_groupement,
+    protect_all_principals,
+    protect_principal,
     synchronise,
 )
 
@@ -69,6 +75,7 @@ def _member(admin: KeycloakAdmin, siren: str, group_id: str) -> tuple[str, str]:
     group = admin.get_group(group_id)
     attributes = {**group["attributes"], "principal.1": [user_id]}
     admin.update_group(group_id, {**group, "attributes": attributes})
+    protect_principal(admin, user_id)  # what the portal does when it writes principal.<lot>
     return str(user_id), email
 
 
@@ -283,39 +290,160 @@ def test_coordinator_cannot_change_a_principal_collection_contact(platform, nord
     ]
 
 
+# --- passwords: chosen by the user only (policy collecteMotDePasseParUtilisateur) -------------
+
+REFUSAL = "Seul l’utilisateur choisit son mot de passe"
+
+
+def refused_password(call: Callable[[], Any]) -> None:
+    """The password policy's refusal: 400 with the French sentence (not a 403: Keycloak's
+    permissions allowed the call, the policy refused the password)."""
+    with pytest.raises(KeycloakError) as refused:
+        call()
+    assert refused.value.response_code == 400, refused.value
+    assert REFUSAL in refused.value.response_body.decode("utf-8"), refused.value
+
+
+def _passwords(platform: Any, user_id: str) -> list[Any]:
+    return [c for c in platform.admin.get_credentials(user_id) if c["type"] == "password"]
+
+
+@pytest.fixture
+def colleague(platform: Any, nord: Groupement) -> str:
+    """A member of the nord adherent who is not its principal (a principal is out of a
+    coordinator's reach altogether): here the password policy is what refuses."""
+    user_id = platform.admin.create_user(
+        {
+            "email": _email("collegue"),
+            "firstName": "Noa",
+            "lastName": "Collègue",
+            "enabled": True,
+            "attributes": {"collecte": [f"{SIREN_NORD}/1"]},
+            "groups": [f"/{NORD}/{SIREN_NORD}"],
+        }
+    )
+    return str(user_id)
+
+
+def test_coordinator_cannot_reset_a_members_password(platform, nord, colleague):
+    refused_password(lambda: nord.api.set_user_password(colleague, "Un-autre-mot-2025", False))
+    assert _passwords(platform, colleague) == []
+
+
+def test_coordinator_cannot_set_a_password_through_the_user_representation(
+    platform, nord, colleague
+):
+    person = nord.api.get_user(colleague)
+    password = {"type": "password", "value": "Pose-par-le-coordo-2025", "temporary": False}
+    refused_password(lambda: nord.api.update_user(colleague, {**person, "credentials": [password]}))
+    assert _passwords(platform, colleague) == []
+    # nor when creating someone in their groupement: and nobody is created
+    email = _email("avec-mot-de-passe")
+    refused_password(
+        lambda: nord.api.create_user(
+            {
+                "email": email,
+                "firstName": "P",
+                "lastName": "Asse",
+                "enabled": True,
+                "groups": [f"/{NORD}/{SIREN_NORD}"],
+                "credentials": [password],
+            }
+        )
+    )
+    assert platform.admin.get_users({"email": email, "exact": True}) == []
+
+
+def test_user_managers_may_still_set_passwords(platform, nord):
+    """The master administrator (the provisioning) and the realm's own manage-users holders:
+    the fixtures themselves rely on it; the product never does it."""
+    email = _email("operateur")
+    user_id = platform.admin.create_user(
+        {"email": email, "firstName": "O", "lastName": "Pérateur", "enabled": True}
+    )
+    platform.admin.set_user_password(user_id, "Pose-par-l-operateur-2025", temporary=False)
+    portal_admin = KeycloakAdmin(
+        connection=KeycloakOpenIDConnection(
+            server_url=platform.keycloak_url,
+            realm_name="collecte",
+            client_id=platform.portal_config["ADMIN_CLIENT_ID"],
+            client_secret_key=platform.portal_config["ADMIN_CLIENT_SECRET"],
+            grant_type="client_credentials",
+            timeout=10,
+        )
+    )
+    portal_admin.set_user_password(user_id, "Pose-par-le-portail-2025", temporary=False)
+    assert len(_passwords(platform, user_id)) == 1
+    platform.admin.delete_user(user_id)
+
+
+def test_coordinator_cannot_set_an_already_hashed_password(platform, nord, colleague):
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha512", b"Hache-par-le-coordo-2025", salt, 210_000, 64)
+    hashed = {
+        "type": "password",
+        "secretData": json.dumps(
+            {
+                "value": base64.b64encode(digest).decode(),
+                "salt": base64.b64encode(salt).decode(),
+                "additionalParameters": {},
+            }
+        ),
+        "credentialData": json.dumps(
+            {"hashIterations": 210_000, "algorithm": "pbkdf2-sha512", "additionalParameters": {}}
+        ),
+    }
+    person = nord.api.get_user(colleague)
+    # Keycloak stores such a hash without its password policy: our credential provider refuses
+    refused_password(lambda: nord.api.update_user(colleague, {**person, "credentials": [hashed]}))
+    assert _passwords(platform, colleague) == []
+    # while the provisioning may still import one (the realm's user managers)
+    platform.admin.update_user(colleague, {**person, "credentials": [hashed]})
+    assert len(_passwords(platform, colleague)) == 1
+
+
 # --- known limits of Keycloak 26.7.3's permissions (see README) --------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keycloak 26.7.3 : sans permission « reset-password », reset-password retombe sur "
-    "« manage » (UserPermissionsV2.canResetPassword) ; toute permission Users sur tous les "
-    "utilisateurs retire en revanche view/manage hérités des groupes (constaté)",
-)
-def test_coordinator_cannot_reset_a_members_password(nord):
-    forbidden(lambda: nord.api.set_user_password(nord.member_id, "Un-autre-mot-2025", False))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keycloak 26.7.3 : PUT /users/{id} avec « credentials » n'exige que « manage » "
-    "(UserResource.updateUser → RepresentationToModel.createCredentials, sans reset-password)",
-)
-def test_coordinator_cannot_set_a_password_through_the_user_representation(platform, nord):
-    person = nord.api.get_user(nord.member_id)
-    password = {"type": "password", "value": "Pose-par-le-coordo-2025", "temporary": False}
-    forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "credentials": [password]}))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="manage-members couvre aussi la personne désignée principale : le coordonnateur peut "
-    "changer son e-mail (donc qui reçoit ses accès) ou la supprimer ; seul l'attribut du groupe "
-    "est protégé",
-)
-def test_coordinator_cannot_replace_the_principal_person(nord):
-    person = nord.api.get_user(nord.member_id)
+def test_coordinator_cannot_replace_the_principal_person(platform, nord):
+    person = nord.api.get_user(nord.member_id)  # still visible to them
     forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "email": _email("autre")}))
+    forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "lastName": "Autre"}))
+    forbidden(lambda: nord.api.delete_user(nord.member_id))
+    forbidden(lambda: nord.api.group_user_remove(nord.member_id, nord.adherent_id))
+    elsewhere = platform.admin.get_group_by_path(f"/{NORD}/{SIREN_NORD_2}")["id"]
+    forbidden(lambda: nord.api.group_user_add(nord.member_id, elsewhere))
+    after = platform.admin.get_user(nord.member_id)
+    assert (after["email"], after["lastName"]) == (nord.member_email, "Membre")
+    # still listed among the members of their groupement
+    assert nord.member_id in {m["id"] for m in nord.api.get_group_members(nord.adherent_id)}
+
+
+def test_other_members_stay_manageable_next_to_a_protected_principal(platform, nord):
+    email = _email("second")
+    other = nord.api.create_user(
+        {
+            "email": email,
+            "firstName": "Sam",
+            "lastName": "Second",
+            "enabled": True,
+            "attributes": {"collecte": [f"{SIREN_NORD}/1"]},
+            "groups": [f"/{NORD}/{SIREN_NORD}"],
+        }
+    )
+    person = nord.api.get_user(other)
+    nord.api.update_user(other, {**person, "lastName": "Second-Bis"})
+    assert platform.admin.get_user(other)["lastName"] == "Second-Bis"
+    nord.api.delete_user(other)
+
+
+def test_protecting_principals_again_changes_nothing(platform, nord, sud):
+    before = _permissions_snapshot(platform.admin)
+    assert protect_principal(platform.admin, nord.member_id) == protect_principal(
+        platform.admin, nord.member_id
+    )
+    assert {nord.member_id, sud.member_id} <= set(protect_all_principals(platform.admin))
+    assert _permissions_snapshot(platform.admin) == before
 
 
 # --- idempotence -------------------------------------------------------------------------------

@@ -1,14 +1,19 @@
-"""The coordinators CLI: argument parsing and validation, without any server."""
+"""The coordinators CLI: argument parsing and validation, without any server; what
+`protect_principal` asks Keycloak for (tests/integration/test_coordinators.py checks its effect)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from collecte_kc import coordinators
 from collecte_kc.coordinators import (
     AddGroupementCommand,
     Coordinator,
     SynchroniseCommand,
     parse_args,
+    protect_principal,
 )
 
 VALID = [
@@ -86,3 +91,38 @@ def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as exited:
         parse_args([])
     assert exited.value.code == 2
+
+
+class _Admin:
+    """Just what protect_principal reads besides the policies."""
+
+    def get_client_id(self, client_id: str) -> str:
+        assert client_id == "realm-management"
+        return "rm-uuid"
+
+    def get_client_role(self, client_uuid: str, name: str) -> dict[str, str]:
+        assert (client_uuid, name) == ("rm-uuid", "manage-users")
+        return {"id": "manage-users-id", "name": name}
+
+
+def test_protect_principal_keeps_manage_of_that_person_to_user_managers(monkeypatch):
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def ensure_policy(admin: Any, client_uuid: str, kind: str, rep: dict[str, Any]) -> str:
+        assert client_uuid == "perm-uuid"
+        sent.append((kind, rep))
+        return f"{kind}-id"
+
+    monkeypatch.setattr(coordinators, "ensure_admin_permissions", lambda admin: "perm-uuid")
+    monkeypatch.setattr(coordinators, "ensure_policy", ensure_policy)
+    assert protect_principal(_Admin(), "principal-id") == "scope-id"  # type: ignore[arg-type]
+    (policy_kind, policy), (permission_kind, permission) = sent
+    assert policy_kind == "role" and policy["logic"] == "POSITIVE"
+    assert policy["roles"] == [{"id": "manage-users-id", "required": True}]
+    assert permission_kind == "scope"
+    assert permission["name"] == "interlocuteur principal principal-id"
+    assert permission["resourceType"] == "Users"
+    assert permission["resources"] == ["principal-id"]
+    # not view: coordinators still see the principal among their members
+    assert permission["scopes"] == ["manage", "manage-group-membership"]
+    assert permission["policies"] == ["role-id"]

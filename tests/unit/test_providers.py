@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from collecte_kc.paths import PROVIDERS_DIR, THEMES_DIR
+from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR
 from collecte_kc.provision import CGU_VERSION_ATTRIBUTE
 from portal.domain import CURRENT_TERMS_VERSION, INVITATION_SENT, TERMS_VERSION
 
@@ -15,6 +16,10 @@ SERVICES = SOURCES / "resources" / "META-INF" / "services"
 LOGIN_MESSAGES = THEMES_DIR / "collecte" / "login" / "messages" / "messages_fr.properties"
 HANDLER = JAVA / "fr" / "collecte" / "keycloak" / "LatestInvitationActionTokenHandler.java"
 TERMS = JAVA / "fr" / "collecte" / "keycloak" / "VersionedTermsAndConditions.java"
+PASSWORD_POLICY = JAVA / "fr" / "collecte" / "keycloak" / "PasswordChosenByUserPolicy.java"
+HASHED_GUARD = (
+    JAVA / "fr" / "collecte" / "keycloak" / "PasswordSetByUserCredentialProviderFactory.java"
+)
 TERMS_TEMPLATE = THEMES_DIR / "collecte" / "login" / "terms.ftl"
 
 
@@ -49,6 +54,12 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
         ],
         "org.keycloak.authentication.RequiredActionFactory": [
             "fr.collecte.keycloak.VersionedTermsAndConditions"
+        ],
+        "org.keycloak.credential.CredentialProviderFactory": [
+            "fr.collecte.keycloak.PasswordSetByUserCredentialProviderFactory"
+        ],
+        "org.keycloak.policy.PasswordPolicyProviderFactory": [
+            "fr.collecte.keycloak.PasswordChosenByUserPolicy"
         ],
     }
     for classes in registered.values():
@@ -119,3 +130,49 @@ def test_terms_version_messages_are_in_french():
     assert messages["collecteCguMiseAJour"].startswith("Les CGU ont été mises à jour")
     for key in ("collecteCguVersion", "collecteCguMiseAJour"):
         assert re.search(r"(?<!')'(?!')", messages[key]) is None, key
+
+
+def test_password_policy_is_in_the_realms_policy_under_its_id():
+    source = PASSWORD_POLICY.read_text("utf-8")
+    assert "implements PasswordPolicyProvider, PasswordPolicyProviderFactory" in source
+    policy_id = _constant(source, "PROVIDER_ID")
+    realm = json.loads(REALM_FILE.read_text("utf-8"))
+    policies = [part.strip() for part in realm["passwordPolicy"].split(" and ")]
+    assert policy_id in policies
+    # Keycloak's own rules stay (the user's own pages still go through them).
+    assert {"length(12)", "notUsername", "notEmail", "passwordHistory(5)"} <= set(policies)
+
+
+def test_password_policy_allows_user_managers_and_the_users_own_pages_only():
+    source = PASSWORD_POLICY.read_text("utf-8")
+    # The caller is the Admin API's bearer token; none on the user's own pages.
+    assert "session.getContext().getBearerToken()" in source
+    assert re.search(r"if \(bearer == null\) \{\s*return null;", source)
+    assert "AdminRoles.MANAGE_USERS" in source and "caller.hasRole(manageUsers)" in source
+    assert "Constants.REALM_MANAGEMENT_CLIENT_ID" in source and "getMasterAdminClient()" in source
+
+
+def test_password_policy_refusal_is_a_french_sentence_the_admin_api_shows_as_is():
+    """The Admin API formats the policy's message with MessageFormat, looked up in the admin
+    theme (ours has none): the message itself is the sentence shown."""
+    source = PASSWORD_POLICY.read_text("utf-8")
+    match = re.search(r'REFUSAL_TEXT = "([^"]*)"\s*\+\s*"([^"]*)";', source)
+    assert match
+    text = match.group(1) + match.group(2)
+    assert text == (
+        "Seul l’utilisateur choisit son mot de passe : envoyez-lui l’e-mail d’invitation, ou "
+        "laissez-le utiliser « Mot de passe oublié »."
+    )
+    assert "'" not in text and "{" not in text, "MessageFormat effacerait ' et lirait { }"
+
+
+def test_hashed_password_guard_replaces_keycloaks_provider_with_the_policys_rule():
+    source = HASHED_GUARD.read_text("utf-8")
+    assert "extends PasswordCredentialProviderFactory" in source
+    # Same provider id as the built-in factory (inherited: keycloak-password), higher order().
+    assert "String getId()" not in source
+    assert re.search(r"public int order\(\) \{\s*return [1-9]\d*;", source)
+    # Every stored password goes through this method; the refusal is the policy's own.
+    assert "public CredentialModel createCredential(RealmModel realm, UserModel user," in source
+    assert "PasswordChosenByUserPolicy.refusal(session, realm, user)" in source
+    assert "throw new PasswordPolicyNotMetException(refusal" in source
