@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import auth, errors, espace, main, pages, security, support
+from portal import auth, errors, espace, imports, main, pages, security, suivi, support
 
 ENV_PREFIX = "COLLECTE"
 
@@ -50,6 +50,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(main.bp)
     app.register_blueprint(espace.bp)
     app.register_blueprint(support.bp)
+    app.register_blueprint(suivi.bp)
+    app.register_blueprint(imports.bp)
     pages.init_app(app)
     errors.init_app(app)
     security.init_app(app)

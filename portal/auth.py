@@ -53,6 +53,9 @@ NEXT_KEY = "next"
 #: Set once a support page has been authorized (cleared at sign-in and when refused): only says
 #: whether to show the link to the support console; every support page checks the role itself.
 SUPPORT_KEY = "support"
+#: The same for the coordination pages (support or coordinator): set once a staff page has been
+#: authorized, cleared at sign-in and when refused; every staff page checks access itself.
+STAFF_KEY = "equipe"
 
 #: What makes a sign-in fail "normally": an error returned by Keycloak
 #: (``error=access_denied``...), a state mismatch, a token endpoint error, or an

@@ -9,15 +9,12 @@ request.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
-from stdnum.exceptions import ValidationError as StdnumError
+from phonenumbers import NumberParseException, PhoneNumberFormat
 from stdnum.fr import siren as stdnum_siren
 from wtforms import (
     EmailField,
@@ -32,9 +29,37 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.domain import LOT_PATTERN, ContactDetails, Scope
+from portal.fields import (
+    EMAIL_INVALID,
+    EMAIL_MAX,
+    EMAIL_TOO_LONG,
+    LABEL_FIXE,
+    LABEL_MOBILE,
+    LOT_INVALID,
+    NAME_MAX,
+    PHONE_FOREIGN,
+    PHONE_IS_MOBILE,
+    PHONE_MAX,
+    PHONE_NOT_MOBILE,
+    PHONE_TOO_LONG,
+    SIREN_INVALID,
+    FieldError,
+    check_email,
+    check_phone,
+    check_siren,
+    clean_text,
+    is_person_name,
+    name_error,
+    parse_phone,
+)
 
 __all__ = [
+    "EMAIL_INVALID",
     "FONCTIONS",
+    "PHONE_FOREIGN",
+    "PHONE_IS_MOBILE",
+    "PHONE_NOT_MOBILE",
+    "SIREN_INVALID",
     "AdherentSearchForm",
     "CollectionContactForm",
     "CollectionRequestForm",
@@ -51,27 +76,15 @@ __all__ = [
     "parse_perimetre",
 ]
 
-NAME_MAX = 100
-EMAIL_MAX = 254
-PHONE_MAX = 30
-
 #: The functions a technical or billing contact may hold (value, label).
 FONCTIONS: tuple[tuple[str, str], ...] = (
     ("technique", "Interlocuteur technique"),
     ("facturation", "Interlocuteur de facturation"),
 )
 
-LABEL_FIXE = "Téléphone fixe"
-LABEL_MOBILE = "Téléphone mobile"
 
 EMAIL_REQUIRED = "Indiquez l’adresse e-mail."
-EMAIL_TOO_LONG = f"L’adresse e-mail ne doit pas dépasser {EMAIL_MAX} caractères."
-EMAIL_INVALID = "Cette adresse e-mail n’est pas valide (exemple : prenom.nom@exemple.fr)."
 PHONE_REQUIRED = "Indiquez au moins un numéro de téléphone (fixe ou mobile)."
-PHONE_TOO_LONG = f"Le numéro ne doit pas dépasser {PHONE_MAX} caractères."
-PHONE_FOREIGN = "Indiquez un numéro français (métropole ou outre-mer)."
-PHONE_IS_MOBILE = f"Ce numéro est un mobile : indiquez-le dans « {LABEL_MOBILE} »."
-PHONE_NOT_MOBILE = f"Ce numéro n’est pas un mobile : indiquez-le dans « {LABEL_FIXE} »."
 FONCTIONS_REQUIRED = "Cochez au moins une fonction."
 FONCTION_UNKNOWN = "Choisissez parmi les fonctions proposées."
 PERIMETRE_REQUIRED = "Choisissez le SIREN et le lot concernés."
@@ -80,26 +93,12 @@ PERIMETRE_INVALID = (
     "Ce couple SIREN/lot n’est pas valide (clé de contrôle du SIREN ou lot incorrect)."
 )
 SIREN_REQUIRED = "Indiquez le SIREN."
-SIREN_INVALID = "SIREN invalide : 9 chiffres avec une clé de contrôle correcte."
 LOT_REQUIRED = "Indiquez le lot."
-LOT_INVALID = (
-    "Lot invalide : jusqu’à 20 lettres, chiffres ou traits d’union, "
-    "en commençant par une lettre ou un chiffre."
-)
 GROUPEMENT_MAX = 100
 GROUPEMENT_TOO_LONG = f"Le groupement ne doit pas dépasser {GROUPEMENT_MAX} caractères."
 MOTIF_MIN, MOTIF_MAX = 3, 500
 MOTIF_INVALID = f"Indiquez le motif du refus ({MOTIF_MIN} à {MOTIF_MAX} caractères)."
 HISTORY_ONE_CRITERION = "Indiquez soit une adresse e-mail, soit un SIREN, pas les deux."
-
-#: France and the overseas departments and territories that have their own country calling code.
-_FRENCH_REGIONS = frozenset(
-    {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC"}
-)
-#: Overseas departments whose numbers are also written like mainland ones ("0692 12 34 56").
-_DOM_REGIONS = ("RE", "YT", "GP", "MQ", "GF")
-_MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-_NAME_PUNCTUATION = frozenset(" '’-.")
 
 Validator = Callable[[Any, Any], None]
 
@@ -131,23 +130,8 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
-def _parse_phone(value: str) -> PhoneNumber | None:
-    """The valid number written in ``value``, read as mainland French then as overseas."""
-    for region in ("FR", *_DOM_REGIONS):
-        try:
-            number = phonenumbers.parse(value, region)
-        except NumberParseException:
-            return None
-        if phonenumbers.is_valid_number(number) and not number.extension:
-            return number
-    return None
-
-
-def _clean_text(value: str | None) -> str | None:
-    """NFC-normalized, stripped, inner runs of whitespace made one space."""
-    if value is None:
-        return None
-    return " ".join(unicodedata.normalize("NFC", value).split())
+_parse_phone = parse_phone
+_clean_text = clean_text
 
 
 def _strip(value: str | None) -> str | None:
@@ -158,9 +142,7 @@ def _person_name(message: str) -> Validator:
     def check(form: Any, field: Any) -> None:
         if field.errors:
             return
-        value: str = field.data
-        allowed = all(c.isalpha() or c in _NAME_PUNCTUATION for c in value)
-        if not allowed or not any(c.isalpha() for c in value):
+        if not is_person_name(field.data):
             raise ValidationError(message)
 
     return check
@@ -170,10 +152,9 @@ def _email(form: Any, field: Any) -> None:
     if field.errors:
         return
     try:
-        result = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
-        raise ValidationError(EMAIL_INVALID) from None
-    field.data = result.normalized.lower()
+        field.data = check_email(field.data)
+    except FieldError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _siren(form: Any, field: Any) -> None:
@@ -181,9 +162,9 @@ def _siren(form: Any, field: Any) -> None:
     if field.errors:
         return
     try:
-        field.data = stdnum_siren.validate(field.data)
-    except StdnumError:
-        raise ValidationError(SIREN_INVALID) from None
+        field.data = check_siren(field.data)
+    except FieldError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _lot(form: Any, field: Any) -> None:
@@ -236,10 +217,7 @@ def _name_field(label: str, what: str, autocomplete: str) -> Any:
         validators=[
             DataRequired(message=f"Indiquez {what}."),
             Length(max=NAME_MAX, message=f"{subject} ne doit pas dépasser {NAME_MAX} caractères."),
-            _person_name(
-                f"{subject} ne peut contenir que des lettres, des espaces, des apostrophes, "
-                "des traits d’union et des points."
-            ),
+            _person_name(name_error(what)),
         ],
         render_kw={"autocomplete": autocomplete},
     )
@@ -263,18 +241,10 @@ class _PhoneField(TelField):  # type: ignore[misc]
         self.e164 = None
         if validation_stopped or self.errors:
             return
-        number = _parse_phone(self.data)
-        if number is None:
-            example = "06 12 34 56 78" if self.mobile else "01 23 45 67 89"
-            raise ValidationError(f"Ce numéro de téléphone n’est pas valide (exemple : {example}).")
-        if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
-            raise ValidationError(PHONE_FOREIGN)
-        kind = phonenumbers.number_type(number)
-        if self.mobile and kind not in _MOBILE_TYPES:
-            raise ValidationError(PHONE_NOT_MOBILE)
-        if not self.mobile and kind == PhoneNumberType.MOBILE:
-            raise ValidationError(PHONE_IS_MOBILE)
-        self.e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        try:
+            self.e164, _ = check_phone(self.data, self.mobile)
+        except FieldError as error:
+            raise ValidationError(str(error)) from None
 
 
 class _FunctionsField(SelectMultipleField):  # type: ignore[misc]

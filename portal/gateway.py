@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import quote
 
 from flask import current_app
 from keycloak.exceptions import (
@@ -34,6 +35,7 @@ from keycloak.exceptions import (
     KeycloakDeleteError,
     KeycloakError,
     KeycloakGetError,
+    KeycloakPostError,
     raise_error_from_response,
 )
 
@@ -42,6 +44,7 @@ from keycloak.exceptions import (
 from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
+from portal.bulk import Existing, Kind, Outcome, PersonUpdate, Plan, ReportLine
 from portal.domain import (
     CURRENT_TERMS_VERSION,
     INVITATION_EXPIRES,
@@ -70,6 +73,12 @@ INVITATION_ACTIONS = ("UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL")
 DEFAULT_INVITATION_LIFESPAN = 7 * 24 * 3600
 #: Parent of the marker groups `/coordonnateurs/<groupement>` (see collecte_kc.coordinators).
 COORDINATORS_GROUP = "coordonnateurs"
+#: Bulk import: people per partial-import call (each call stays well under the clients' 10 s
+#: timeout: python-keycloak retries a POST that timed out, and a second import running beside
+#: the first fails on H2's table locks), and page size when listing users or groups.
+IMPORT_CHUNK = 100
+IMPORT_PAGE = 1000
+SEARCHES_PER_PAGE = 25
 _creation_lock = threading.Lock()
 
 
@@ -83,6 +92,10 @@ class UnknownAdherent(Exception):
 
 class UnknownPerson(Exception):
     """No person has this id."""
+
+
+class UnknownGroupement(Exception):
+    """No top-level group has this code."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,7 @@ class KeycloakGateway:
         self._admin = admin
         self._portal_client_id = portal_client_id
         self._realm = str(admin.connection.realm_name)
+        self._partial_import: bool | None = None  # whether this account may use it, once known
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> KeycloakGateway:
@@ -519,6 +533,59 @@ class KeycloakGateway:
                 entries.append(HistoryEntry(_from_millis(event["time"]), actor, what, target))
         return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
 
+    # --- a groupement's activation follow-up -----------------------------------------------
+
+    def groupement_adherents(self, code: str) -> list[Adherent] | None:
+        """The adherent groups `/<code>/<SIREN>` of a groupement (attributes included), sorted by
+        SIREN; None when the groupement does not exist. One call for the groupement, then its
+        children page by page."""
+        try:
+            with _keycloak_errors():
+                groupement = self._get_json(f"group-by-path/{quote(code, safe='')}")
+        except KeycloakError as error:
+            if error.response_code == 404:
+                return None
+            raise
+        children = self._paged(f"groups/{groupement['id']}/children", briefRepresentation="false")
+        return sorted((_adherent(groupement, group) for group in children), key=lambda a: a.siren)
+
+    def adherent_members(self, adherent: Adherent) -> list[Person]:
+        """Everyone in the adherent's group, with their attributes (functions, invitation, CGU):
+        one call per page of members rather than one search per SIREN/lot."""
+        return [
+            Person.from_representation(user)
+            for user in self._paged(
+                f"groups/{adherent.group_id}/members", briefRepresentation="false"
+            )
+        ]
+
+    def activated_at(self, person_id: str) -> datetime | None:
+        """When the person chose their password (their client space was activated), if ever.
+
+        Keycloak's user representation says nothing about passwords (`requiredActions` without
+        UPDATE_PASSWORD proves nothing), so this reads the person's credentials: one call."""
+        with _keycloak_errors():
+            credentials = self._admin.get_credentials(person_id)
+        password = next((c for c in credentials if c.get("type") == "password"), None)
+        return _from_millis(password["createdDate"]) if password else None
+
+    def last_login(self, person_id: str) -> datetime | None:
+        """The person's latest successful sign-in, from the recorded LOGIN events (one call:
+        Keycloak 26 keeps no last sign-in on the user)."""
+        with _keycloak_errors():
+            logins = self._get_json("events", user=person_id, type="LOGIN", first=0, max=1)
+        return _from_millis(logins[0]["time"]) if logins else None
+
+    def _paged(self, path: str, page: int = 100, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged Admin API list (`first`/`max`)."""
+        items: list[dict[str, Any]] = []
+        while True:
+            with _keycloak_errors():
+                batch = self._get_json(path, **params, first=len(items), max=page)
+            items += batch
+            if len(batch) < page:
+                return items
+
     def _get_json(self, path: str, **params: Any) -> Any:
         """GET an Admin API path of the realm that python-keycloak has no method for."""
         response = self._admin.connection.raw_get(f"admin/realms/{self._realm}/{path}", **params)
@@ -529,6 +596,245 @@ class KeycloakGateway:
             person = self.person(person_id) if person_id else None
             known[person_id] = person.email if person else person_id
         return known[person_id]
+
+    # --- bulk import (portal.bulk) ----------------------------------------------------------
+
+    def import_state(self, groupement: str, emails: Collection[str]) -> Existing:
+        """What exists for a file: the groupement's adherents (one listing) and the people with
+        these e-mails. People are found by one exact search per e-mail for a short file, by
+        paging through every person of the realm (``IMPORT_PAGE`` per page) otherwise: measured
+        (benchmarks/bulk_import.py), 1,000 searches take 11 s, when one page of 1,000 full users
+        costs about as much as ``SEARCHES_PER_PAGE`` searches."""
+        group = self._group_id(groupement)
+        adherents: dict[str, Adherent] = {}
+        named = {"name": groupement}
+        with _keycloak_errors():
+            for child in self._import_pages(
+                f"groups/{group}/children", briefRepresentation="false"
+            ):
+                adherent = _adherent(named, child)
+                adherents[adherent.siren] = adherent
+        wanted = {email.casefold() for email in emails}
+        people: dict[str, Person] = {}
+        with _keycloak_errors():
+            count = int(self._get_json("users/count"))
+        pages = count // IMPORT_PAGE + 1
+        if len(wanted) <= SEARCHES_PER_PAGE * pages:
+            for email in wanted:
+                person = self.find_person_by_email(email)
+                if person is not None:
+                    people[email] = person
+        else:
+            with _keycloak_errors():
+                for user in self._import_pages("users", briefRepresentation="false"):
+                    email = str(user.get("email") or "").casefold()
+                    if email in wanted:
+                        people[email] = Person.from_representation(user)
+        return Existing(groupement, adherents, people)
+
+    def apply_import(
+        self,
+        plan: Plan,
+        redirect_uri: str,
+        change: Change,
+        *,
+        invite: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> Outcome:
+        """Write a plan (:func:`portal.bulk.plan`): adherent groups, then new people through
+        Keycloak's partial import (``IMPORT_CHUNK`` people per call, existing ones skipped),
+        then new functions of existing people (one PUT each), principals (one write per
+        adherent, only where none is set), then invitations (one per person). A failure on one
+        person is reported on its lines and the run goes on. ``progress`` is called with the
+        number of steps done (see :func:`import_steps`)."""
+        tick = progress or (lambda done: None)
+        outcome = Outcome(unchanged=plan.unchanged)
+        groupement = self._group_id(plan.groupement)
+        with _keycloak_errors():
+            for new in plan.adherents:
+                response = self._admin.connection.raw_post(
+                    f"admin/realms/{self._realm}/groups/{groupement}/children",
+                    data=json.dumps(
+                        {
+                            "name": new.siren,
+                            "attributes": {"raisonSociale": [new.name], "lots": list(new.lots)},
+                        }
+                    ),
+                )
+                raise_error_from_response(response, KeycloakPostError, expected_codes=[201])
+                outcome.adherents_created += 1
+                tick(1)
+        adherents = {a.siren: a for a in self.import_state(plan.groupement, ()).adherents.values()}
+        with _keycloak_errors():
+            for siren, lots in plan.lots.items():
+                group = dict(self._admin.get_group(adherents[siren].group_id))
+                attributes = group.setdefault("attributes", {})
+                attributes["lots"] = [*attributes.get("lots", []), *lots]
+                self._admin.update_group(adherents[siren].group_id, group)
+        ids = dict(plan.ids)
+        actions = self._default_required_actions()
+        for start in range(0, len(plan.people), IMPORT_CHUNK):
+            chunk = plan.people[start : start + IMPORT_CHUNK]
+            users = [
+                {
+                    "username": person.email,
+                    "email": person.email,
+                    "firstName": person.first_name,
+                    "lastName": person.last_name,
+                    "enabled": True,
+                    "requiredActions": actions,
+                    "attributes": {
+                        **person.attributes(),
+                        "derniereModification": [change.to_json()],
+                    },
+                    "groups": [f"/{plan.groupement}/{siren}" for siren in person.sirens],
+                }
+                for person in chunk
+            ]
+            added = self._import_users(users)
+            for person in chunk:
+                if person.email in added:
+                    ids[person.email] = added[person.email]
+                    outcome.created += 1
+                else:
+                    outcome.failures.append(
+                        ReportLine(
+                            person.lines[0],
+                            Kind.ERROR,
+                            f"{person.email} n’a pas été créé (une personne a cette adresse, "
+                            "créée entre-temps) : relancez l’import.",
+                        )
+                    )
+            tick(len(chunk))
+        for update in plan.updates:
+            try:
+                self._apply_update(update, adherents, change)
+                outcome.updated += 1
+            except KeycloakError as error:
+                if isinstance(error, KeycloakConnectionError):
+                    raise KeycloakUnavailable("Keycloak is unreachable") from error
+                outcome.failures.append(
+                    ReportLine(update.lines[0], Kind.ERROR, f"{update.email} non modifié : {error}")
+                )
+            tick(1)
+        by_siren: dict[str, dict[str, str]] = {}
+        for scope, email in plan.principals.items():
+            if email in ids:
+                by_siren.setdefault(scope.siren, {})[scope.lot] = ids[email]
+        with _keycloak_errors():
+            for siren, principals in by_siren.items():
+                outcome.principals += self._set_principals(adherents[siren].group_id, principals)
+        if invite:
+            for email, line in plan.invitations.items():
+                if email not in ids:
+                    continue
+                try:
+                    self.invite(ids[email], redirect_uri, change)
+                    outcome.invitations_sent += 1
+                except (InvitationNotSent, KeycloakError) as error:
+                    outcome.failures.append(
+                        ReportLine(
+                            line,
+                            Kind.ERROR,
+                            f"Invitation de {email} non envoyée ({error}) : elle le sera au "
+                            "prochain import, ou depuis le diagnostic du support.",
+                        )
+                    )
+                tick(1)
+        return outcome
+
+    def _import_users(self, users: list[dict[str, Any]]) -> dict[str, str]:
+        """Create these people; returns e-mail → id of those created (existing ones are left
+        alone). Partial import when this account may use it (it needs more than `manage-users`:
+        the bootstrap client of the command line has it, the portal's account does not and
+        should not), otherwise one creation per person."""
+        if self._partial_import is not False:
+            with _keycloak_errors():
+                response = self._admin.connection.raw_post(
+                    f"admin/realms/{self._realm}/partialImport",
+                    data=json.dumps({"ifResourceExists": "SKIP", "users": users}),
+                )
+            if response.status_code != 403:
+                self._partial_import = True
+                with _keycloak_errors():
+                    results = cast(
+                        dict[str, Any], raise_error_from_response(response, KeycloakPostError)
+                    )
+                return {
+                    str(r["resourceName"]).casefold(): str(r["id"])
+                    for r in results.get("results", [])
+                    if r.get("resourceType") == "USER" and r.get("action") == "ADDED"
+                }
+            self._partial_import = False
+        created: dict[str, str] = {}
+        for user in users:
+            try:
+                with _keycloak_errors():
+                    created[user["email"]] = str(self._admin.create_user(user))
+            except KeycloakError as error:
+                if error.response_code != 409:  # someone has this e-mail: reported by the caller
+                    raise
+        return created
+
+    def groupement_exists(self, code: str) -> bool:
+        try:
+            self._group_id(code)
+        except UnknownGroupement:
+            return False
+        return True
+
+    def _apply_update(
+        self, update: PersonUpdate, adherents: Mapping[str, Adherent], change: Change
+    ) -> None:
+        def edit(representation: dict[str, Any]) -> None:
+            attributes = representation.setdefault("attributes", {})
+            for function, scopes in update.functions.items():
+                for scope in scopes:
+                    _add_value(attributes, function.value, scope)
+
+        self._update_user(update.person_id, edit, change)
+        with _keycloak_errors():
+            for siren in update.sirens:
+                self._admin.group_user_add(update.person_id, adherents[siren].group_id)
+
+    def _set_principals(self, group_id: str, principals: Mapping[str, str]) -> int:
+        """``principal.<lot>`` for each lot that has none yet; returns how many were set."""
+        group = dict(self._admin.get_group(group_id))
+        attributes = group.setdefault("attributes", {})
+        missing = {
+            lot: pid for lot, pid in principals.items() if not attributes.get(f"principal.{lot}")
+        }
+        if missing:
+            for lot, person_id in missing.items():
+                attributes[f"principal.{lot}"] = [person_id]
+            self._admin.update_group(group_id, group)
+        return len(missing)
+
+    def _default_required_actions(self) -> list[str]:
+        """What Keycloak asks of any new person (TERMS_AND_CONDITIONS here): the partial import,
+        like any import, does not apply the realm's default actions by itself."""
+        with _keycloak_errors():
+            actions = self._get_json("authentication/required-actions")
+        return [str(a["alias"]) for a in actions if a.get("enabled") and a.get("defaultAction")]
+
+    def _group_id(self, code: str) -> str:
+        """Id of the top-level group `/<code>`."""
+        try:
+            with _keycloak_errors():
+                return str(self._get_json(f"group-by-path/{quote(code, safe='')}")["id"])
+        except KeycloakError as error:
+            if error.response_code == 404:
+                raise UnknownGroupement(code) from error
+            raise
+
+    def _import_pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        first = 0
+        while True:
+            page = self._get_json(path, first=first, max=IMPORT_PAGE, **params)
+            yield from page
+            if len(page) < IMPORT_PAGE:
+                return
+            first += IMPORT_PAGE
 
     # --- internals ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, session
 from flask.typing import ResponseReturnValue
 
-from portal.auth import SUPPORT_KEY, current_user
+from portal.auth import STAFF_KEY, SUPPORT_KEY, current_user
 
 bp = Blueprint("main", __name__)
 
@@ -15,7 +15,8 @@ def home() -> ResponseReturnValue:
     user = current_user()
     # The role itself is checked by every support page: this only decides whether to show the link.
     support = user is not None and session.get(SUPPORT_KEY) is True
-    return render_template("main/accueil.html", user=user, support=support)
+    staff = support or (user is not None and session.get(STAFF_KEY) is True)
+    return render_template("main/accueil.html", user=user, support=support, staff=staff)
 
 
 @bp.get("/aide/connexion")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec
 
-from flask import g
+from flask import g, session
 from flask.typing import ResponseReturnValue
 
-from portal.auth import current_user, login_required
+from portal.auth import STAFF_KEY, current_user, login_required
 from portal.gateway import KeycloakGateway, get_gateway
 from portal.support_desk import SUPPORT_ROLE
 
@@ -63,7 +63,13 @@ def staff_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, Respon
         user = current_user()
         if user is None:  # login_required has already sent signed-out users to sign in
             raise NotStaff("signed out")
-        g.staff = staff_for(get_gateway(), user.sub, user.email)
+        try:
+            g.staff = staff_for(get_gateway(), user.sub, user.email)
+        except NotStaff:
+            session.pop(STAFF_KEY, None)
+            raise
+        if session.get(STAFF_KEY) is not True:  # only says whether the home page links here
+            session[STAFF_KEY] = True
         return view(*args, **kwargs)
 
     return wrapped

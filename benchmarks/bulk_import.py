@@ -1,0 +1,208 @@
+"""Bulk import speed: our path vs one creation per person vs Keycloak's raw partial import.
+
+    .venv/bin/python benchmarks/bulk_import.py [--tailles 1000 10000]
+
+Starts a throwaway platform (collecte_kc.sandbox), then for each size imports the same kind of
+generated rows (distinct people, valid SIRENs via the Luhn key, ten people per adherent, lots 1
+and 2, one person in three a collection contact) three ways, each on a fresh groupement:
+
+1. our path (`portal.bulk` + `KeycloakGateway.import_state`/`apply_import` with the command
+   line's bootstrap client): reading and checking the file, reading what exists, creating the
+   adherent groups, partial import by chunks of 100, principals — **without invitations**
+   (measured apart, on a sample: one e-mail each, through Keycloak's SMTP to the sink);
+2. one `create_user` per person (adherent groups made beforehand, not timed);
+3. one raw partial import call with every user (groups made beforehand, not timed), with a
+   long client timeout: with the usual 10 s, python-keycloak retries the POST and the second
+   import collides with the first on H2's locks.
+
+Then the second run of our path on the same file (everything exists: nothing written; the
+invitations left out stay planned, as they would go out on the next run) and the
+ratios, baseline = our path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from stdnum import luhn
+
+from collecte_kc.sandbox import Sandbox, sandbox
+from portal.bulk import check, dry_run, read_table
+from portal.domain import Change
+from portal.gateway import KeycloakGateway
+
+HEADER = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
+PER_ADHERENT = 10
+INVITATION_SAMPLE = 50
+
+
+def _siren(number: int) -> str:
+    base = f"{number:08d}"
+    return base + luhn.calc_check_digit(base)
+
+
+def generate(size: int, tag: str) -> tuple[str, list[dict[str, Any]], list[tuple[str, str]]]:
+    """The CSV text, the same people as user representations, and the adherents."""
+    lines, users, adherents = [HEADER], [], []
+    for index in range(size):
+        siren = _siren(10_000_000 + index // PER_ADHERENT)
+        if index % PER_ADHERENT == 0:
+            adherents.append((siren, f"Commune {index // PER_ADHERENT}"))
+        email = f"p{index}-{tag}@bench.fr"
+        function = (
+            "collecte" if index % 3 == 0 else ("technique" if index % 3 == 1 else "facturation")
+        )
+        phone = f"06{index:08d}"[-10:]
+        lines.append(
+            f"{email};Nom;Prénom;{phone};{siren};Commune {index // PER_ADHERENT};1 2;{function}"
+        )
+        users.append(
+            {
+                "username": email,
+                "email": email,
+                "firstName": "Prénom",
+                "lastName": "Nom",
+                "enabled": True,
+                "requiredActions": ["TERMS_AND_CONDITIONS"],
+                "attributes": {function: [f"{siren}/1", f"{siren}/2"]},
+                "groups": [],  # filled with the groupement's path
+            }
+        )
+    return "\n".join(lines) + "\n", users, adherents
+
+
+def _groupement(platform: Sandbox, adherents: list[tuple[str, str]] | None) -> str:
+    code = f"BENCH-{uuid.uuid4().hex[:6].upper()}"
+    admin = platform.admin
+    admin.create_group({"name": code})
+    if adherents:
+        parent = admin.get_group_by_path(f"/{code}")["id"]
+        for siren, name in adherents:
+            admin.create_group(
+                {"name": siren, "attributes": {"raisonSociale": [name], "lots": ["1", "2"]}},
+                parent=parent,
+            )
+    return code
+
+
+def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def ours(gateway: KeycloakGateway, code: str, text: str, portal: str) -> Any:
+    checked = check(read_table(text.encode(), "membres.csv"))
+    result = dry_run(checked, gateway.import_state(code, {r.email for r in checked.rows}))
+    assert result.plan is not None, result.errors[:3]
+    if result.plan.empty:
+        return None
+    return gateway.apply_import(
+        result.plan, f"{portal}/connexion", Change.now("benchmark", "import"), invite=False
+    )
+
+
+def measure(platform: Sandbox, size: int) -> dict[str, float]:
+    gateway = KeycloakGateway(platform.admin)
+    portal = platform.portal_url
+    figures: dict[str, float] = {}
+
+    text, _, _ = generate(size, f"ours{size}")
+    code = _groupement(platform, None)
+    figures["ours"], outcome = _timed(lambda: ours(gateway, code, text, portal))
+    print(f"  ({size}) notre import : {figures['ours']:.1f} s", flush=True)
+    assert outcome.created == size and not outcome.failures, outcome.failures[:3]
+    figures["ours_again"], again = _timed(lambda: ours(gateway, code, text, portal))
+    # nothing written; only the invitations left out above remain planned
+    assert again is None or (again.created, again.updated, again.adherents_created) == (0, 0, 0)
+
+    _, users, adherents = generate(size, f"one{size}")
+    code = _groupement(platform, adherents)
+    for user, (siren, _) in zip(
+        users, [a for a in adherents for _ in range(PER_ADHERENT)], strict=False
+    ):
+        user["groups"] = [f"/{code}/{siren}"]
+    figures["one_by_one"], _ = _timed(lambda: [platform.admin.create_user(u) for u in users])
+    print(f"  ({size}) un par un : {figures['one_by_one']:.1f} s", flush=True)
+
+    _, users, adherents = generate(size, f"raw{size}")
+    code = _groupement(platform, adherents)
+    for user, (siren, _) in zip(
+        users, [a for a in adherents for _ in range(PER_ADHERENT)], strict=False
+    ):
+        user["groups"] = [f"/{code}/{siren}"]
+
+    def raw() -> None:
+        connection = platform.admin.connection
+        timeout, connection.timeout = connection.timeout, 1800
+        try:
+            response = connection.raw_post(
+                "admin/realms/collecte/partialImport",
+                data=json.dumps({"ifResourceExists": "SKIP", "users": users}),
+            )
+        finally:
+            connection.timeout = timeout
+        response.raise_for_status()
+        assert response.json()["added"] == size
+
+    try:
+        figures["raw_partial"], _ = _timed(raw)
+    except Exception as error:
+        print(f"  import partiel brut en un appel : échec ({error})", flush=True)
+        figures["raw_partial"] = float("nan")
+    return figures
+
+
+def invitation_seconds(platform: Sandbox) -> float:
+    """Seconds per invitation (recorded attribute + Keycloak's e-mail to the SMTP sink)."""
+    gateway = KeycloakGateway(platform.admin)
+    text, _, _ = generate(INVITATION_SAMPLE, "inv")
+    code = _groupement(platform, None)
+    checked = check(read_table(text.encode(), "membres.csv"))
+    result = dry_run(checked, gateway.import_state(code, {r.email for r in checked.rows}))
+    assert result.plan is not None
+    change = Change.now("benchmark", "import")
+    gateway.apply_import(result.plan, f"{platform.portal_url}/connexion", change, invite=False)
+    people = [gateway.find_person_by_email(e) for e in list(result.plan.invitations)]
+    started = time.perf_counter()
+    for person in people:
+        assert person is not None
+        gateway.invite(person.id, f"{platform.portal_url}/connexion", change)
+    return (time.perf_counter() - started) / len(people)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tailles", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    with sandbox(Path(tempfile.mkdtemp(prefix="bench-import-"))) as platform:
+        print(f"Keycloak prêt en {platform.startup_seconds:.1f} s")
+        per_invitation = invitation_seconds(platform)
+        print(f"Invitation (e-mail au puits SMTP) : {per_invitation * 1000:.0f} ms par personne")
+        for size in args.tailles:
+            f = measure(platform, size)
+            base = f["ours"]
+            print(f"\n{size} lignes (secondes, rapport à notre import)")
+            for label, key in (
+                ("notre import (sans invitations)", "ours"),
+                ("un create_user par personne", "one_by_one"),
+                ("import partiel brut (1 appel)", "raw_partial"),
+                ("notre import relancé (rien à faire)", "ours_again"),
+            ):
+                print(f"  {label:<38} {f[key]:8.1f} s  {f[key] / base:5.2f}")
+            invitations = (size + 2) // 3
+            total = invitations * per_invitation
+            print(
+                f"  + invitations : {invitations} × {per_invitation * 1000:.0f} ms ≈ {total:.0f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()

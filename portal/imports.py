@@ -1,0 +1,117 @@
+"""Import en masse des membres d'un groupement : `/coordination/<groupement>/import`.
+
+Support or the groupement's coordinators (:func:`portal.staff.staff_required`). A file is always
+checked first (dry run, nothing written) and its report shown; if no line is in error, the file
+is kept server-side in a temporary folder under a random token held in the session, and
+« Confirmer l'import » re-reads it (once: it is deleted on use), checks it again against what
+Keycloak holds now, then applies it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+
+from portal.bulk import EXTENSIONS, Checked, DryRun, FileError, check, dry_run, read_table
+from portal.domain import Change
+from portal.forms import ConfirmForm, _Form
+from portal.gateway import KeycloakGateway, get_gateway
+from portal.staff import staff_required
+
+bp = Blueprint("imports", __name__, url_prefix="/coordination")
+
+MAX_BYTES = 5 * 1024 * 1024
+SESSION_KEY = "import_en_attente"
+FILE_REQUIRED = "Choisissez le fichier à importer."
+FILE_KIND = "Le fichier doit être au format CSV (.csv) ou Excel (.xlsx)."
+FILE_TOO_BIG = "Le fichier ne doit pas dépasser 5 Mo."
+EXPIRED = "Le fichier à confirmer n’est plus disponible : déposez-le de nouveau."
+
+
+class ImportForm(_Form):
+    fichier = FileField(
+        "Fichier des membres (CSV ou XLSX, 5 Mo au plus)",
+        validators=[
+            FileRequired(FILE_REQUIRED),
+            FileAllowed([e.lstrip(".") for e in EXTENSIONS], FILE_KIND),
+            FileSize(MAX_BYTES, message=FILE_TOO_BIG),
+        ],
+    )
+
+
+def _folder() -> Path:
+    folder = Path(tempfile.gettempdir()) / "collecte-imports"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _check(gateway: KeycloakGateway, groupement: str, data: bytes, name: str) -> DryRun:
+    checked: Checked = check(read_table(data, name))
+    existing = gateway.import_state(groupement, {row.email for row in checked.rows})
+    return dry_run(checked, existing)
+
+
+def _discard_pending() -> None:
+    pending = session.pop(SESSION_KEY, None)
+    if pending:
+        (_folder() / pending["jeton"]).unlink(missing_ok=True)
+
+
+@bp.route("/<groupement>/import", methods=["GET", "POST"])
+@staff_required
+def televerser(groupement: str) -> ResponseReturnValue:
+    g.staff.require(groupement)
+    gateway = get_gateway()
+    if not gateway.groupement_exists(groupement):
+        abort(404)
+    form, confirm = ImportForm(), ConfirmForm(prefix="confirmation")
+    context: dict[str, Any] = {"groupement": groupement, "form": form, "confirm": confirm}
+    if request.method == "POST" and request.form.get("etape") == "confirmer":
+        return _confirm(gateway, groupement, confirm, context)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("imports/televerser.html", **context), status
+    upload = form.fichier.data
+    data, name = upload.read(), str(upload.filename or "")
+    try:
+        result = _check(gateway, groupement, data, name)
+    except FileError as error:
+        form.fichier.errors.append(str(error))
+        return render_template("imports/televerser.html", **context), 422
+    _discard_pending()
+    if result.plan is not None and not result.plan.empty:
+        token = secrets.token_urlsafe(24)
+        (_folder() / token).write_bytes(data)
+        session[SESSION_KEY] = {"jeton": token, "groupement": groupement, "nom": name}
+    return render_template("imports/televerser.html", result=result, fichier=name, **context)
+
+
+def _confirm(
+    gateway: KeycloakGateway, groupement: str, confirm: ConfirmForm, context: dict[str, Any]
+) -> ResponseReturnValue:
+    pending = session.get(SESSION_KEY)
+    if not confirm.validate_on_submit() or not pending or pending["groupement"] != groupement:
+        context["expired"] = EXPIRED
+        return render_template("imports/televerser.html", **context), 409
+    path = _folder() / pending["jeton"]
+    try:
+        data = path.read_bytes()
+    except OSError:
+        session.pop(SESSION_KEY, None)
+        context["expired"] = EXPIRED
+        return render_template("imports/televerser.html", **context), 409
+    _discard_pending()
+    result = _check(gateway, groupement, data, pending["nom"])
+    if result.plan is None:  # something changed in Keycloak since the dry run
+        return render_template("imports/televerser.html", result=result, **context), 409
+    change = Change.now(g.staff.email, "import en masse")
+    outcome = gateway.apply_import(result.plan, url_for("auth.login", _external=True), change)
+    return render_template(
+        "imports/televerser.html", outcome=outcome, fichier=pending["nom"], **context
+    )

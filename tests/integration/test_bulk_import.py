@@ -1,0 +1,176 @@
+"""Bulk import against the real Keycloak: dry run, apply (partial import as the command line
+does it, one creation per person as the portal's account does it), idempotence, mails."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stdnum import luhn
+
+from collecte_kc import bulk_import
+from portal.bulk import check, dry_run, read_table
+from portal.domain import Change, Function, Scope
+from portal.gateway import KeycloakGateway
+from tests.conftest import Platform
+
+pytestmark = pytest.mark.keycloak
+
+HEADER = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
+
+
+def siren(seed: int) -> str:
+    base = f"{seed:08d}"
+    return base + luhn.calc_check_digit(base)
+
+
+def new_groupement(platform: Platform) -> str:
+    code = f"GRP-{uuid.uuid4().hex[:6].upper()}"
+    platform.admin.create_group({"name": code, "attributes": {"libelle": [code]}})
+    return code
+
+
+def run(
+    gateway: KeycloakGateway, code: str, text: str, apply: bool = True, portal: str = ""
+) -> Any:
+    checked = check(read_table(text.encode(), "membres.csv"))
+    result = dry_run(checked, gateway.import_state(code, {r.email for r in checked.rows}))
+    if not apply or result.plan is None:
+        return result, None
+    outcome = gateway.apply_import(
+        result.plan, f"{portal}/connexion", Change.now("support@test", "import")
+    )
+    return result, outcome
+
+
+def user_events(platform: Platform) -> int:
+    response = platform.admin.connection.raw_get(
+        "admin/realms/collecte/admin-events", first=0, max=10000
+    )
+    return sum(1 for e in response.json() if str(e.get("resourcePath", "")).startswith("users/"))
+
+
+@pytest.fixture
+def bootstrap_gateway(platform: Platform) -> KeycloakGateway:
+    """The command line's gateway: the bootstrap client, which may use the partial import."""
+    return KeycloakGateway(platform.admin)
+
+
+def test_dry_run_writes_nothing(platform: Platform, bootstrap_gateway: KeycloakGateway) -> None:
+    code = new_groupement(platform)
+    email = f"dry-{uuid.uuid4().hex[:8]}@exemple.fr"
+    before = user_events(platform)
+    result, _ = run(
+        bootstrap_gateway, code, f"{HEADER}\n{email};A;B;;{siren(31)};Commune;1;collecte\n", False
+    )
+    assert result.plan is not None and len(result.plan.people) == 1
+    assert bootstrap_gateway.find_person_by_email(email) is None
+    assert platform.admin.get_group_by_path(f"/{code}")["subGroupCount"] == 0
+    assert user_events(platform) == before
+
+
+def test_apply_then_apply_again_changes_nothing(
+    platform: Platform,
+    bootstrap_gateway: KeycloakGateway,
+    create_person: Callable[..., str],
+    unique_email: Callable[[str], str],
+) -> None:
+    code = new_groupement(platform)
+    a, b = siren(41), siren(42)
+    marie, paul, tech = unique_email("marie"), unique_email("paul"), unique_email("tech")
+    # an existing technical contact of another groupement's adherent, never activated
+    tech_id = create_person(email=tech, technique=[f"{a}/9"], first_name="Tom", last_name="Tech")
+    text = "\n".join(
+        [
+            HEADER,
+            f"{marie};Dupont;Marie;02 99 00 00 01;{a};Commune A;1 2;collecte",
+            f"{paul};Durand;Paul;06 12 34 56 78;{a};Commune A;1;technique",
+            f"{paul};Durand;Paul;;{b};Syndicat B;1;collecte",
+            f"{tech};Tech;Tom;;{a};Commune A;1;collecte",
+        ]
+    )
+    result, outcome = run(bootstrap_gateway, code, text, portal=platform.portal_url)
+    assert [line.line for line in result.report] == [5]  # the technical contact: a notice
+    assert (outcome.created, outcome.updated, outcome.adherents_created) == (2, 1, 2)
+    assert outcome.invitations_sent == 3 and outcome.failures == []
+    # people, with attributes, groups and the default required action of any new person
+    person = bootstrap_gateway.find_person_by_email(marie)
+    assert person is not None
+    assert person.scopes(Function.COLLECTE) == {Scope(a, "1"), Scope(a, "2")}
+    assert person.phone_fixe == "+33299000001"
+    assert person.invitation is not None
+    representation = platform.admin.get_user(person.id)
+    assert representation["requiredActions"] == ["TERMS_AND_CONDITIONS"]
+    assert representation["username"] == marie
+    groups = {g["path"] for g in platform.admin.get_user_groups(person.id)}
+    assert groups == {f"/{code}/{a}"}
+    paul_person = bootstrap_gateway.find_person_by_email(paul)
+    assert paul_person is not None and paul_person.phone_mobile == "+33612345678"
+    # the existing technical contact became collection contact without being re-created
+    tech_person = bootstrap_gateway.find_person_by_email(tech)
+    assert tech_person is not None and tech_person.id == tech_id
+    assert tech_person.holds(Function.COLLECTE, Scope(a, "1"))
+    assert tech_person.holds(Function.TECHNIQUE, Scope(a, "9"))
+    # adherent groups with their lots and the first collection contact as principal
+    group_a = platform.admin.get_group_by_path(f"/{code}/{a}")
+    assert group_a["attributes"]["raisonSociale"] == ["Commune A"]
+    assert sorted(group_a["attributes"]["lots"]) == ["1", "2"]
+    assert group_a["attributes"]["principal.1"] == [person.id]
+    assert group_a["attributes"]["principal.2"] == [person.id]
+    group_b = platform.admin.get_group_by_path(f"/{code}/{b}")
+    assert group_b["attributes"]["principal.1"] == [paul_person.id]
+    # the invitations reached the mail sink
+    for email in (marie, paul, tech):
+        platform.mail.wait_for(email)
+
+    mails = len(platform.mail.messages)
+    events = user_events(platform)
+    again, outcome2 = run(bootstrap_gateway, code, text, portal=platform.portal_url)
+    assert again.plan is not None and again.plan.empty
+    assert (outcome2.created, outcome2.updated, outcome2.invitations_sent) == (0, 0, 0)
+    assert user_events(platform) == events
+    assert len(platform.mail.messages) == mails
+
+
+def test_the_portals_account_creates_one_by_one(
+    platform: Platform, gateway: KeycloakGateway, unique_email: Callable[[str], str]
+) -> None:
+    """The portal's service account has `manage-users` only: Keycloak refuses it the partial
+    import (403), so the gateway creates each person; the result is the same."""
+    code = new_groupement(platform)
+    email = unique_email("portail")
+    _, outcome = run(gateway, code, f"{HEADER}\n{email};A;B;;{siren(51)};Commune;1;technique\n")
+    assert outcome.created == 1 and outcome.invitations_sent == 0
+    person = gateway.find_person_by_email(email)
+    assert person is not None and person.holds(Function.TECHNIQUE, Scope(siren(51), "1"))
+    assert platform.admin.get_user(person.id)["requiredActions"] == ["TERMS_AND_CONDITIONS"]
+
+
+def test_command_line_dry_run_apply_and_errors(
+    platform: Platform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    unique_email: Callable[[str], str],
+) -> None:
+    monkeypatch.setenv(
+        "COLLECTE_BOOTSTRAP_CLIENT_SECRET", platform.keycloak.bootstrap_client_secret
+    )
+    code = new_groupement(platform)
+    email = unique_email("cli")
+    good = tmp_path / "membres.csv"
+    good.write_text(f"{HEADER}\n{email};A;B;;{siren(61)};Commune;1;collecte\n", "utf-8")
+    url = ["--url", platform.keycloak_url, "--portail", platform.portal_url, "--groupement", code]
+    assert bulk_import.main([str(good), *url]) == 0
+    assert "Essai à blanc" in capsys.readouterr().out
+    assert KeycloakGateway(platform.admin).find_person_by_email(email) is None
+    assert bulk_import.main([str(good), *url, "--appliquer"]) == 0
+    out = capsys.readouterr().out
+    assert "1 personne(s) créée(s)" in out and "1 invitation(s) envoyée(s)" in out
+    bad = tmp_path / "erreurs.csv"
+    bad.write_text(f"{HEADER}\n{email};A;B;;213500011;Commune;1;collecte\n", "utf-8")
+    assert bulk_import.main([str(bad), *url, "--appliquer"]) == 1
+    assert "SIREN invalide" in capsys.readouterr().out
