@@ -420,8 +420,10 @@ def add_groupement(
 
 
 def synchronise(admin: KeycloakAdmin) -> list[str]:
-    """Bring every groupement's permission up to date with its current adherent groups
-    (run after adding adherents); returns the groupement codes."""
+    """Bring every groupement's permission up to date with its current adherent groups, and
+    protect every principal contact from coordinators (run after adding adherents or
+    principals: the portal's account may do neither); returns the groupement codes."""
+    protect_all_principals(admin)
     parent = _group(admin, f"/{MARKER_PARENT}")
     if parent is None:
         return []
