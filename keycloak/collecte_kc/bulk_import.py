@@ -25,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from collecte_kc.coordinators import synchronise
-from collecte_kc.provision import admin_client
+from collecte_kc.provision import add_url_argument, admin_from_environment
 from portal.bulk import DryRun, FileError, Kind, Outcome, check, dry_run, import_steps, read_table
 from portal.domain import Change
 from portal.gateway import KeycloakGateway
@@ -46,11 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="n'envoie pas les invitations (elles partiront au prochain import)",
     )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"),
-        help="adresse de Keycloak (défaut : COLLECTE_KEYCLOAK_URL ou http://localhost:8080)",
-    )
+    add_url_argument(parser)
     parser.add_argument(
         "--portail",
         default=os.environ.get("COLLECTE_PORTAL_URL", "http://localhost:5000"),
@@ -90,17 +86,12 @@ def print_outcome(outcome: Outcome) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    secret = os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_SECRET")
-    if not secret:
-        sys.exit("COLLECTE_BOOTSTRAP_CLIENT_SECRET est obligatoire.")
     try:
         checked = check(read_table(args.fichier.read_bytes(), args.fichier.name))
     except (FileError, OSError) as error:
         print(f"Fichier illisible : {error}", file=sys.stderr)
         return 1
-    admin = admin_client(
-        args.url, os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_ID", "collecte-bootstrap"), secret
-    )
+    admin = admin_from_environment(args.url)
     gateway = KeycloakGateway(admin)
     if not gateway.groupement_exists(args.groupement):
         print(f"Groupement inconnu : {args.groupement}.", file=sys.stderr)

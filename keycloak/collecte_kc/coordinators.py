@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +37,7 @@ from typing import Any
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError, KeycloakGetError
 
-from collecte_kc.provision import REALM, admin_client
+from collecte_kc.provision import REALM, add_url_argument, admin_from_environment
 
 ADMIN_PERMISSIONS_CLIENT = "admin-permissions"
 REALM_MANAGEMENT = "realm-management"
@@ -446,11 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m collecte_kc.coordinators",
         description="Groupements et coordonnateurs du realm collecte (idempotent).",
     )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"),
-        help="adresse de Keycloak (défaut : COLLECTE_KEYCLOAK_URL ou http://localhost:8080)",
-    )
+    add_url_argument(parser)
     parser.add_argument(
         "--url-publique",
         help="adresse publique de Keycloak pour le lien de l'invitation (défaut : --url)",
@@ -514,12 +508,7 @@ def parse_args(argv: Sequence[str] | None = None) -> AddGroupementCommand | Sync
 
 def main(argv: Sequence[str] | None = None) -> None:
     command = parse_args(argv)
-    secret = os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_SECRET")
-    if not secret:
-        sys.exit("COLLECTE_BOOTSTRAP_CLIENT_SECRET est obligatoire.")
-    admin = admin_client(
-        command.url, os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_ID", "collecte-bootstrap"), secret
-    )
+    admin = admin_from_environment(command.url)
     if isinstance(command, SynchroniseCommand):
         codes = synchronise(admin)
         print(f"Permissions à jour : {', '.join(codes) or 'aucun groupement'}.")

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
@@ -42,6 +43,26 @@ def admin_client(server_url: str, client_id: str, client_secret: str) -> Keycloa
         timeout=10,
     )
     return KeycloakAdmin(connection=connection)
+
+
+def add_url_argument(parser: argparse.ArgumentParser) -> None:
+    """`--url` of Keycloak, shared by the project's command lines."""
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"),
+        help="adresse de Keycloak (défaut : COLLECTE_KEYCLOAK_URL ou http://localhost:8080)",
+    )
+
+
+def admin_from_environment(server_url: str) -> KeycloakAdmin:
+    """The command lines' Admin API client: the master bootstrap client named by
+    COLLECTE_BOOTSTRAP_CLIENT_ID (default collecte-bootstrap), with
+    COLLECTE_BOOTSTRAP_CLIENT_SECRET."""
+    secret = os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_SECRET")
+    if not secret:
+        sys.exit("COLLECTE_BOOTSTRAP_CLIENT_SECRET est obligatoire.")
+    client_id = os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_ID", "collecte-bootstrap")
+    return admin_client(server_url, client_id, secret)
 
 
 def cgu_file() -> Path:
@@ -92,16 +113,8 @@ def _set_realm_attribute(admin: KeycloakAdmin, name: str, value: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Provisionne le realm collecte (idempotent).")
-    parser.add_argument(
-        "--url", default=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080")
-    )
-    args = parser.parse_args()
-    admin = admin_client(
-        args.url,
-        os.environ.get("COLLECTE_BOOTSTRAP_CLIENT_ID", "collecte-bootstrap"),
-        os.environ["COLLECTE_BOOTSTRAP_CLIENT_SECRET"],
-    )
-    provision(admin)
+    add_url_argument(parser)
+    provision(admin_from_environment(parser.parse_args().url))
     print("Realm collecte provisionné.")
 
 
