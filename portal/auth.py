@@ -203,6 +203,38 @@ def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, Respon
     return wrapped
 
 
+ViewDecorator = Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]
+
+
+def access_guard(
+    flag_key: str, refusal: type[Exception], authorize: Callable[[SessionUser], None]
+) -> ViewDecorator[P]:
+    """A view decorator for pages reserved to a role checked against Keycloak on every request:
+    signed in, then `authorize(user)`, which raises `refusal` or keeps what the view needs in
+    `flask.g`. The session flag `flag_key` only remembers, for the home page's links, whether
+    this access was granted last time."""
+
+    def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            user = current_user()
+            if user is None:  # login_required has already sent signed-out users to sign in
+                raise refusal("signed out")
+            try:
+                authorize(user)
+            except refusal:
+                session.pop(flag_key, None)
+                raise
+            if session.get(flag_key) is not True:
+                session[flag_key] = True
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 def _requested_path() -> str:
     query = request.query_string.decode("utf-8", "replace")
     return f"{request.path}?{query}" if query else request.path

@@ -6,21 +6,15 @@ support console, so a withdrawn role or groupement takes effect at once.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec
 
-from flask import g, session
-from flask.typing import ResponseReturnValue
+from flask import g
 
-from portal.auth import STAFF_KEY, current_user, login_required
+from portal.auth import STAFF_KEY, SessionUser, ViewDecorator, access_guard
 from portal.gateway import KeycloakGateway, get_gateway
 from portal.support_desk import SUPPORT_ROLE
 
 COORDINATOR_ROLE = "coordonnateur"
-
-P = ParamSpec("P")
 
 
 class NotStaff(Exception):
@@ -54,22 +48,9 @@ def staff_for(gateway: KeycloakGateway, person_id: str, email: str) -> Staff:
     raise NotStaff(person_id)
 
 
-def staff_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
-    """Signed in, and support or coordinator right now; the Staff is kept in `g.staff`."""
+def _authorize_staff(user: SessionUser) -> None:
+    g.staff = staff_for(get_gateway(), user.sub, user.email)
 
-    @functools.wraps(view)
-    @login_required
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-        user = current_user()
-        if user is None:  # login_required has already sent signed-out users to sign in
-            raise NotStaff("signed out")
-        try:
-            g.staff = staff_for(get_gateway(), user.sub, user.email)
-        except NotStaff:
-            session.pop(STAFF_KEY, None)
-            raise
-        if session.get(STAFF_KEY) is not True:  # only says whether the home page links here
-            session[STAFF_KEY] = True
-        return view(*args, **kwargs)
 
-    return wrapped
+#: Signed in, and support or coordinator right now; the Staff is kept in `g.staff`.
+staff_required: ViewDecorator[...] = access_guard(STAFF_KEY, NotStaff, _authorize_staff)

@@ -10,9 +10,8 @@ errors, flash and redirect. Errors the desk raises are mapped in :mod:`portal.er
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -22,12 +21,11 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
-from portal.auth import SUPPORT_KEY, current_user, login_required
+from portal.auth import SUPPORT_KEY, SessionUser, ViewDecorator, access_guard, current_user
 from portal.diagnostic import conditions, verdict
 from portal.domain import Person, Scope
 from portal.espace import initial_values, space_blueprint, url_id
@@ -46,8 +44,6 @@ from portal.member_space import Member, MemberSpace
 from portal.pages import date_paris, form_page, get_only
 from portal.support_desk import LotNotInContract, NotSupport, SupportDesk
 
-P = ParamSpec("P")
-
 bp = Blueprint("support", __name__, url_prefix="/support")
 
 UNKNOWN_SIREN = "Aucun adhérent n'a ce SIREN."
@@ -62,27 +58,14 @@ PREFILLED = ("nom", "prenom", "email", "telephone_fixe", "telephone_mobile", "si
 # --- access -----------------------------------------------------------------------------------
 
 
-def support_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
-    """Signed in, and holding the realm role ``support`` right now (asked to Keycloak)."""
+def _authorize_support(user: SessionUser) -> None:
+    g.support_desk = SupportDesk.for_person(
+        get_gateway(), user.sub, user.email, url_for("auth.login", _external=True)
+    )
 
-    @functools.wraps(view)
-    @login_required
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-        user = current_user()
-        if user is None:  # login_required has already sent signed-out users to sign in
-            raise NotSupport("signed out")
-        try:
-            g.support_desk = SupportDesk.for_person(
-                get_gateway(), user.sub, user.email, url_for("auth.login", _external=True)
-            )
-        except NotSupport:
-            session.pop(SUPPORT_KEY, None)
-            raise
-        if session.get(SUPPORT_KEY) is not True:
-            session[SUPPORT_KEY] = True
-        return view(*args, **kwargs)
 
-    return wrapped
+#: Signed in, and holding the realm role ``support`` right now (asked to Keycloak).
+support_required: ViewDecorator[...] = access_guard(SUPPORT_KEY, NotSupport, _authorize_support)
 
 
 def desk() -> SupportDesk:
