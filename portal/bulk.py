@@ -343,6 +343,8 @@ class Existing:
     groupement: str
     adherents: Mapping[str, Adherent]  # SIREN → adherent of this groupement
     people: Mapping[str, Person]  # e-mail (lower case) → person
+    # SIREN of the file → the other groupement it is an adherent of (one per SIREN in the realm)
+    elsewhere: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -408,7 +410,7 @@ class Plan:
 def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
     """What to write so that Keycloak holds every line of the file; nothing for what it already
     holds (a second run plans nothing). Returns the plan and the notices (and errors found
-    against what exists, e.g. a new SIREN without raison sociale)."""
+    against what exists: a new SIREN without raison sociale, a SIREN of another groupement)."""
     result = Plan(existing.groupement)
     report: list[ReportLine] = []
     new_adherents: dict[str, NewAdherent] = {}
@@ -417,6 +419,20 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
     updates: dict[str, PersonUpdate] = {}
     collection: dict[str, int] = {}  # e-mails that hold `collecte` after the import → line
     for row in checked.rows:
+        other = existing.elsewhere.get(row.siren)
+        if other is not None:
+            # Creating /<groupement>/<SIREN> would give the SIREN two adherent groups, and
+            # gateway.adherent(siren) would then pick either: moving an adherent is support's job.
+            report.append(
+                ReportLine(
+                    row.line,
+                    Kind.ERROR,
+                    f"Le SIREN {row.siren} est déjà adhérent du groupement {other} : contactez "
+                    "le support.",
+                    "SIREN",
+                )
+            )
+            continue
         adherent = existing.adherents.get(row.siren)
         if adherent is None and row.siren not in new_adherents:
             if not row.raison_sociale:

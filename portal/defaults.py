@@ -17,6 +17,11 @@ ADMIN_CLIENT_ID = "collecte-portail-admin"
 # Seconds to wait for Keycloak (connect and read) before giving up.
 KEYCLOAK_TIMEOUT = 5
 
+# Largest request body, in bytes: Flask reads an upload into memory before any form validator
+# runs, so this is what bounds it (413 above). The import's form allows 5 MB of file; the rest
+# is room for the multipart envelope and the other fields.
+MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+
 # Session cookie. Development over plain HTTP sets COLLECTE_SESSION_COOKIE_SECURE=false.
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -26,6 +26,12 @@ MESSAGES: dict[int, tuple[str, str]] = {
     403: ("Accès refusé", "Vous n’avez pas accès à cette page."),
     404: ("Page introuvable", "La page demandée n’existe pas ou a été déplacée."),
     405: ("Action non autorisée", "Cette page ne peut pas être utilisée de cette façon."),
+    413: (
+        "Fichier trop volumineux",
+        "Le fichier envoyé dépasse la taille autorisée (5 Mo au plus) : rien n’a été "
+        "enregistré. Revenez à la page précédente et choisissez un fichier plus petit, par "
+        "exemple en découpant la liste des membres en plusieurs fichiers.",
+    ),
     500: (
         "Erreur interne",
         "Une erreur inattendue s’est produite. Veuillez réessayer plus tard.",

@@ -599,12 +599,15 @@ class KeycloakGateway:
 
     # --- bulk import (portal.bulk) ----------------------------------------------------------
 
-    def import_state(self, groupement: str, emails: Collection[str]) -> Existing:
-        """What exists for a file: the groupement's adherents (one listing) and the people with
-        these e-mails. People are found by one exact search per e-mail for a short file, by
-        paging through every person of the realm (``IMPORT_PAGE`` per page) otherwise: measured
-        (benchmarks/bulk_import.py), 1,000 searches take 11 s, when one page of 1,000 full users
-        costs about as much as ``SEARCHES_PER_PAGE`` searches."""
+    def import_state(
+        self, groupement: str, emails: Collection[str], sirens: Collection[str] = ()
+    ) -> Existing:
+        """What exists for a file: the groupement's adherents (one listing), the people with
+        these e-mails and which of these SIRENs are adherents of another groupement. People are
+        found by one exact search per e-mail for a short file, by paging through every person of
+        the realm (``IMPORT_PAGE`` per page) otherwise: measured (benchmarks/bulk_import.py),
+        1,000 searches take 11 s, when one page of 1,000 full users costs about as much as
+        ``SEARCHES_PER_PAGE`` searches. Other groupements' SIRENs: see :meth:`_elsewhere`."""
         group = self._group_id(groupement)
         adherents: dict[str, Adherent] = {}
         named = {"name": groupement}
@@ -630,7 +633,41 @@ class KeycloakGateway:
                     email = str(user.get("email") or "").casefold()
                     if email in wanted:
                         people[email] = Person.from_representation(user)
-        return Existing(groupement, adherents, people)
+        elsewhere = self._elsewhere(groupement, set(sirens) - adherents.keys())
+        return Existing(groupement, adherents, people, elsewhere)
+
+    def _elsewhere(self, groupement: str, sirens: set[str]) -> dict[str, str]:
+        """SIREN → code of the other groupement holding it, for those of ``sirens`` that are an
+        adherent elsewhere (one adherent group per SIREN in the realm: :meth:`adherent`). Same
+        trade-off as for people: one exact group search per SIREN when they are few, otherwise
+        one listing of the groupements (with their number of adherents) and their adherents
+        page by page."""
+        if not sirens:
+            return {}
+        with _keycloak_errors():
+            others = [
+                group
+                for group in self._import_pages("groups", briefRepresentation="true")
+                if group.get("name") not in (groupement, COORDINATORS_GROUP)
+            ]
+        # Keycloak 23+ counts each group's children; without the count, assume one page.
+        pages = sum(int(group.get("subGroupCount") or 0) // IMPORT_PAGE + 1 for group in others)
+        found: dict[str, str] = {}
+        if len(sirens) <= SEARCHES_PER_PAGE * pages:
+            for siren in sirens:
+                adherent = self.adherent(siren)
+                if adherent is not None and adherent.groupement != groupement:
+                    found[siren] = adherent.groupement
+            return found
+        with _keycloak_errors():
+            for group in others:
+                if group.get("subGroupCount") == 0:
+                    continue
+                children = f"groups/{group['id']}/children"
+                for child in self._import_pages(children, briefRepresentation="true"):
+                    if child.get("name") in sirens:
+                        found[str(child["name"])] = str(group["name"])
+        return found
 
     def apply_import(
         self,

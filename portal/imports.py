@@ -4,20 +4,21 @@ Support or the groupement's coordinators (:func:`portal.staff.staff_required`). 
 checked first (dry run, nothing written) and its report shown; if no line is in error, the file
 is kept server-side in a temporary folder under a random token held in the session, and
 « Confirmer l'import » re-reads it (once: it is deleted on use), checks it again against what
-Keycloak holds now, then applies it.
+Keycloak holds now, then starts applying it in the background (:mod:`portal.jobs`: a large file
+takes longer than gunicorn lets a request run) and redirects to the job's page
+`/coordination/<groupement>/import/<job>`, which follows its progress and shows its outcome.
 """
 
 from __future__ import annotations
 
 import secrets
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 
+from portal import jobs
 from portal.bulk import EXTENSIONS, Checked, DryRun, FileError, check, dry_run, read_table
 from portal.domain import Change
 from portal.forms import ConfirmForm, _Form
@@ -45,22 +46,18 @@ class ImportForm(_Form):
     )
 
 
-def _folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "collecte-imports"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
-
-
 def _check(gateway: KeycloakGateway, groupement: str, data: bytes, name: str) -> DryRun:
     checked: Checked = check(read_table(data, name))
-    existing = gateway.import_state(groupement, {row.email for row in checked.rows})
+    existing = gateway.import_state(
+        groupement, {row.email for row in checked.rows}, {row.siren for row in checked.rows}
+    )
     return dry_run(checked, existing)
 
 
 def _discard_pending() -> None:
     pending = session.pop(SESSION_KEY, None)
     if pending:
-        (_folder() / pending["jeton"]).unlink(missing_ok=True)
+        (jobs.folder() / pending["jeton"]).unlink(missing_ok=True)
 
 
 @bp.route("/<groupement>/import", methods=["GET", "POST"])
@@ -87,7 +84,7 @@ def televerser(groupement: str) -> ResponseReturnValue:
     _discard_pending()
     if result.plan is not None and not result.plan.empty:
         token = secrets.token_urlsafe(24)
-        (_folder() / token).write_bytes(data)
+        (jobs.folder() / token).write_bytes(data)
         session[SESSION_KEY] = {"jeton": token, "groupement": groupement, "nom": name}
     return render_template("imports/televerser.html", result=result, fichier=name, **context)
 
@@ -99,7 +96,7 @@ def _confirm(
     if not confirm.validate_on_submit() or not pending or pending["groupement"] != groupement:
         context["expired"] = EXPIRED
         return render_template("imports/televerser.html", **context), 409
-    path = _folder() / pending["jeton"]
+    path = jobs.folder() / pending["jeton"]
     try:
         data = path.read_bytes()
     except OSError:
@@ -111,7 +108,20 @@ def _confirm(
     if result.plan is None:  # something changed in Keycloak since the dry run
         return render_template("imports/televerser.html", result=result, **context), 409
     change = Change.now(g.staff.email, "import en masse")
-    outcome = gateway.apply_import(result.plan, url_for("auth.login", _external=True), change)
-    return render_template(
-        "imports/televerser.html", outcome=outcome, fichier=pending["nom"], **context
+    job_id = jobs.start(
+        groupement, pending["nom"], result.plan, url_for("auth.login", _external=True), change
     )
+    # 303: the browser GETs the job's page, and reloading it never posts the confirmation again.
+    return redirect(url_for("imports.tache", groupement=groupement, job_id=job_id), 303)
+
+
+@bp.get("/<groupement>/import/<job_id>")
+@staff_required
+def tache(groupement: str, job_id: str) -> ResponseReturnValue:
+    """A job's progress, refreshed by the page itself while it runs, then its outcome. Any staff
+    member of the groupement may follow it; another groupement's job is "not found"."""
+    g.staff.require(groupement)
+    job = jobs.load(job_id)
+    if job is None or job.groupement != groupement:
+        abort(404)
+    return render_template("imports/tache.html", groupement=groupement, job=job)

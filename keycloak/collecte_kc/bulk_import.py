@@ -8,9 +8,9 @@ python -m collecte_kc.bulk_import membres.xlsx --groupement GRP-EST --appliquer
 
 Sans ``--appliquer`` : essai à blanc, rapport ligne par ligne, rien n'est écrit. Avec : rien n'est
 écrit non plus si une ligne est en erreur (code de sortie 1) ; sinon le plan est appliqué (barre
-de progression), les invitations envoyées, puis les permissions des coordonnateurs mises à jour
-(:func:`collecte_kc.coordinators.synchronise`) pour les nouveaux adhérents. Relancer la même
-commande ne change rien.
+de progression) et les invitations envoyées ; Keycloak ouvre aussitôt les nouveaux adhérents aux
+coordonnateurs du groupement (extension CoordinatorPermissionsListener). Relancer la même commande
+ne change rien.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from collecte_kc.coordinators import synchronise
 from collecte_kc.provision import add_url_argument, admin_from_environment
 from portal.bulk import DryRun, FileError, Kind, Outcome, check, dry_run, import_steps, read_table
 from portal.domain import Change
@@ -96,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not gateway.groupement_exists(args.groupement):
         print(f"Groupement inconnu : {args.groupement}.", file=sys.stderr)
         return 1
-    emails = {row.email for row in checked.rows}
-    result = dry_run(checked, gateway.import_state(args.groupement, emails))
+    emails, sirens = {row.email for row in checked.rows}, {row.siren for row in checked.rows}
+    result = dry_run(checked, gateway.import_state(args.groupement, emails, sirens))
     print_report(result)
     if result.plan is None:
         return 1
@@ -114,8 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             invite=invite,
             progress=bar.update,
         )
-    if result.plan.adherents:
-        synchronise(admin)
     print_outcome(outcome)
     return 1 if outcome.failures else 0
 

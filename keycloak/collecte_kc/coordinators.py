@@ -9,14 +9,20 @@ e-mail --prenom … --nom …` ensures, over the Admin API and idempotently:
   parent `/coordonnateurs` carries the realm-management roles `query-users` and `query-groups`,
   which open the Users and Groups sections of the console and grant nothing by themselves;
 - a group policy « coordonnateurs <code> » (members of the marker) and one permission on the
-  Groups `/<code>` and each of its subgroups (the adherents; `synchroniser` adds new ones): view,
-  view-members, manage-members, manage-membership, manage-membership-of-members. No Groups
-  `manage` (the attributes of the groups, `principal.<lot>` among them), no Users `map-roles`;
+  Groups `/<code>` and each of its subgroups (the adherents): view, view-members,
+  manage-members, manage-membership, manage-membership-of-members. No Groups `manage` (the
+  attributes of the groups, `principal.<lot>` among them), no Users `map-roles`;
 - no password rule here: our Keycloak extensions refuse any password set through the Admin API
   by someone without `manage-users` (see README, « Extensions Keycloak »);
-- `protect_principal` (one principal) and `protect_all_principals` (every `principal.<lot>`): a
-  per-user permission keeping coordinators from modifying or deleting a principal collection
-  contact. They need the provisioning's rights: the portal's service account cannot write it;
+- principals: a per-user permission keeping coordinators from modifying, deleting or moving a
+  principal collection contact (`protect_principal`), granted to the role policy « gestionnaires
+  des utilisateurs » made here, for the principals already written.
+
+Adherents and principals written afterwards, by the portal (whose service account may not
+write permissions) or anyone else, are added live by our Keycloak extension
+`CoordinatorPermissionsListener`, in the same transaction. `synchroniser` re-checks every
+groupement and principal (for data written before the extension, or restored from a backup);
+on a healthy realm it changes nothing.
 - the coordinator: realm role `coordonnateur`, member of the marker, invited (choose a password,
   accept the CGU, confirm the e-mail) only when this run created them. If the invitation cannot
   be sent, the person just created is deleted, so running again retries cleanly.
@@ -56,6 +62,12 @@ GROUPEMENT_SCOPES = (
 )
 INVITATION_ACTIONS = ["UPDATE_PASSWORD", "TERMS_AND_CONDITIONS", "VERIFY_EMAIL"]
 CONSOLE_CLIENT = "security-admin-console"
+# The names and shapes below are also those of Keycloak's CoordinatorPermissionsListener (Java),
+# which applies them live as adherents and principals are written.
+USER_MANAGERS_POLICY = "gestionnaires des utilisateurs"
+# Users scopes kept from coordinators on a principal: modify or delete the person, change their
+# groups. Not `view`: they still see the principal among their members.
+PRINCIPAL_SCOPES = ("manage", "manage-group-membership")
 
 CODE_PATTERN = re.compile(r"GRP-[A-Z0-9]+(?:-[A-Z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+")
@@ -254,7 +266,7 @@ def ensure_marker_parent(admin: KeycloakAdmin) -> dict[str, Any]:
 def _descendant_ids(admin: KeycloakAdmin, group_id: str) -> list[str]:
     """Ids of every subgroup (adherents) below a group. Keycloak 26.7.3 applies a Groups
     permission to the listed groups and their direct members only (not to subgroups, despite
-    its documentation): each adherent group must be listed, hence `synchroniser`."""
+    its documentation): each adherent group must be listed (later ones: the listener)."""
     ids = []
     for child in admin.get_group_children(group_id, {"first": 0, "max": 10000}):
         ids += [child["id"], *_descendant_ids(admin, child["id"])]
@@ -279,6 +291,7 @@ def ensure_groupement(
             "groups": [{"id": marker["id"], "extendChildren": False}],
         },
     )
+    ensure_user_managers_policy(admin, client_uuid)
     ensure_policy(
         admin,
         client_uuid,
@@ -337,24 +350,14 @@ def ensure_coordinator(
     return str(user_id), created, created
 
 
-USER_MANAGERS_POLICY = "gestionnaires des utilisateurs"
-# Users scopes kept from coordinators on a principal: modify or delete the person, change their
-# groups. Not `view`: they still see the principal among their members.
-PRINCIPAL_SCOPES = ("manage", "manage-group-membership")
-
-
-def protect_principal(admin: KeycloakAdmin, user_id: str) -> str:
-    """Keep coordinators off a principal collection contact: a Users permission on this person
-    alone, scopes `PRINCIPAL_SCOPES` (modify, e-mail included; delete; join or leave groups),
-    granted only to holders of realm-management `manage-users` (who need no permission anyway):
-    a coordinator's `manage-members` on the adherent's group no longer reaches this person,
-    while `view` still does. To call, with the provisioning's rights (the portal's service account
-    gets 403), once `principal.<lot>` is written. Idempotent; returns the permission's id."""
-    client_uuid = ensure_admin_permissions(admin)
+def ensure_user_managers_policy(admin: KeycloakAdmin, client_uuid: str) -> str:
+    """The role policy « gestionnaires des utilisateurs » (realm-management `manage-users`)
+    that principal permissions grant to; made with each groupement, so that Keycloak's listener
+    (CoordinatorPermissionsListener) protects principals as soon as coordinators exist."""
     realm_management = admin.get_client_id(REALM_MANAGEMENT)
     assert realm_management is not None
     manage_users = admin.get_client_role(realm_management, "manage-users")
-    policy_id = ensure_policy(
+    return ensure_policy(
         admin,
         client_uuid,
         "role",
@@ -365,6 +368,17 @@ def protect_principal(admin: KeycloakAdmin, user_id: str) -> str:
             "roles": [{"id": manage_users["id"], "required": True}],
         },
     )
+
+
+def protect_principal(admin: KeycloakAdmin, user_id: str) -> str:
+    """Keep coordinators off a principal collection contact: a Users permission on this person
+    alone, scopes `PRINCIPAL_SCOPES` (modify, e-mail included; delete; join or leave groups),
+    granted only to holders of realm-management `manage-users` (who need no permission anyway):
+    a coordinator's `manage-members` on the adherent's group no longer reaches this person,
+    while `view` still does. To call, with the provisioning's rights (the portal's service account
+    gets 403), once `principal.<lot>` is written. Idempotent; returns the permission's id."""
+    client_uuid = ensure_admin_permissions(admin)
+    policy_id = ensure_user_managers_policy(admin, client_uuid)
     return ensure_policy(
         admin,
         client_uuid,
@@ -384,22 +398,29 @@ def protect_principal(admin: KeycloakAdmin, user_id: str) -> str:
     )
 
 
-def protect_all_principals(admin: KeycloakAdmin) -> list[str]:
-    """`protect_principal` for every id in a `principal.<lot>` attribute of an adherent group
-    (`/<groupement>/<SIREN>`); returns the ids. Idempotent: for the principals written before
-    the portal protected them, and as a check."""
+def protect_groupement_principals(admin: KeycloakAdmin, groupement_id: str) -> list[str]:
+    """`protect_principal` for every id in a `principal.<lot>` attribute of the groupement's
+    adherent groups (`/<groupement>/<SIREN>`); returns the ids."""
     protected = []
-    for top in admin.get_groups({"first": 0, "max": 10000}):
-        if top["name"] == MARKER_PARENT:
-            continue
-        for child in admin.get_group_children(top["id"], {"first": 0, "max": 10000}):
-            attributes = admin.get_group(child["id"]).get("attributes") or {}
-            for name, values in sorted(attributes.items()):
-                if name.startswith("principal."):
-                    for user_id in values:
-                        protect_principal(admin, user_id)
-                        protected.append(user_id)
+    for child in admin.get_group_children(groupement_id, {"first": 0, "max": 10000}):
+        attributes = admin.get_group(child["id"]).get("attributes") or {}
+        for name, values in sorted(attributes.items()):
+            if name.startswith("principal."):
+                for user_id in values:
+                    protect_principal(admin, user_id)
+                    protected.append(user_id)
     return protected
+
+
+def protect_all_principals(admin: KeycloakAdmin) -> list[str]:
+    """`protect_groupement_principals` for every groupement. Idempotent: for the principals
+    written before their groupement had coordinators, and as a check."""
+    return [
+        user_id
+        for top in admin.get_groups({"first": 0, "max": 10000})
+        if top["name"] != MARKER_PARENT
+        for user_id in protect_groupement_principals(admin, top["id"])
+    ]
 
 
 def add_groupement(
@@ -412,6 +433,8 @@ def add_groupement(
     """Everything a new groupement and its first coordinator need; idempotent."""
     code = validate_code(code)
     groupement, marker = ensure_groupement(admin, code, validate_text("Libellé", libelle))
+    # principals written before the groupement had coordinators (later ones: the listener)
+    protect_groupement_principals(admin, groupement["id"])
     redirect = f"{public_url.rstrip('/')}/admin/{REALM}/console/" if public_url else None
     user_id, created, invited = ensure_coordinator(admin, marker, coordinator, redirect)
     return Outcome(groupement["id"], marker["id"], user_id, created, invited)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from keycloak import KeycloakAdmin
 
-from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group, synchronise
+from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group
 from portal.domain import Change, ContactDetails, Function, Scope
 from portal.gateway import KeycloakGateway
 
@@ -107,5 +107,4 @@ def seed(admin: KeycloakAdmin, portal_url: str, keycloak_url: str) -> list[str]:
         if contact.function is Function.COLLECTE:
             gateway.invite(person.id, sign_in, change)
             invited.append(contact.details.email)
-    synchronise(admin)  # principals protected from coordinators, as in production
     return invited

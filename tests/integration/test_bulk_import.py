@@ -1,5 +1,6 @@
 """Bulk import against the real Keycloak: dry run, apply (partial import as the command line
-does it, one creation per person as the portal's account does it), idempotence, mails."""
+does it, one creation per person as the portal's account does it), idempotence, mails, a SIREN
+of another groupement, the portal's background job."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from stdnum import luhn
 
 from collecte_kc import bulk_import
+from portal import create_app, jobs
+from portal import gateway as gateway_module
 from portal.bulk import check, dry_run, read_table
 from portal.domain import Change, Function, Scope
 from portal.gateway import KeycloakGateway
@@ -37,7 +40,8 @@ def run(
     gateway: KeycloakGateway, code: str, text: str, apply: bool = True, portal: str = ""
 ) -> Any:
     checked = check(read_table(text.encode(), "membres.csv"))
-    result = dry_run(checked, gateway.import_state(code, {r.email for r in checked.rows}))
+    emails, sirens = {r.email for r in checked.rows}, {r.siren for r in checked.rows}
+    result = dry_run(checked, gateway.import_state(code, emails, sirens))
     if not apply or result.plan is None:
         return result, None
     outcome = gateway.apply_import(
@@ -174,3 +178,64 @@ def test_command_line_dry_run_apply_and_errors(
     bad.write_text(f"{HEADER}\n{email};A;B;;213500011;Commune;1;collecte\n", "utf-8")
     assert bulk_import.main([str(bad), *url, "--appliquer"]) == 1
     assert "SIREN invalide" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("searches_per_page", [gateway_module.SEARCHES_PER_PAGE, 0])
+def test_a_siren_of_another_groupement_is_refused(
+    platform: Platform,
+    gateway: KeycloakGateway,
+    unique_email: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    searches_per_page: int,
+) -> None:
+    """Found by one search per SIREN for a short file, by listing the other groupements'
+    adherents otherwise (forced here with no search allowed)."""
+    monkeypatch.setattr(gateway_module, "SEARCHES_PER_PAGE", searches_per_page)
+    other, code = new_groupement(platform), new_groupement(platform)
+    taken = siren(71 + searches_per_page)
+    parent = platform.admin.get_group_by_path(f"/{other}")["id"]
+    platform.admin.create_group({"name": taken, "attributes": {"lots": ["1"]}}, parent=parent)
+    text = "\n".join(
+        [
+            HEADER,
+            f"{unique_email('libre')};A;B;;{siren(81 + searches_per_page)};Commune;1;collecte",
+            f"{unique_email('pris')};A;B;;{taken};Commune;1;collecte",
+        ]
+    )
+    result, _ = run(gateway, code, text)
+    assert result.plan is None
+    assert [(e.line, e.message) for e in result.errors] == [
+        (3, f"Le SIREN {taken} est déjà adhérent du groupement {other} : contactez le support.")
+    ]
+    assert platform.admin.get_group_by_path(f"/{code}")["subGroupCount"] == 0
+
+
+def test_the_portals_background_job_applies_a_plan(
+    platform: Platform,
+    gateway: KeycloakGateway,
+    unique_email: Callable[[str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job's thread builds its own gateway from the configuration and records its state."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    code = new_groupement(platform)
+    email = unique_email("tache")
+    checked = check(
+        read_table(f"{HEADER}\n{email};A;B;;{siren(91)};Commune;1;collecte\n".encode(), "m.csv")
+    )
+    result = dry_run(checked, gateway.import_state(code, {email}, {siren(91)}))
+    assert result.plan is not None
+    app = create_app(platform.portal_config)
+    with app.test_request_context():
+        change = Change.now("support@test", "import en masse")
+        job_id = jobs.start(code, "m.csv", result.plan, f"{platform.portal_url}/connexion", change)
+    jobs.wait(job_id, timeout=60)
+    job = jobs.load(job_id)
+    assert job is not None and job.state is jobs.State.DONE, job
+    assert (job.done, job.total) == (3, 3)  # adherent, person, invitation
+    assert job.outcome is not None and job.outcome.invitations_sent == 1
+    person = gateway.find_person_by_email(email)
+    assert person is not None and person.last_change is not None
+    assert person.last_change.by == "support@test"
+    platform.mail.wait_for(email)

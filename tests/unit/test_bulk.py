@@ -288,6 +288,29 @@ def test_new_siren_needs_its_raison_sociale() -> None:
     assert "indiquez sa raison sociale" in result.errors[0].message
 
 
+def test_a_siren_of_another_groupement_is_an_error_and_nothing_is_planned() -> None:
+    existing = Existing("GRP-X", {}, {}, elsewhere={SIREN_B: "GRP-Y"})
+    result = dry_run(
+        checked(
+            f"x@exemple.fr;A;B;;{SIREN_A};Commune A;1;collecte",
+            f"x@exemple.fr;A;B;;{SIREN_B};Syndicat B;1 2;technique",
+        ),
+        existing,
+    )
+    assert result.plan is None
+    (error,) = result.errors
+    assert (error.line, error.column) == (3, "SIREN")
+    assert error.message == (
+        f"Le SIREN {SIREN_B} est déjà adhérent du groupement GRP-Y : contactez le support."
+    )
+    # the plan itself leaves that line out entirely: no adherent, lot or function for it
+    planned, _ = plan(result.checked, existing)
+    assert [a.siren for a in planned.adherents] == [SIREN_A]
+    assert SIREN_B not in planned.lots
+    (person,) = planned.people
+    assert person.sirens == [SIREN_A] and Function.TECHNIQUE not in person.functions
+
+
 def replace_invited(p: Person) -> Person:
     from dataclasses import replace
 

@@ -1,17 +1,33 @@
-"""Import page `/coordination/<groupement>/import`: access, dry run report, confirmation and
-application, against the Admin API as Keycloak answers it (strict mocks)."""
+"""Import page `/coordination/<groupement>/import`: access, dry run report, confirmation, the
+background job applying it and its page, against the Admin API as Keycloak answers it (strict
+mocks)."""
 
 from __future__ import annotations
 
 import io
+import os
+import secrets
+import tempfile
+import threading
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
+import responses
+from flask import Flask
 from flask.testing import FlaskClient
+from requests import PreparedRequest
 from responses import matchers
 from werkzeug.test import TestResponse
 
+from portal import jobs
+from portal.bulk import Kind, Outcome, ReportLine
+from portal.gateway import get_gateway
+
 from .conftest import (
+    ADMIN_GROUPS_URL,
     ADMIN_REALM_URL,
     ADMIN_USERS_URL,
     GROUPEMENT,
@@ -19,6 +35,8 @@ from .conftest import (
     SUPPORT_USER,
     TECHNICIAN,
     AdminApi,
+    assert_accessible,
+    get_page,
     group_json,
     html,
     user_json,
@@ -32,6 +50,14 @@ OTHER_COORDINATOR = user_json(
     "c0000000-0000-4000-8000-0000000000cc", "paul.nord@groupement-nord.fr", "Paul", "Nord"
 )
 NEW_ID = "n0000000-0000-4000-8000-00000000000n"
+#: A valid SIREN that is an adherent of another groupement, GRP-Y.
+SIREN_Y = "552081317"
+
+
+@pytest.fixture(autouse=True)
+def _own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pending uploads and jobs go to this test's folder, not the machine's."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 def staff_groups(api: AdminApi, person_id: str, *codes: str) -> None:
@@ -126,18 +152,32 @@ def test_dry_run_report_with_errors_offers_no_confirmation(
     assert support.writes() == []
 
 
-def test_dry_run_then_confirm_applies_and_counts(
-    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
-) -> None:
-    new = {"email": "nouvelle@exemple.fr"}
-    groupement_state(support, [new], [group_json(SIREN_A)])
+def confirm_new_person(client: FlaskClient, support: AdminApi, csrf: Callable[[], str]) -> str:
+    """Dry run of one new collection contact, then « Confirmer l'import »: the answer sends the
+    browser to the job's page (303), whose path is returned."""
+    groupement_state(support, [{"email": "nouvelle@exemple.fr"}], [group_json(SIREN_A)])
     line = f"nouvelle@exemple.fr;Durand;Anne;06 12 34 56 78;{SIREN_A};;1;collecte"
-    page = html(upload(client, csrf_token(), line))
+    page = html(upload(client, csrf(), line))
     assert "Aucune erreur" in page.by_id("bilan").text()
     assert page.find_all("form", id="confirmation")
     assert support.writes() == []
+    response = client.post(URL, data={"confirmation-csrf_token": csrf(), "etape": "confirmer"})
+    assert response.status_code == 303, response.text
+    location = response.headers["Location"]
+    assert location.startswith(f"{URL}/")
+    return location
 
-    # confirmation: the portal's account may not use the partial import → one creation
+
+def finished(client: FlaskClient, location: str) -> Any:
+    """The job's page once its thread is over."""
+    jobs.wait(location.rsplit("/", 1)[1], timeout=10)
+    return get_page(client, location)
+
+
+def test_confirm_starts_a_job_whose_page_shows_progress_then_the_outcome(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    # the job: the portal's account may not use the partial import → one creation
     support.kc.get(
         f"{ADMIN_REALM_URL}/authentication/required-actions",
         json=[
@@ -150,15 +190,37 @@ def test_dry_run_then_confirm_applies_and_counts(
     support.group(group_json(SIREN_A))
     support.realm()
     support.accept_update(NEW_ID)
-    support.accept_invitation(NEW_ID)
-    response = client.post(
-        URL,
-        data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"},
+    # the invitation e-mail waits until the test has seen the job running
+    sending, release = threading.Event(), threading.Event()
+
+    def send(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        sending.set()
+        assert release.wait(10)
+        return 204, {}, ""
+
+    support.kc.add_callback(
+        responses.PUT, f"{ADMIN_USERS_URL}/{NEW_ID}/execute-actions-email", callback=send
     )
-    assert response.status_code == 200, response.text
+    location = confirm_new_person(client, support, csrf_token)
+    try:
+        assert sending.wait(10)
+        running = get_page(client, location)
+    finally:
+        release.set()
+    assert running.find("meta", http_equiv="refresh").attrs["content"] == "3"
+    assert running.find("title").text().startswith("Import en cours (1 étape(s) sur 2)")
+    progress = running.by_id("avancement")
+    assert progress.tag == "progress"
+    assert (progress.attrs["value"], progress.attrs["max"]) == ("1", "2")
+    assert running.find("label", for_="avancement").text() == "Avancement de l’import"
+    assert running.by_id("etapes").attrs["role"] == "status"
+
+    done = finished(client, location)
+    assert not done.find_all("meta", http_equiv="refresh")
+    assert "terminé" in done.by_id("titre-resultat").text()
     counters = {
         li.attrs["data-compteur"]: li.text()
-        for li in html(response).find_all("li")
+        for li in done.find_all("li")
         if "data-compteur" in li.attrs
     }
     assert counters["crees"].endswith(": 1")
@@ -169,10 +231,185 @@ def test_dry_run_then_confirm_applies_and_counts(
     assert created["groups"] == [f"/{GROUPEMENT}/{SIREN_A}"]
     assert created["attributes"]["collecte"] == [f"{SIREN_A}/1"]
     assert created["attributes"]["telephoneMobile"] == ["+33612345678"]
+    # the author is the signed-in staff member, as when the import ran in the request
+    assert SUPPORT_USER["email"] in created["attributes"]["derniereModification"][0]
     assert support.groups[f"g-{SIREN_A}"]["attributes"]["principal.1"] == [NEW_ID]
+    # the job's file holds its state only: no identity beyond the report, no plan
+    (state,) = Path(tempfile.gettempdir(), "collecte-imports").glob("*.json")
+    assert "nouvelle@exemple.fr" not in state.read_text()
     # the kept file was used once: confirming again finds nothing
     again = client.post(URL, data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"})
     assert again.status_code == 409
+
+
+def test_a_job_that_keycloak_stops_ends_in_failure_with_a_french_message(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    support.kc.get(f"{ADMIN_REALM_URL}/authentication/required-actions", status=503)
+    location = confirm_new_person(client, support, csrf_token)
+    page = finished(client, location)
+    assert page.find("title").text().startswith("Erreur : import interrompu")
+    message = page.by_id("echec")
+    assert message.attrs["role"] == "alert"
+    assert message.text() == jobs.FAILED
+    assert "idempotent" in message.text() and "même fichier" in message.text()
+    assert "Traceback" not in page.text() and "503" not in page.text()
+    assert support.writes() == []
+
+
+def save_job(groupement: str = GROUPEMENT, **changes: Any) -> str:
+    job = jobs.Job(secrets.token_urlsafe(24), groupement, "membres.csv", 2, **changes)
+    jobs.save(job)
+    return job.id
+
+
+def test_an_unknown_job_is_not_found(client: FlaskClient, support: AdminApi) -> None:
+    assert client.get(f"{URL}/{secrets.token_urlsafe(24)}").status_code == 404
+    assert client.get(f"{URL}/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    # another groupement's job, under this groupement's address
+    other = save_job("GRP-Y")
+    assert client.get(f"{URL}/{other}").status_code == 404
+
+
+def test_a_coordinator_of_another_groupement_may_not_see_a_job(
+    client: FlaskClient, admin_api: AdminApi, sign_in_as: SignIn
+) -> None:
+    job_id = save_job()
+    admin_api.token()
+    admin_api.roles(OTHER_COORDINATOR["id"], "coordonnateur", "equipe-plateforme")
+    staff_groups(admin_api, OTHER_COORDINATOR["id"], "GRP-NORD")
+    sign_in_as(OTHER_COORDINATOR)
+    assert client.get(f"{URL}/{job_id}").status_code == 403
+    assert admin_api.writes() == []
+
+
+def test_a_job_state_survives_its_file_and_a_still_job_is_interrupted(app: Flask) -> None:
+    outcome = Outcome(created=3, failures=[ReportLine(4, Kind.ERROR, "a@x.fr non modifié")])
+    done = jobs.Job("x" * 32, GROUPEMENT, "m.csv", 5, 5, jobs.State.DONE, outcome=outcome)
+    assert jobs.Job.from_json(done.to_json()) == done
+    job_id = save_job()
+    loaded = jobs.load(job_id)
+    assert loaded is not None and loaded.running
+    # its worker restarted: the file stopped moving
+    loaded.updated_at = datetime.now(UTC) - jobs.STALE_AFTER * 2
+    (jobs.folder() / f"{job_id}.json").write_text(loaded.to_json(), "utf-8")
+    interrupted = jobs.load(job_id)
+    assert interrupted is not None and interrupted.state is jobs.State.FAILED
+    assert interrupted.message == jobs.FAILED
+    assert jobs.folder().stat().st_mode & 0o777 == 0o700
+
+
+# --- request size -------------------------------------------------------------------------------
+
+
+def test_a_body_above_the_limit_gets_the_french_413_page_before_anything_else(
+    client: FlaskClient, admin_api: AdminApi, sign_in_as: SignIn, csrf_token: Callable[[], str]
+) -> None:
+    sign_in_as(SUPPORT_USER)
+    data = b"x" * (6 * 1024 * 1024)
+    response = client.post(
+        URL,
+        data={"csrf_token": csrf_token(), "fichier": (io.BytesIO(data), "membres.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    page = html(response)
+    assert_accessible(page)
+    assert page.find("h1").text() == "Fichier trop volumineux"
+    assert "5 Mo au plus" in page.text()
+    assert len(admin_api.kc.calls) == 0  # refused before reading it, and before asking Keycloak
+
+
+def test_a_file_just_above_5_mb_gets_the_form_message(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    support.kc.get(
+        f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
+        json={"id": "g-groupement", "name": GROUPEMENT},
+    )
+    data = b"x" * (5 * 1024 * 1024 + 1)
+    response = client.post(
+        URL,
+        data={"csrf_token": csrf_token(), "fichier": (io.BytesIO(data), "membres.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "ne doit pas dépasser 5 Mo" in html(response).text()
+
+
+# --- a SIREN of another groupement ----------------------------------------------------------
+
+
+def other_groupements(api: AdminApi, adherents: int = 1) -> None:
+    """GET groups?briefRepresentation=true: the groupements and how many adherents each has."""
+    groupements = [
+        {"id": "g-groupement", "name": GROUPEMENT, "subGroupCount": 1},
+        {"id": "g-y", "name": "GRP-Y", "subGroupCount": adherents},
+        {"id": "g-coordonnateurs", "name": "coordonnateurs", "subGroupCount": 2},
+    ]
+    query = {"briefRepresentation": "true", "first": "0", "max": "1000"}
+    api.kc.get(ADMIN_GROUPS_URL, json=groupements, match=[matchers.query_param_matcher(query)])
+
+
+def adherent_of_y(api: AdminApi, siren: str) -> None:
+    """gateway.adherent(siren): the search answers GRP-Y holding the SIREN."""
+    group = {"id": f"g-{siren}", "name": siren, "path": f"/GRP-Y/{siren}", "attributes": {}}
+    query = {"search": siren, "exact": "true", "briefRepresentation": "false"}
+    query.update(first="0", max="100")
+    found = [{"id": "g-y", "name": "GRP-Y", "path": "/GRP-Y", "subGroupCount": 1}]
+    for url, answer in ((ADMIN_GROUPS_URL, found), (f"{ADMIN_GROUPS_URL}/g-y/children", [group])):
+        api.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+
+
+def test_a_siren_of_another_groupement_is_an_error_on_its_line(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    groupement_state(support, [{"email": "a@exemple.fr"}], [group_json(SIREN_A)])
+    other_groupements(support)
+    adherent_of_y(support, SIREN_Y)
+    response = upload(
+        client,
+        csrf_token(),
+        f"a@exemple.fr;Durand;Anne;;{SIREN_A};;1;collecte",
+        f"a@exemple.fr;Durand;Anne;;{SIREN_Y};Société Y;1;technique",
+    )
+    assert response.status_code == 200
+    page = html(response)
+    row = page.by_id("rapport").find("tr", **{"data-ligne": "3"})
+    assert row.attrs["class"] == "erreur"
+    assert (
+        f"Le SIREN {SIREN_Y} est déjà adhérent du groupement GRP-Y : contactez le support."
+        in row.text()
+    )
+    assert "1 ligne(s) en erreur" in page.by_id("bilan").text()
+    assert not page.find_all("form", id="confirmation")
+    assert support.writes() == []
+
+
+def test_many_new_sirens_are_looked_for_by_listing_the_other_groupements(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """Beyond SEARCHES_PER_PAGE new SIRENs per page of adherents to read, one listing of the
+    other groupements' adherents replaces one search per SIREN."""
+    sirens = {f"{n:08d}" + "0" for n in range(30)} | {SIREN_Y}
+    admin_api.token()
+    admin_api.kc.get(
+        f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
+        json={"id": "g-groupement", "name": GROUPEMENT},
+    )
+    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[group_json(SIREN_A)])
+    admin_api.kc.get(f"{ADMIN_USERS_URL}/count", json=3)
+    other_groupements(admin_api, adherents=2)
+    query = {"briefRepresentation": "true", "first": "0", "max": "1000"}
+    admin_api.kc.get(
+        f"{ADMIN_GROUPS_URL}/g-y/children",
+        json=[{"id": "g-1", "name": SIREN_Y}, {"id": "g-2", "name": "453500017"}],
+        match=[matchers.query_param_matcher(query)],
+    )
+    with app.app_context():
+        existing = get_gateway().import_state(GROUPEMENT, (), sirens | {SIREN_A})
+    assert existing.elsewhere == {SIREN_Y: "GRP-Y"}
+    assert set(existing.adherents) == {SIREN_A}
 
 
 def test_confirm_needs_csrf(client: FlaskClient, admin_api: AdminApi, sign_in_as: SignIn) -> None:
@@ -180,3 +417,15 @@ def test_confirm_needs_csrf(client: FlaskClient, admin_api: AdminApi, sign_in_as
     response = client.post(URL, data={"etape": "confirmer"})
     assert response.status_code == 400
     assert admin_api.writes() == []
+
+
+def test_starting_a_job_removes_what_is_older_than_a_week() -> None:
+    old_upload, old_job = jobs.folder() / "ancien-jeton", jobs.folder() / f"{'a' * 32}.json"
+    for path in (old_upload, old_job):
+        path.write_text("…", "utf-8")
+        week_ago = (datetime.now(UTC) - jobs.KEEP_FOR).timestamp() - 60
+        os.utime(path, (week_ago, week_ago))
+    fresh = save_job()
+    jobs._purge()
+    assert not old_upload.exists() and not old_job.exists()
+    assert jobs.load(fresh) is not None

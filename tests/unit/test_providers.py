@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from collecte_kc import coordinators
 from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR
 from collecte_kc.provision import CGU_VERSION_ATTRIBUTE
 from portal.domain import CURRENT_TERMS_VERSION, INVITATION_SENT, TERMS_VERSION
@@ -55,6 +56,9 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
         "org.keycloak.authentication.RequiredActionFactory": [
             "fr.collecte.keycloak.VersionedTermsAndConditions"
         ],
+        "org.keycloak.events.EventListenerProviderFactory": [
+            "fr.collecte.keycloak.CoordinatorPermissionsListener"
+        ],
         "org.keycloak.credential.CredentialProviderFactory": [
             "fr.collecte.keycloak.PasswordSetByUserCredentialProviderFactory"
         ],
@@ -65,6 +69,18 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
     for classes in registered.values():
         for name in classes:
             assert (JAVA / (name.replace(".", "/") + ".java")).is_file(), name
+
+
+def test_the_permissions_listener_writes_what_the_provisioning_writes():
+    """Same names and scopes on both sides; that the shapes agree is proven against Keycloak
+    (tests/integration/test_coordinators.py: `synchroniser` finds nothing left to change)."""
+    source = (JAVA / "fr/collecte/keycloak/CoordinatorPermissionsListener.java").read_text("utf-8")
+    assert _constant(source, "USER_MANAGERS_POLICY") == coordinators.USER_MANAGERS_POLICY
+    scopes = ", ".join(f'"{scope}"' for scope in coordinators.PRINCIPAL_SCOPES)
+    assert f"PRINCIPAL_SCOPES = List.of({scopes});" in source
+    assert '"coordonnateurs " + code + " : membres du groupement"' in source
+    assert '"interlocuteur principal " + userId' in source
+    assert "public boolean isGlobal() {\n        return true;" in source
 
 
 def test_invitation_handler_replaces_keycloaks_and_reads_the_portals_attribute():
