@@ -10,9 +10,7 @@ import base64
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,72 +27,14 @@ from collecte_kc.coordinators import (
     protect_principal,
     synchronise,
 )
+from portal.bulk import check, dry_run, read_table
+from portal.domain import Change
+from tests.coordination import Groupement, add_colleague, adherent, groupement, new_email
 
 NORD, SUD = "GRP-NORD", "GRP-SUD"
 SIREN_NORD, SIREN_NORD_2, SIREN_SUD = "213590003", "213590011", "213590029"
-PASSWORD = "Coordination-2025!"  # test set-up only: the product never sets a password
-
-
-@dataclass
-class Groupement:
-    code: str
-    coordinator_email: str
-    coordinator_id: str
-    adherent_id: str  # /<code>/<siren>
-    member_id: str  # a member of that adherent, principal of lot 1
-    member_email: str
-    api: KeycloakAdmin  # the Admin API as this groupement's coordinator
-
-
-def _email(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}@exemple-groupement.fr"
-
-
-def _adherent(admin: KeycloakAdmin, code: str, siren: str) -> str:
-    groupement = admin.get_group_by_path(f"/{code}")
-    admin.create_group(
-        {"name": siren, "attributes": {"raisonSociale": [f"Commune {siren}"], "lots": ["1"]}},
-        parent=groupement["id"],
-        skip_exists=True,
-    )
-    return str(admin.get_group_by_path(f"/{code}/{siren}")["id"])
-
-
-def _member(admin: KeycloakAdmin, siren: str, group_id: str) -> tuple[str, str]:
-    email = _email("membre")
-    user_id = admin.create_user(
-        {
-            "email": email,
-            "firstName": "Alex",
-            "lastName": "Membre",
-            "enabled": True,
-            "attributes": {"collecte": [f"{siren}/1"]},
-        }
-    )
-    admin.group_user_add(user_id, group_id)
-    group = admin.get_group(group_id)
-    attributes = {**group["attributes"], "principal.1": [user_id]}
-    admin.update_group(group_id, {**group, "attributes": attributes})
-    protect_principal(admin, user_id)  # what the portal does when it writes principal.<lot>
-    return str(user_id), email
-
-
-def _coordinator_api(platform: Any, email: str, user_id: str) -> KeycloakAdmin:
-    """Test set-up: give the invited coordinator a password as if they had followed the
-    invitation, then log in through admin-cli's direct grant."""
-    platform.admin.set_user_password(user_id, PASSWORD, temporary=False)
-    platform.admin.update_user(user_id, {"requiredActions": [], "emailVerified": True})
-    connection = KeycloakOpenIDConnection(
-        server_url=platform.keycloak_url,
-        realm_name="collecte",
-        user_realm_name="collecte",
-        client_id="admin-cli",
-        username=email,
-        password=PASSWORD,
-        grant_type="password",
-        timeout=10,
-    )
-    return KeycloakAdmin(connection=connection)
+SIREN_NORD_LIVE = "213590052"  # an adherent the portal imports (test of the live permissions)
+IMPORT_HEADER = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
 
 
 def _permissions_snapshot(admin: KeycloakAdmin) -> list[Any]:
@@ -108,32 +48,11 @@ def _permissions_snapshot(admin: KeycloakAdmin) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def world(platform: Any) -> dict[str, Groupement]:
-    admin = platform.admin
-    made = {}
-    for code, siren in ((NORD, SIREN_NORD), (SUD, SIREN_SUD)):
-        email = _email(f"coordination-{code.lower()}")
-        outcome = add_groupement(
-            admin,
-            code,
-            f"Groupement {code}",
-            Coordinator(email, "Claire", "Coordonnatrice"),
-            platform.keycloak_url,
-        )
-        assert outcome.coordinator_created and outcome.invited
-        platform.mail.wait_for(email)
-        adherent_id = _adherent(admin, code, siren)
-        member_id, member_email = _member(admin, siren, adherent_id)
-        made[code] = Groupement(
-            code,
-            email,
-            outcome.coordinator_id,
-            adherent_id,
-            member_id,
-            member_email,
-            _coordinator_api(platform, email, outcome.coordinator_id),
-        )
-    _adherent(admin, NORD, SIREN_NORD_2)
-    assert set(synchronise(admin)) >= {NORD, SUD}  # the new adherents join the permissions
+    made = {
+        code: groupement(platform, code, siren)
+        for code, siren in ((NORD, SIREN_NORD), (SUD, SIREN_SUD))
+    }
+    adherent(platform.admin, NORD, SIREN_NORD_2)  # joins the permission at once (the listener)
     return made
 
 
@@ -182,7 +101,7 @@ def test_coordinator_lists_and_searches_their_members_only(nord, sud):
 
 
 def test_coordinator_creates_a_member_in_their_groupement_edits_and_invites_them(platform, nord):
-    email = _email("nouveau")
+    email = new_email("nouveau")
     created = nord.api.create_user(
         {
             "email": email,
@@ -237,7 +156,7 @@ def test_coordinator_cannot_see_or_touch_another_groupements_members(platform, n
     forbidden(
         lambda: nord.api.create_user(
             {
-                "email": _email("intrus"),
+                "email": new_email("intrus"),
                 "firstName": "I",
                 "lastName": "Ntrus",
                 "enabled": True,
@@ -248,7 +167,7 @@ def test_coordinator_cannot_see_or_touch_another_groupements_members(platform, n
     # nor anyone outside any groupement
     forbidden(
         lambda: nord.api.create_user(
-            {"email": _email("hors"), "firstName": "H", "lastName": "Ors", "enabled": True}
+            {"email": new_email("hors"), "firstName": "H", "lastName": "Ors", "enabled": True}
         )
     )
     # and the other coordinator the same way round
@@ -312,17 +231,7 @@ def _passwords(platform: Any, user_id: str) -> list[Any]:
 def colleague(platform: Any, nord: Groupement) -> str:
     """A member of the nord adherent who is not its principal (a principal is out of a
     coordinator's reach altogether): here the password policy is what refuses."""
-    user_id = platform.admin.create_user(
-        {
-            "email": _email("collegue"),
-            "firstName": "Noa",
-            "lastName": "Collègue",
-            "enabled": True,
-            "attributes": {"collecte": [f"{SIREN_NORD}/1"]},
-            "groups": [f"/{NORD}/{SIREN_NORD}"],
-        }
-    )
-    return str(user_id)
+    return add_colleague(platform.admin, NORD, SIREN_NORD)
 
 
 def test_coordinator_cannot_reset_a_members_password(platform, nord, colleague):
@@ -338,7 +247,7 @@ def test_coordinator_cannot_set_a_password_through_the_user_representation(
     refused_password(lambda: nord.api.update_user(colleague, {**person, "credentials": [password]}))
     assert _passwords(platform, colleague) == []
     # nor when creating someone in their groupement: and nobody is created
-    email = _email("avec-mot-de-passe")
+    email = new_email("avec-mot-de-passe")
     refused_password(
         lambda: nord.api.create_user(
             {
@@ -357,7 +266,7 @@ def test_coordinator_cannot_set_a_password_through_the_user_representation(
 def test_user_managers_may_still_set_passwords(platform, nord):
     """The master administrator (the provisioning) and the realm's own manage-users holders:
     the fixtures themselves rely on it; the product never does it."""
-    email = _email("operateur")
+    email = new_email("operateur")
     user_id = platform.admin.create_user(
         {"email": email, "firstName": "O", "lastName": "Pérateur", "enabled": True}
     )
@@ -407,7 +316,7 @@ def test_coordinator_cannot_set_an_already_hashed_password(platform, nord, colle
 
 def test_coordinator_cannot_replace_the_principal_person(platform, nord):
     person = nord.api.get_user(nord.member_id)  # still visible to them
-    forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "email": _email("autre")}))
+    forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "email": new_email("autre")}))
     forbidden(lambda: nord.api.update_user(nord.member_id, {**person, "lastName": "Autre"}))
     forbidden(lambda: nord.api.delete_user(nord.member_id))
     forbidden(lambda: nord.api.group_user_remove(nord.member_id, nord.adherent_id))
@@ -420,7 +329,7 @@ def test_coordinator_cannot_replace_the_principal_person(platform, nord):
 
 
 def test_other_members_stay_manageable_next_to_a_protected_principal(platform, nord):
-    email = _email("second")
+    email = new_email("second")
     other = nord.api.create_user(
         {
             "email": email,
@@ -446,6 +355,57 @@ def test_protecting_principals_again_changes_nothing(platform, nord, sud):
     )
     protect_all_principals(platform.admin)
     assert _permissions_snapshot(platform.admin) == before
+
+
+# --- live: what the portal writes reaches the coordinators at once ----------------------------
+
+
+def _permissions_named(admin: KeycloakAdmin, names: set[str]) -> list[Any]:
+    return [p for p in _permissions_snapshot(admin) if p[0] in names]
+
+
+def test_what_the_portal_writes_reaches_coordinators_without_synchronising(
+    platform, gateway, nord, sud
+):
+    """The portal's service account, which may not write permissions, imports a new adherent with
+    a principal and a technical contact: Keycloak's CoordinatorPermissionsListener opens the
+    adherent to its coordinators and protects the principal in the same transaction."""
+    principal_email, technical_email = new_email("principal-live"), new_email("technique-live")
+    table = read_table(
+        (
+            f"{IMPORT_HEADER}\n"
+            f"{principal_email};Live;Paula;;{SIREN_NORD_LIVE};Commune Live;1;collecte\n"
+            f"{technical_email};Live;Theo;;{SIREN_NORD_LIVE};Commune Live;1;technique\n"
+        ).encode(),
+        "membres.csv",
+    )
+    checked = check(table)
+    result = dry_run(checked, gateway.import_state(NORD, {r.email for r in checked.rows}))
+    assert result.plan is not None, result.errors
+    outcome = gateway.apply_import(
+        result.plan, f"{platform.portal_url}/connexion", Change.now("test", "import"), invite=False
+    )
+    assert (outcome.adherents_created, outcome.created, outcome.principals) == (1, 2, 1)
+    adherent_id = platform.admin.get_group_by_path(f"/{NORD}/{SIREN_NORD_LIVE}")["id"]
+    principal = platform.admin.get_user_id(principal_email)
+    technical = platform.admin.get_user_id(technical_email)
+
+    members = {m["id"] for m in nord.api.get_group_members(adherent_id)}
+    assert {principal, technical} <= members
+    person = nord.api.get_user(technical)
+    nord.api.update_user(technical, {**person, "lastName": "Live-Bis"})
+    person = nord.api.get_user(principal)
+    forbidden(lambda: nord.api.update_user(principal, {**person, "lastName": "Autre"}))
+    forbidden(lambda: sud.api.get_user(technical))
+
+    watched = {
+        f"coordonnateurs {NORD} : membres du groupement",
+        f"interlocuteur principal {principal}",
+    }
+    before = _permissions_named(platform.admin, watched)
+    assert len(before) == 2
+    synchronise(platform.admin)
+    assert _permissions_named(platform.admin, watched) == before  # nothing left to catch up
 
 
 # --- idempotence -------------------------------------------------------------------------------
