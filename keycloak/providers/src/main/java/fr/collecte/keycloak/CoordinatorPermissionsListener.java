@@ -167,7 +167,9 @@ public class CoordinatorPermissionsListener implements EventListenerProvider, Ev
         if (members != null) {
             Resource resource = AdminPermissionsSchema.SCHEMA.getOrCreateResource(
                     session, server, AdminPermissionsSchema.GROUPS_RESOURCE_TYPE, adherent.getId());
-            if (!members.getResources().contains(resource)) {
+            // the policies of this one group, not the permission's resources (one per adherent)
+            if (policies.findByResource(server, resource).stream()
+                    .noneMatch(policy -> policy.getId().equals(members.getId()))) {
                 members.addResource(resource);
             }
         }
