@@ -7,6 +7,7 @@ portal served from a thread. Everything stops when the context ends.
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -57,8 +58,32 @@ class Sandbox:
         return self.keycloak.url
 
 
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _term_unwinds() -> Iterator[None]:
+    """A TERM (a CI time limit, `kill`) unwinds like an exception, so that the `finally` stopping
+    Keycloak runs: Keycloak runs in its own session, out of reach of our process group."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def sandbox(data_dir: Path) -> Iterator[Sandbox]:
+    with _term_unwinds(), _started(data_dir) as started:
+        yield started
+
+
+@contextmanager
+def _started(data_dir: Path) -> Iterator[Sandbox]:
     smtp_port = free_port()
     mail, smtp = start_sink(port=smtp_port)
     portal_port = free_port()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import smtplib
 import subprocess
 import zipfile
@@ -16,6 +17,7 @@ from collecte_kc import providers, server
 from collecte_kc.dist import KEYCLOAK_SHA256, KEYCLOAK_VERSION, keycloak_home
 from collecte_kc.mailsink import links, start_sink
 from collecte_kc.paths import PROVIDERS_DIR
+from collecte_kc.sandbox import _term_unwinds
 from tests.ports import free_port
 
 
@@ -130,3 +132,13 @@ def test_providers_jar_replaces_older_builds_and_keeps_an_unchanged_one(tmp_path
 def test_providers_build_asks_for_a_full_jdk_when_javac_is_missing(tmp_path):
     with pytest.raises(providers.ProviderBuildError, match="JDK complet"):
         providers.ensure_providers_jar(tmp_path, tmp_path / "jre", cache_dir=tmp_path / "cache")
+
+
+def test_a_term_signal_unwinds_the_sandbox_so_that_keycloak_is_stopped():
+    """Killed by a CI time limit, the test session still runs the sandbox's `finally`."""
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exited, _term_unwinds():
+        os.kill(os.getpid(), signal.SIGTERM)
+        pytest.fail("the TERM signal was not turned into an exit")
+    assert exited.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before
