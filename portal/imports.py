@@ -68,7 +68,12 @@ def televerser(groupement: str) -> ResponseReturnValue:
     if not gateway.groupement_exists(groupement):
         abort(404)
     form, confirm = ImportForm(), ConfirmForm(prefix="confirmation")
-    context: dict[str, Any] = {"groupement": groupement, "form": form, "confirm": confirm}
+    context: dict[str, Any] = {
+        "groupement": groupement,
+        "form": form,
+        "confirm": confirm,
+        "recent": jobs.recent(groupement),
+    }
     if request.method == "POST" and request.form.get("etape") == "confirmer":
         return _confirm(gateway, groupement, confirm, context)
     if not form.validate_on_submit():

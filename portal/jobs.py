@@ -72,6 +72,8 @@ class Job:
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     outcome: Outcome | None = None
     message: str = ""
+    started_by: str = ""  # e-mail of the staff member who confirmed the import
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def running(self) -> bool:
@@ -82,6 +84,7 @@ class Job:
             {
                 **asdict(self),
                 "updated_at": self.updated_at.isoformat(),
+                "started_at": self.started_at.isoformat(),
                 "outcome": asdict(self.outcome) if self.outcome else None,
             },
             ensure_ascii=False,
@@ -102,6 +105,7 @@ class Job:
                 **data,
                 "state": State(data["state"]),
                 "updated_at": datetime.fromisoformat(data["updated_at"]),
+                "started_at": datetime.fromisoformat(data["started_at"]),
                 "outcome": outcome,
             }
         )
@@ -152,7 +156,14 @@ def start(groupement: str, file_name: str, plan: Plan, redirect_uri: str, change
     (the signed-in staff member), ``redirect_uri`` the invitations' link: both need the request,
     which the thread does not have."""
     _purge()
-    job = Job(secrets.token_urlsafe(24), groupement, file_name, import_steps(plan))
+    job = Job(
+        secrets.token_urlsafe(24),
+        groupement,
+        file_name,
+        import_steps(plan),
+        started_by=change.by,
+        started_at=change.at,
+    )
     save(job)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     thread = threading.Thread(
@@ -164,6 +175,17 @@ def start(groupement: str, file_name: str, plan: Plan, redirect_uri: str, change
     _threads[job.id] = thread
     thread.start()
     return job.id
+
+
+def recent(groupement: str, limit: int = 10) -> list[Job]:
+    """The groupement's latest jobs, newest first: the upload page lists them, so that a job
+    stays within reach once its page is closed."""
+    found = []
+    for path in folder().glob("*.json"):
+        job = load(path.stem)
+        if job is not None and job.groupement == groupement:
+            found.append(job)
+    return sorted(found, key=lambda job: job.started_at, reverse=True)[:limit]
 
 
 def wait(job_id: str, timeout: float | None = None) -> None:

@@ -283,6 +283,33 @@ def test_a_coordinator_of_another_groupement_may_not_see_a_job(
     assert admin_api.writes() == []
 
 
+def test_the_upload_page_lists_the_groupements_latest_jobs(
+    client: FlaskClient, support: AdminApi
+) -> None:
+    """A job stays within reach once its page is closed; who started it, and when, is shown."""
+    older = save_job(
+        started_by="claire@groupement.fr", started_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    )
+    newer = save_job(started_by="support@collecte.test", done=1)
+    elsewhere = save_job("GRP-Y")
+    support.kc.get(
+        f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
+        json={"id": "g-groupement", "name": GROUPEMENT},
+    )
+    rows = html(client.get(URL)).by_id("imports-recents").find_all("tr")[1:]
+    assert [row.attrs["data-tache"] for row in rows] == [newer, older]
+    assert elsewhere not in str(rows)
+    cells = [rows[1].find("th").text(), *(cell.text() for cell in rows[1].find_all("td"))]
+    assert cells == [
+        "membres.csv",
+        "claire@groupement.fr",
+        "02/11/2026 à 10:00 (heure de Paris)",
+        "en cours (0 / 2 étapes)",
+    ]
+    assert rows[0].find("a").attrs["href"] == f"{URL}/{newer}"
+    assert support.writes() == []
+
+
 def test_a_job_state_survives_its_file_and_a_still_job_is_interrupted(app: Flask) -> None:
     outcome = Outcome(created=3, failures=[ReportLine(4, Kind.ERROR, "a@x.fr non modifié")])
     done = jobs.Job("x" * 32, GROUPEMENT, "m.csv", 5, 5, jobs.State.DONE, outcome=outcome)
