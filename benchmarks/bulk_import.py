@@ -9,7 +9,8 @@ and 2, one person in three a collection contact) three ways, each on a fresh gro
 1. our path (`portal.bulk` + `KeycloakGateway.import_state`/`apply_import` with the command
    line's bootstrap client): reading and checking the file, reading what exists, creating the
    adherent groups, partial import by chunks of 100, principals — **without invitations**
-   (measured apart, on a sample: one e-mail each, through Keycloak's SMTP to the sink);
+   (measured apart, on a sample of 50: one e-mail each through Keycloak's SMTP to the sink,
+   one after the other, then as the import sends them, several at once);
 2. one `create_user` per person (adherent groups made beforehand, not timed);
 3. one raw partial import call with every user (groups made beforehand, not timed), with a
    long client timeout: with the usual 10 s, python-keycloak retries the POST and the second
@@ -39,13 +40,13 @@ from stdnum import luhn
 from collecte_kc.sandbox import Sandbox, sandbox
 from portal.bulk import check, dry_run, read_table
 from portal.domain import Change
-from portal.gateway import KeycloakGateway
+from portal.gateway import INVITATION_WORKERS, KeycloakGateway
 
 HEADER = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
 # A SIREN is an adherent of one groupement only: each generated file has SIRENs of its own.
 _SIREN_BLOCKS = itertools.count(10_000_000, 100_000)
 PER_ADHERENT = 10
-INVITATION_SAMPLE = 50
+INVITATION_SAMPLE = 150  # 50 collection contacts
 
 
 def _siren(number: int) -> str:
@@ -177,22 +178,42 @@ def measure(platform: Sandbox, size: int) -> dict[str, float]:
     return figures
 
 
-def invitation_seconds(platform: Sandbox) -> float:
-    """Seconds per invitation (recorded attribute + Keycloak's e-mail to the SMTP sink)."""
-    gateway = KeycloakGateway(platform.admin)
-    text, _, _ = generate(INVITATION_SAMPLE, "inv")
+def _people_to_invite(gateway: KeycloakGateway, platform: Sandbox, tag: str) -> Any:
+    """A fresh groupement whose people exist but are not invited yet: the plan of the file then
+    holds nothing but the invitations."""
+    text, _, _ = generate(INVITATION_SAMPLE, tag)
     code = _groupement(platform, None)
-    checked = check(read_table(text.encode(), "membres.csv"))
-    result = dry_run(checked, gateway.import_state(code, {r.email for r in checked.rows}))
-    assert result.plan is not None
     change = Change.now("benchmark", "import")
-    gateway.apply_import(result.plan, f"{platform.portal_url}/connexion", change, invite=False)
-    people = [gateway.find_person_by_email(e) for e in list(result.plan.invitations)]
+    for _ in range(2):
+        checked = check(read_table(text.encode(), "membres.csv"))
+        rows = checked.rows
+        existing = gateway.import_state(code, {r.email for r in rows}, {r.siren for r in rows})
+        result = dry_run(checked, existing)
+        assert result.plan is not None
+        if result.plan.people:
+            gateway.apply_import(
+                result.plan, f"{platform.portal_url}/connexion", change, invite=False
+            )
+    return result.plan
+
+
+def invitation_seconds(platform: Sandbox) -> tuple[float, float]:
+    """Seconds per invitation (recorded attribute + Keycloak's e-mail to the SMTP sink): one
+    after the other (`invite`), then as the import sends them (`INVITATION_WORKERS` at once)."""
+    gateway = KeycloakGateway(platform.admin)
+    link, change = f"{platform.portal_url}/connexion", Change.now("benchmark", "import")
+    plan = _people_to_invite(gateway, platform, "inv1")
+    people = [gateway.find_person_by_email(e) for e in list(plan.invitations)]
     started = time.perf_counter()
     for person in people:
         assert person is not None
-        gateway.invite(person.id, f"{platform.portal_url}/connexion", change)
-    return (time.perf_counter() - started) / len(people)
+        gateway.invite(person.id, link, change)
+    one_by_one = (time.perf_counter() - started) / len(people)
+    plan = _people_to_invite(gateway, platform, "inv2")
+    started = time.perf_counter()
+    outcome = gateway.apply_import(plan, link, change)
+    assert outcome.invitations_sent == len(plan.invitations) and not outcome.failures
+    return one_by_one, (time.perf_counter() - started) / len(plan.invitations)
 
 
 def main() -> None:
@@ -201,8 +222,12 @@ def main() -> None:
     args = parser.parse_args()
     with sandbox(Path(tempfile.mkdtemp(prefix="bench-import-"))) as platform:
         print(f"Keycloak prêt en {platform.startup_seconds:.1f} s")
-        per_invitation = invitation_seconds(platform)
-        print(f"Invitation (e-mail au puits SMTP) : {per_invitation * 1000:.0f} ms par personne")
+        one_by_one, per_invitation = invitation_seconds(platform)
+        print(
+            f"Invitation (e-mail au puits SMTP) : {one_by_one * 1000:.0f} ms par personne une à "
+            f"une, {per_invitation * 1000:.0f} ms par l'import ({INVITATION_WORKERS} à la fois, "
+            f"rapport {per_invitation / one_by_one:.2f})"
+        )
         for size in args.tailles:
             f = measure(platform, size)
             base = f["ours"]

@@ -5,6 +5,7 @@ Unit tests never ask for these fixtures, so they run without any server.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,6 +63,15 @@ def adherent(platform: Platform) -> Callable[..., str]:
         return siren
 
     return create
+
+
+@pytest.fixture
+def own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The portal's pending uploads and import jobs (`portal.jobs.folder`, under the temporary
+    folder) go to this test's folder, not the machine's; returns that temporary folder. The
+    session's portal runs in this process, so this holds for it too."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture

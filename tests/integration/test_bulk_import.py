@@ -214,11 +214,9 @@ def test_the_portals_background_job_applies_a_plan(
     platform: Platform,
     gateway: KeycloakGateway,
     unique_email: Callable[[str], str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    own_temporary_folder: Path,
 ) -> None:
     """The job's thread builds its own gateway from the configuration and records its state."""
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     code = new_groupement(platform)
     email = unique_email("tache")
     checked = check(

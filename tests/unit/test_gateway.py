@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,12 +14,22 @@ import requests
 import responses
 from flask import Flask
 from keycloak.exceptions import KeycloakGetError
+from requests import PreparedRequest
 from responses import matchers
 
+from portal.bulk import Plan
 from portal.domain import Change, Function, Person, Scope
-from portal.gateway import KeycloakGateway, KeycloakUnavailable, get_gateway
+from portal.gateway import INVITATION_WORKERS, KeycloakGateway, KeycloakUnavailable, get_gateway
 
-from .conftest import ADMIN_USERS_URL, TOKEN_ENDPOINT
+from .conftest import (
+    ADMIN_GROUPS_URL,
+    ADMIN_REALM_URL,
+    ADMIN_USERS_URL,
+    GROUPEMENT,
+    TOKEN_ENDPOINT,
+    AdminApi,
+    user_json,
+)
 
 CAMILLE: dict[str, Any] = {
     "id": "7f1c2a9e-0000-4000-8000-000000000001",
@@ -221,3 +233,54 @@ def test_expired_service_account_token_is_replaced(app: Flask, kc: responses.Req
         "Bearer jeton-1",
         "Bearer jeton-2",
     ]
+
+
+def test_a_bulk_import_sends_invitations_several_at_once_and_reports_failures_in_line_order(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """The invitations of an import go `INVITATION_WORKERS` at a time (a barrier of that many
+    callers would time out if they went one by one); the realm is read once; a failed e-mail is
+    reported on its line, in line order, and the person's record is put back."""
+    admin_api.token()
+    admin_api.realm()
+    group = {"id": "g-groupement", "name": GROUPEMENT}
+    admin_api.kc.get(f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}", json=group)
+    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[])
+    admin_api.kc.get(f"{ADMIN_USERS_URL}/count", json=8)
+    together = threading.Barrier(INVITATION_WORKERS, timeout=5)
+    failing = {"p-2", "p-7"}
+
+    def send(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        together.wait()
+        person_id = str(request.url).split("/users/")[1].split("/")[0]
+        if person_id in failing:
+            return 500, {}, json.dumps({"errorMessage": "Failed to send execute actions email"})
+        return 204, {}, ""
+
+    plan = Plan(GROUPEMENT)
+    for index in range(8):
+        person_id, email = f"p-{index}", f"personne{index}@exemple.fr"
+        admin_api.person(user_json(person_id, email, "Prénom", "Nom"))
+        admin_api.accept_update(person_id)
+        admin_api.kc.add_callback(
+            responses.PUT, f"{ADMIN_USERS_URL}/{person_id}/execute-actions-email", callback=send
+        )
+        plan.invitations[email], plan.ids[email] = index + 2, person_id
+    ticks: list[int] = []
+
+    outcome = KeycloakGateway.from_config(app.config).apply_import(
+        plan,
+        "https://portail/connexion",
+        Change.now("support@exemple.fr", "import"),
+        progress=ticks.append,
+    )
+
+    assert outcome.invitations_sent == 6 and ticks == [1] * 8
+    assert [(f.line, f.message.split(" non envoyée")[0]) for f in outcome.failures] == [
+        (4, "Invitation de personne2@exemple.fr"),
+        (9, "Invitation de personne7@exemple.fr"),
+    ]
+    realm_reads = [c for c in admin_api.kc.calls if c.request.url == ADMIN_REALM_URL]
+    assert len(realm_reads) == 1
+    assert "invitationEnvoyeeLe" in admin_api.people["p-1"]["attributes"]
+    assert "invitationEnvoyeeLe" not in admin_api.people["p-2"]["attributes"]  # put back

@@ -53,11 +53,8 @@ NEW_ID = "n0000000-0000-4000-8000-00000000000n"
 #: A valid SIREN that is an adherent of another groupement, GRP-Y.
 SIREN_Y = "552081317"
 
-
-@pytest.fixture(autouse=True)
-def _own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pending uploads and jobs go to this test's folder, not the machine's."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+# Pending uploads and jobs go to each test's folder, not the machine's.
+pytestmark = pytest.mark.usefixtures("own_temporary_folder")
 
 
 def staff_groups(api: AdminApi, person_id: str, *codes: str) -> None:
