@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -52,6 +53,7 @@ FAILED = (
     "relancez-le avec le même fichier, seul ce qui manque sera écrit."
 )
 _ID = re.compile(r"[A-Za-z0-9_-]{32}")
+_log = logging.getLogger(__name__)
 _threads: dict[str, threading.Thread] = {}
 
 
@@ -105,7 +107,9 @@ class Job:
                 **data,
                 "state": State(data["state"]),
                 "updated_at": datetime.fromisoformat(data["updated_at"]),
-                "started_at": datetime.fromisoformat(data["started_at"]),
+                # files written before these fields existed: the last update stands in
+                "started_at": datetime.fromisoformat(data.get("started_at") or data["updated_at"]),
+                "started_by": data.get("started_by", ""),
                 "outcome": outcome,
             }
         )
@@ -145,6 +149,10 @@ def load(job_id: str) -> Job | None:
     try:
         job = Job.from_json(_path(job_id).read_text(encoding="utf-8"))
     except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        # a file this version cannot read (damaged, or from a future one): not a page crash
+        _log.warning("Unreadable import job file %s", job_id, exc_info=True)
         return None
     if job.running and datetime.now(UTC) - job.updated_at > STALE_AFTER:
         job.state, job.message = State.FAILED, FAILED

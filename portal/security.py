@@ -15,7 +15,8 @@ def keycloak_origin(keycloak_url: str) -> str:
 
 
 def content_security_policy(keycloak_url: str) -> str:
-    # No script, no inline style, no third party: everything comes from the portal.
+    # No inline script or style, no third party: everything comes from the portal (one script:
+    # static/tache.js, which follows an import job in place).
     # form-action: the only form posts to /deconnexion, which answers with a redirect
     # to Keycloak's end_session_endpoint; browsers check form-action against every
     # redirect of a form submission, so the Keycloak origin must be listed. Sign-in
