@@ -26,6 +26,7 @@ from .conftest import (
     ADMIN_REALM_URL,
     ADMIN_USERS_URL,
     GROUPEMENT,
+    SCOPE_A,
     TOKEN_ENDPOINT,
     AdminApi,
     user_json,
@@ -284,3 +285,34 @@ def test_a_bulk_import_sends_invitations_several_at_once_and_reports_failures_in
     assert len(realm_reads) == 1
     assert "invitationEnvoyeeLe" in admin_api.people["p-1"]["attributes"]
     assert "invitationEnvoyeeLe" not in admin_api.people["p-2"]["attributes"]  # put back
+
+
+def test_a_long_file_finds_who_exists_from_brief_pages_then_reads_only_them(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """More e-mails than searches are worth: one brief page says who exists (cheap while the
+    users are cold in Keycloak), then only those are read in full."""
+    admin_api.token()
+    group = {"id": "g-groupement", "name": GROUPEMENT}
+    admin_api.kc.get(f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}", json=group)
+    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[])
+    admin_api.kc.get(f"{ADMIN_USERS_URL}/count", json=3)
+    emails = [f"personne{index}@exemple.fr" for index in range(30)]  # > SEARCHES_PER_PAGE
+    known = [user_json(f"p-{i}", emails[i], "Prénom", "Nom", collecte=[SCOPE_A]) for i in (4, 9)]
+    brief = [{"id": u["id"], "email": u["email"]} for u in known]
+    admin_api.kc.get(
+        ADMIN_USERS_URL,
+        json=[*brief, {"id": "x", "email": "quelquun@ailleurs.fr"}],
+        match=[
+            matchers.query_param_matcher(
+                {"first": "0", "max": "1000", "briefRepresentation": "true"}
+            )
+        ],
+    )
+    for user in known:
+        mock_user_search(admin_api.kc, user["email"], [user])
+
+    existing = KeycloakGateway.from_config(app.config).import_state(GROUPEMENT, emails)
+
+    assert sorted(existing.people) == [emails[4], emails[9]]
+    assert existing.people[emails[9]].id == "p-9"
