@@ -619,15 +619,7 @@ class KeycloakGateway:
         costs about as much as ``SEARCHES_PER_PAGE`` searches, and a brief page a tenth of that
         while the users are cold in Keycloak (0.3 s against 3.6 s). Other groupements' SIRENs:
         see :meth:`_elsewhere`."""
-        group = self._group_id(groupement)
-        adherents: dict[str, Adherent] = {}
-        named = {"name": groupement}
-        with _keycloak_errors():
-            for child in self._import_pages(
-                f"groups/{group}/children", briefRepresentation="false"
-            ):
-                adherent = _adherent(named, child)
-                adherents[adherent.siren] = adherent
+        adherents = self._adherents_of(groupement, self._group_id(groupement))
         wanted = {email.casefold() for email in emails}
         people: dict[str, Person] = {}
         with _keycloak_errors():
@@ -654,6 +646,18 @@ class KeycloakGateway:
                         people[email] = Person.from_representation(user)
         elsewhere = self._elsewhere(groupement, set(sirens) - adherents.keys())
         return Existing(groupement, adherents, people, elsewhere)
+
+    def _adherents_of(self, groupement: str, group_id: str) -> dict[str, Adherent]:
+        """SIREN → adherent, for every adherent group of the groupement (one listing)."""
+        adherents: dict[str, Adherent] = {}
+        named = {"name": groupement}
+        with _keycloak_errors():
+            for child in self._import_pages(
+                f"groups/{group_id}/children", briefRepresentation="false"
+            ):
+                adherent = _adherent(named, child)
+                adherents[adherent.siren] = adherent
+        return adherents
 
     def _elsewhere(self, groupement: str, sirens: set[str]) -> dict[str, str]:
         """SIREN → code of the other groupement holding it, for those of ``sirens`` that are an
@@ -720,7 +724,7 @@ class KeycloakGateway:
                 raise_error_from_response(response, KeycloakPostError, expected_codes=[201])
                 outcome.adherents_created += 1
                 tick(1)
-        adherents = {a.siren: a for a in self.import_state(plan.groupement, ()).adherents.values()}
+        adherents = self._adherents_of(plan.groupement, groupement)
         with _keycloak_errors():
             for siren, lots in plan.lots.items():
                 group = dict(self._admin.get_group(adherents[siren].group_id))
