@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.domain import NON_LOGIN_FUNCTIONS, Diagnosis, Invitation, Person
+from portal.authority import refused_scopes
+from portal.domain import NON_LOGIN_FUNCTIONS, Diagnosis, Function, Invitation, Person
 from portal.pages import date_paris
 
 #: Keycloak's required actions, as the support tells them.
@@ -25,6 +26,10 @@ UNKNOWN_FIX = (
     "Vérifiez l’adresse auprès du coordonnateur du groupement : l’identifiant est l’adresse "
     "e-mail qu’il a fournie pour la collecte, celle à laquelle l’invitation a été envoyée. "
     + COORDINATOR
+)
+NOT_IN_GROUP_FIX = (
+    "Une fonction ne compte que si la personne est membre du groupe de l’adhérent et que le lot "
+    "est un lot de l’adhérent : le coordonnateur du groupement ou le support doit l’y rattacher."
 )
 INVITE_FIX = (
     "Envoyez une nouvelle invitation : la personne y choisira elle-même son mot de passe "
@@ -129,12 +134,17 @@ def _collection(diagnosis: Diagnosis, person: Person) -> Condition:
         for function in NON_LOGIN_FUNCTIONS
         if person.scopes(function)
     ]
+    refused = refused_scopes(person, Function.COLLECTE, diagnosis.memberships)
     if scopes:
         detail = "SIREN/lot : " + ", ".join(map(str, scopes))
     elif diagnosis.is_staff:
         detail = "Membre de l’équipe de la plateforme : l’accès ne dépend pas de cette fonction."
     else:
         detail = " ; ".join(others)
+    if refused:
+        # A `collecte` value alone gives nothing: say which ones, and why (portal.authority).
+        ignored = "Sans effet : " + " ; ".join(f"{scope} ({why})" for scope, why in refused)
+        detail = f"{detail} — {ignored}" if detail else ignored
     blocking = not scopes and not diagnosis.is_staff
     return Condition(
         "collecte",
@@ -146,8 +156,8 @@ def _collection(diagnosis: Diagnosis, person: Person) -> Condition:
             "Être interlocuteur technique ou de facturation ne donne pas accès à la plateforme. "
             + COORDINATOR
         )
-        if others
-        else COORDINATOR,
+        if others and not refused
+        else (NOT_IN_GROUP_FIX if refused else COORDINATOR),
         reason="n’est interlocuteur de collecte pour aucun SIREN",
         action="ajouter" if blocking else "",
     )

@@ -282,6 +282,9 @@ class ScopeContacts:
     technical: tuple[Person, ...]
     billing: tuple[Person, ...]
     requests: tuple[tuple[Person, CollectionRequest], ...]
+    # Ids of the listed people whose names and phones the viewer may see and edit; the others
+    # are known elsewhere and shown by e-mail only (portal.authority, « remit »).
+    editable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,8 @@ class Diagnosis:
     invitation: Invitation | None = None
     is_staff: bool = False
     current_terms_version: str | None = None  # None: the realm records no version
+    # SIREN → adherent group the person is a member of (see portal.authority)
+    memberships: Mapping[str, Adherent] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -315,7 +320,13 @@ class Diagnosis:
 
     @property
     def collection_scopes(self) -> tuple[Scope, ...]:
-        return tuple(sorted(self.person.scopes(Function.COLLECTE))) if self.person else ()
+        """The SIREN/lots where the person is a collection contact under the authority rule."""
+        # Imported here: portal.authority builds on this module.
+        from portal.authority import authorised_scopes
+
+        if self.person is None:
+            return ()
+        return tuple(sorted(authorised_scopes(self.person, Function.COLLECTE, self.memberships)))
 
     @property
     def terms_outdated(self) -> bool:

@@ -39,7 +39,12 @@ from portal.forms import (
     format_phone,
 )
 from portal.gateway import UnknownAdherent, get_gateway
-from portal.member_space import AlreadyCollectionContact, MemberSpace, NotAllowed
+from portal.member_space import (
+    AlreadyCollectionContact,
+    MemberSpace,
+    NotAllowed,
+    ProtectedAddress,
+)
 from portal.notify import Mailer
 from portal.pages import form_page, get_only, here, scope_label
 
@@ -56,6 +61,10 @@ ALREADY_COLLECTION_CONTACT = (
 UNKNOWN_ADHERENT = (
     "Ce SIREN n’est rattaché à aucun adhérent de la plateforme : rien n’a été enregistré. "
     "Rapprochez-vous de votre coordonnateur du groupement."
+)
+#: Said of a staff account's address, without saying whose it is.
+PROTECTED_ADDRESS = (
+    "Cette adresse ne peut pas être enregistrée pour ce contact ; contactez le support."
 )
 PLACEHOLDER = ("", "Choisissez le SIREN et le lot")
 
@@ -152,6 +161,8 @@ def space_blueprint(
         if form.validate_on_submit():
             try:
                 space.add_contact(scope, form.contact_data(), _functions(form))
+            except ProtectedAddress:
+                form.email.errors.append(PROTECTED_ADDRESS)
             except UnknownAdherent:
                 form.form_errors.append(UNKNOWN_ADHERENT)
             else:
@@ -162,7 +173,10 @@ def space_blueprint(
     @guard
     def modifier_contact(siren: str, lot: str, person_id: str) -> ResponseReturnValue:
         space, scope = scope_space(siren, lot)
-        person = space.contact(scope, url_id(person_id))
+        person, editable = space.contact_standing(scope, url_id(person_id))
+        if not editable:
+            # Known elsewhere: only « Retirer » is offered; a forged form gets « introuvable ».
+            raise NotAllowed(person.id)
         form = EditContactForm(data=get_only(initial_values(person, scope)))
         if form.validate_on_submit():
             space.edit_contact(scope, person.id, form.contact_data(person.email), _functions(form))
@@ -214,7 +228,9 @@ def nouvelle_demande() -> ResponseReturnValue:
     if personne is not None and request.method == "GET":
         if wanted is None:
             abort(404)
-        initial = initial_values(space.contact(wanted, url_id(personne)))
+        person, editable = space.contact_standing(wanted, url_id(personne))
+        # Known elsewhere: the address only, never their names and phones.
+        initial = initial_values(person) if editable else {"email": person.email}
     if wanted in scopes:
         initial["perimetre"] = str(wanted)
 
@@ -232,6 +248,8 @@ def nouvelle_demande() -> ResponseReturnValue:
             )
         except AlreadyCollectionContact:
             form.email.errors.append(ALREADY_COLLECTION_CONTACT)
+        except ProtectedAddress:
+            form.email.errors.append(PROTECTED_ADDRESS)
         except UnknownAdherent:
             form.form_errors.append(UNKNOWN_ADHERENT)
         else:

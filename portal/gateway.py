@@ -22,7 +22,7 @@ import copy
 import json
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +60,7 @@ from portal.domain import (
     HistoryEntry,
     Invitation,
     Person,
+    SIREN_PATTERN,
     RequestStatus,
     Scope,
 )
@@ -210,6 +211,23 @@ class KeycloakGateway:
                     return _adherent(groupement, group)
         return None
 
+    def person_adherents(self, person_id: str) -> dict[str, Adherent]:
+        """SIREN → adherent group `/<groupement>/<SIREN>` the person is a member of, with its
+        attributes (lots, principals): what :mod:`portal.authority` needs besides the person's
+        own attributes. One call (paged)."""
+        groups = self._paged(f"users/{person_id}/groups", briefRepresentation="false")
+        return adherent_groups(groups)
+
+    def leave_adherent(self, person_id: str, adherent: Adherent) -> None:
+        """Take the person out of the adherent's group (leaving a group one is not in is a 404
+        in Keycloak: nothing to do)."""
+        try:
+            with _keycloak_errors():
+                self._admin.group_user_remove(person_id, adherent.group_id)
+        except KeycloakError as error:
+            if error.response_code != 404:
+                raise
+
     # --- writing: every write carries `derniereModification` (who, when, what) ------------
 
     def add_functions(
@@ -218,18 +236,26 @@ class KeycloakGateway:
         functions: Collection[Function],
         scope: Scope,
         change: Change,
+        vet: Callable[[Person], None] = lambda person: None,
     ) -> Person:
         """Give `functions` on `scope` to the person with this e-mail, creating them if new,
         in one write (plus joining the adherent's group for a person new to this SIREN).
 
         One e-mail is one person: an existing person keeps their names and phones and only
-        gains the functions."""
+        gains the functions. ``vet`` sees an existing person before anything is written and
+        may refuse by raising."""
         adherent = self._require_adherent(scope.siren)
         existing = self.find_person_by_email(details.email)
+        if existing is not None:
+            vet(existing)
         if existing is None:
             attributes = {function.value: [str(scope)] for function in functions}
             return self._create_person(details, adherent, attributes, change)
         if all(existing.holds(function, scope) for function in functions):
+            # A value without membership of the adherent's group gives nothing
+            # (portal.authority): joining the group is what the member asked for.
+            with _keycloak_errors():
+                self._admin.group_user_add(existing.id, adherent.group_id)
             return existing
 
         def grant(attributes: dict[str, list[str]]) -> None:
@@ -265,9 +291,15 @@ class KeycloakGateway:
         return self._update_user(person_id, edit, change)
 
     def add_request(
-        self, details: ContactDetails, scope: Scope, requested_by: str, change: Change
+        self,
+        details: ContactDetails,
+        scope: Scope,
+        requested_by: str,
+        change: Change,
+        vet: Callable[[Person], None] = lambda person: None,
     ) -> tuple[Person, CollectionRequest]:
-        """Record a pending request that this person become a collection contact."""
+        """Record a pending request that this person become a collection contact; an existing
+        person keeps their identity. ``vet``: as for :meth:`add_functions`."""
         adherent = self._require_adherent(scope.siren)
         request = CollectionRequest(
             id=str(uuid.uuid4()), scope=scope, requested_by=requested_by, requested_at=change.at
@@ -277,6 +309,8 @@ class KeycloakGateway:
             _store_requests(attributes, [*_requests(attributes), request])
 
         existing = self.find_person_by_email(details.email)
+        if existing is not None:
+            vet(existing)
         if existing is None:
             attributes: dict[str, list[str]] = {}
             record(attributes)
@@ -507,6 +541,7 @@ class KeycloakGateway:
             invitation=person.invitation,
             is_staff="equipe-plateforme" in self.realm_roles(person.id),
             current_terms_version=self.current_terms_version(),
+            memberships=self.person_adherents(person.id),
         )
 
     def unlock(self, person_id: str) -> None:
@@ -1090,6 +1125,17 @@ def _adherent(groupement: dict[str, Any], group: dict[str, Any]) -> Adherent:
         lots=tuple(attributes.get("lots") or ()),
         principals=principals,
     )
+
+
+def adherent_groups(groups: Iterable[Mapping[str, Any]]) -> dict[str, Adherent]:
+    """SIREN → adherent, among groups read with their path and attributes: only the adherent
+    groups `/<groupement>/<SIREN>` (not the coordinators' markers `/coordonnateurs/<code>`)."""
+    found: dict[str, Adherent] = {}
+    for group in groups:
+        parts = str(group.get("path") or "").split("/")
+        if len(parts) == 3 and parts[1] != COORDINATORS_GROUP and SIREN_PATTERN.fullmatch(parts[2]):
+            found[parts[2]] = _adherent({"name": parts[1]}, dict(group))
+    return found
 
 
 def get_gateway() -> KeycloakGateway:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from portal.authority import authorised_scopes
 from portal.domain import Adherent, Function, Person, Scope
 from portal.gateway import KeycloakGateway
 
@@ -171,14 +172,9 @@ def follow_up(
     contacts: list[tuple[Adherent, Person, list[str]]] = []
     for adherent in adherents:
         for person in gateway.adherent_members(adherent):
-            lots = sorted(
-                (
-                    scope.lot
-                    for scope in person.scopes(Function.COLLECTE)
-                    if scope.siren == adherent.siren
-                ),
-                key=_lot_key,
-            )
+            # Listed from the group: membership holds; the rule checks value and lot.
+            scopes = authorised_scopes(person, Function.COLLECTE, {adherent.siren: adherent})
+            lots = sorted((scope.lot for scope in scopes), key=_lot_key)
             if lots:  # technical or billing contacts only have no client space to follow
                 contacts.append((adherent, person, lots))
     people = {person.id: person for _, person, _ in contacts}

@@ -176,7 +176,10 @@ def user_json(
 
 def group_json(siren: str, **principals: str) -> dict[str, Any]:
     """An adherent group `/<groupement>/<SIREN>`; ``principals``: ``lot_1="<person id>"``."""
-    attributes = {"raisonSociale": [ADHERENT_NAMES[siren]], "lots": ["1", "2"]}
+    attributes = {
+        "raisonSociale": [ADHERENT_NAMES.get(siren, f"Adhérent {siren}")],
+        "lots": ["1", "2"],
+    }
     for lot, person_id in principals.items():
         attributes[f"principal.{lot.removeprefix('lot_')}"] = [person_id]
     return {
@@ -247,6 +250,10 @@ class AdminApi:
         self.kc = kc
         self.people: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
+        # person id → SIRENs of the adherent groups they are a member of (portal.authority)
+        self.memberships: dict[str, set[str]] = {}
+        self.role_names: dict[str, tuple[str, ...]] = {}  # person id → realm roles (optional)
+        self._optional: list[responses.BaseResponse] = []
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
@@ -254,6 +261,86 @@ class AdminApi:
     def person(self, representation: dict[str, Any]) -> None:
         self.people[representation["id"]] = representation
         self._serve(representation["id"])
+        self._serve_groups(representation["id"])
+
+    # --- authority (portal.authority): memberships and group members, as Keycloak 26 answers
+    # them. A person registered with `person()` is by default a member of the groups of the
+    # SIRENs their attributes name; `memberships` changes that. Reading a person's groups is
+    # optional for a test (see `forget_unused`).
+
+    def _serve_groups(self, person_id: str) -> None:
+        """GET users/<id>/groups?briefRepresentation=false (paged by the gateway): the person's
+        groups with their path and attributes."""
+        self.memberships.setdefault(person_id, _sirens_of(self.people.get(person_id, {})))
+        query = {"briefRepresentation": "false", "first": "0", "max": "100"}
+        roles_url = f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite"
+        self._optional.append(
+            self.kc.add_callback(
+                responses.GET,
+                roles_url,
+                callback=lambda request: (200, {}, json.dumps(self._roles(person_id))),
+            )
+        )
+
+        def groups(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            found = [
+                self.groups.get(f"g-{siren}") or group_json(siren)
+                for siren in sorted(self.memberships.get(person_id, ()))
+            ]
+            return 200, {}, json.dumps(found)
+
+        self._optional.append(
+            self.kc.add_callback(
+                responses.GET,
+                f"{ADMIN_USERS_URL}/{person_id}/groups",
+                callback=groups,
+                match=[matchers.query_param_matcher(query)],
+            )
+        )
+
+    def groups_of(self, person: dict[str, Any], *sirens: str) -> None:
+        """The person's groups (by default those of the SIRENs their attributes name), for a
+        person not registered with `person()` (found by e-mail)."""
+        self.memberships[person["id"]] = set(sirens) if sirens else _sirens_of(person)
+        self._serve_groups(person["id"])
+
+    def _roles(self, person_id: str) -> list[dict[str, str]]:
+        names = ("default-roles-collecte", *self.role_names.get(person_id, ()))
+        return [{"id": f"r-{name}", "name": name} for name in names]
+
+    def scope_searches(self, scope: str, **people: list[dict[str, Any]]) -> None:
+        """The four attribute searches of a SIREN/lot (gateway.people_with: the history of a
+        SIREN); ``people``: collecte=, technique=, ..."""
+        for attribute in ("collecte", "technique", "facturation", "demandeCollecteSur"):
+            self.search(attribute, scope, people.get(attribute, []))
+
+    def members(self, siren: str, people: list[dict[str, Any]]) -> None:
+        """GET groups/g-<SIREN>/members?briefRepresentation=false: the adherent's members with
+        their attributes, in one page."""
+        query = {"briefRepresentation": "false", "first": "0", "max": "100"}
+        unique = list({person["id"]: person for person in people}.values())
+        self.kc.get(
+            f"{ADMIN_GROUPS_URL}/g-{siren}/members",
+            json=unique,
+            match=[matchers.query_param_matcher(query)],
+        )
+
+    def accept_leave(self, person_id: str, siren: str) -> None:
+        """DELETE users/<id>/groups/g-<SIREN>: the person leaves the adherent's group."""
+
+        def leave(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.memberships.get(person_id, set()).discard(siren)
+            return 204, {}, ""
+
+        self.kc.add_callback(
+            responses.DELETE, f"{ADMIN_USERS_URL}/{person_id}/groups/g-{siren}", callback=leave
+        )
+
+    def forget_unused(self) -> None:
+        """Optional calls a test did not make are not failures."""
+        for response in self._optional:
+            if response.call_count == 0:
+                self.kc.remove(response)
 
     def _serve(self, person_id: str) -> None:
         """GET /users/<id> answers the person as they are at that moment."""
@@ -272,9 +359,9 @@ class AdminApi:
         self.kc.get(ADMIN_USERS_URL, json=people, match=[matchers.query_param_matcher(query)])
 
     def scope_contacts(self, scope: str, **people: list[dict[str, Any]]) -> None:
-        """The four searches of a SIREN/lot page; ``people``: collecte=, technique=, ..."""
-        for attribute in ("collecte", "technique", "facturation", "demandeCollecteSur"):
-            self.search(attribute, scope, people.get(attribute, []))
+        """What a SIREN/lot page reads of its people: the adherent group's members (one call);
+        ``people``: collecte=, technique=, facturation=, demandeCollecteSur= (all members)."""
+        self.members(scope.split("/")[0], [p for group in people.values() for p in group])
 
     def email_search(self, email: str, people: list[dict[str, Any]]) -> None:
         query = {"email": email, "exact": "true", "first": "0", "max": "2"}
@@ -315,14 +402,25 @@ class AdminApi:
         self._serve(person_id)
 
     def accept_join(self, person_id: str, siren: str) -> None:
-        self.kc.put(f"{ADMIN_USERS_URL}/{person_id}/groups/g-{siren}", status=204)
+        def join(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+            self.memberships.setdefault(person_id, set()).add(siren)
+            return 204, {}, ""
+
+        self.kc.add_callback(
+            responses.PUT, f"{ADMIN_USERS_URL}/{person_id}/groups/g-{siren}", callback=join
+        )
 
     # --- support: what python-keycloak 7.1.1 requests for the support desk ------------------
 
     def roles(self, person_id: str, *names: str) -> None:
-        """GET users/<id>/role-mappings/realm/composite: the person's effective realm roles."""
-        roles = [{"id": f"r-{name}", "name": name} for name in ("default-roles-collecte", *names)]
-        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite", json=roles)
+        """GET users/<id>/role-mappings/realm/composite: the person's effective realm roles
+        (asked once at least; later reads of a person registered with `person()` answer the
+        same)."""
+        self.role_names[person_id] = names
+        self.kc.get(
+            f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite",
+            json=self._roles(person_id),
+        )
 
     def pending(self, people: list[dict[str, Any]]) -> None:
         """GET users?q=demandeCollecteEnAttente:oui: support's queue."""
@@ -427,9 +525,21 @@ class AdminApi:
         ]
 
 
+def _sirens_of(representation: Mapping[str, Any]) -> set[str]:
+    """SIRENs named by a user's function values and requests."""
+    attributes = representation.get("attributes") or {}
+    values = [
+        *(v for name in ("collecte", "technique", "facturation") for v in attributes.get(name, [])),
+        *attributes.get("demandeCollecteSur", []),
+    ]
+    return {value.split("/")[0] for value in values}
+
+
 @pytest.fixture
-def admin_api(kc: responses.RequestsMock) -> AdminApi:
-    return AdminApi(kc)
+def admin_api(kc: responses.RequestsMock) -> Iterator[AdminApi]:
+    api = AdminApi(kc)
+    yield api
+    api.forget_unused()
 
 
 @pytest.fixture

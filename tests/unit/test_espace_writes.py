@@ -221,10 +221,13 @@ def test_edit_a_contact(client: FlaskClient, member: AdminApi, post: Post) -> No
 def test_remove_a_contact(client: FlaskClient, member: AdminApi, post: Post) -> None:
     member.person(TECHNICIAN)
     member.accept_update(TECHNICIAN["id"])
+    member.accept_leave(TECHNICIAN["id"], SIREN_A)
 
     response = post(f"{TECHNICIAN_URL}/retirer")
 
     assert_back_to_scope(response, client, "Contact retiré.")
+    # Nothing links them to any lot of the SIREN any more: out of the adherent's group.
+    assert member.memberships[TECHNICIAN["id"]] == set()
     [updated] = member.sent("PUT", user_url(TECHNICIAN))
     assert audit(updated)["quoi"] == "retrait technique/facturation 213500010/1"
     assert updated["attributes"]["technique"] == []

@@ -327,6 +327,7 @@ def test_support_edits_and_removes_a_contact(
 ) -> None:
     support.person(TECHNICIAN)
     support.accept_update(TECHNICIAN["id"])
+    support.accept_leave(TECHNICIAN["id"], SIREN_A)
     base = f"{SCOPE_PAGE}contacts/{TECHNICIAN['id']}"
 
     page = get_page(client, f"{base}/modifier")
@@ -343,3 +344,4 @@ def test_support_edits_and_removes_a_contact(
     assert flashes(client) == [("info", "Contact modifié."), ("info", "Contact retiré.")]
     attributes = support.people[TECHNICIAN["id"]]["attributes"]
     assert (attributes["technique"], attributes["facturation"]) == ([], [])
+    assert support.memberships[TECHNICIAN["id"]] == set()

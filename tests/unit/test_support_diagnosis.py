@@ -84,6 +84,7 @@ def diagnosis_of(
     api.logins(person["id"], *logins)
     api.roles(person["id"], *roles)
     api.realm(cgu_version=cgu_version)
+    api.groups_of(person)
 
 
 def diagnose(client: FlaskClient, email: str) -> Element:
@@ -471,8 +472,8 @@ def test_history_of_a_person(client: FlaskClient, support: AdminApi) -> None:
 
 def test_history_of_a_siren(client: FlaskClient, support: AdminApi) -> None:
     support.adherent(SIREN_A)
-    support.scope_contacts(SCOPE_A, collecte=[MEMBER], technique=[MEMBER])
-    support.scope_contacts(f"{SIREN_A}/2")
+    support.scope_searches(SCOPE_A, collecte=[MEMBER], technique=[MEMBER])
+    support.scope_searches(f"{SIREN_A}/2")
     support.admin_events(MEMBER["id"], MEMBER_EVENTS[:1])
     support.person(MEMBER)
 
