@@ -50,6 +50,7 @@ from portal.domain import (
     CURRENT_TERMS_VERSION,
     INVITATION_EXPIRES,
     INVITATION_SENT,
+    SIREN_PATTERN,
     TERMS_VERSION,
     Adherent,
     Change,
@@ -60,7 +61,6 @@ from portal.domain import (
     HistoryEntry,
     Invitation,
     Person,
-    SIREN_PATTERN,
     RequestStatus,
     Scope,
 )

@@ -10,9 +10,8 @@ never become contacts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from portal.authority import (
     STAFF_ROLE,
