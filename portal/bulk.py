@@ -18,10 +18,11 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from portal.authority import acts_for
 from portal.domain import Adherent, Function, Person, Scope
 from portal.fields import (
     NAME_MAX,
@@ -345,6 +346,8 @@ class Existing:
     people: Mapping[str, Person]  # e-mail (lower case) → person
     # SIREN of the file → the other groupement it is an adherent of (one per SIREN in the realm)
     elsewhere: Mapping[str, str] = field(default_factory=dict)
+    # SIREN → ids of the members of its adherent group (for the people of the file)
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -478,9 +481,36 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
             new.lines.append(row.line)
         else:
             result.ids[row.email] = person.id
-            missing = [s for s in row.scopes if not person.holds(row.function, s)]
+            # The authority rule (portal.authority): the value, the membership of the adherent's
+            # group, the lot among the adherent's lots (those this plan adds included).
+            joined = person.id in existing.members.get(row.siren, frozenset())
+            group = (
+                {row.siren: replace(adherent, lots=tuple(lots_known[row.siren]))}
+                if adherent is not None and joined
+                else {}
+            )
+            if not [s for s in row.scopes if not acts_for(person, row.function, s, group)]:
+                missing: list[Scope] = []
+            else:
+                missing = [s for s in row.scopes if not person.holds(row.function, s)]
             label = row.function.label.lower()
-            if not missing:
+            if not missing and not joined:
+                update = updates.setdefault(
+                    row.email, PersonUpdate(person.id, row.email, {}, [], [])
+                )
+                if row.siren not in update.sirens:
+                    update.sirens.append(row.siren)
+                update.lines.append(row.line)
+                report.append(
+                    ReportLine(
+                        row.line,
+                        Kind.NOTICE,
+                        f"{row.email} est déjà {label} pour {_scopes_text(row.scopes)} mais "
+                        f"n’est pas membre du groupe de l’adhérent {row.siren} : la personne y "
+                        "est ajoutée.",
+                    )
+                )
+            elif not missing:
                 result.unchanged += 1
                 report.append(
                     ReportLine(
@@ -495,7 +525,7 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
                     row.email, PersonUpdate(person.id, row.email, {}, [], [])
                 )
                 _add_scopes(update.functions, row.function, missing)
-                if row.siren not in person.all_sirens and row.siren not in update.sirens:
+                if not joined and row.siren not in update.sirens:
                     update.sirens.append(row.siren)
                 update.lines.append(row.line)
                 others = [

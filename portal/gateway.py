@@ -680,7 +680,29 @@ class KeycloakGateway:
                     if email in wanted:
                         people[email] = Person.from_representation(user)
         elsewhere = self._elsewhere(groupement, set(sirens) - adherents.keys())
-        return Existing(groupement, adherents, people, elsewhere)
+        return Existing(
+            groupement, adherents, people, elsewhere, self._members_of(adherents, sirens, people)
+        )
+
+    def _members_of(
+        self,
+        adherents: Mapping[str, Adherent],
+        sirens: Collection[str],
+        people: Mapping[str, Person],
+    ) -> dict[str, frozenset[str]]:
+        """SIREN → ids of the members of its adherent group, for the adherents of the file or of
+        the people found (the authority rule needs membership, portal.authority): one brief
+        listing per adherent, none when the file names nobody known."""
+        if not people:
+            return {}
+        named = set(sirens) | {siren for p in people.values() for siren in p.all_sirens}
+        members: dict[str, frozenset[str]] = {}
+        with _keycloak_errors():
+            for siren in sorted(named & adherents.keys()):
+                path = f"groups/{adherents[siren].group_id}/members"
+                pages = self._import_pages(path, briefRepresentation="true")
+                members[siren] = frozenset(str(user["id"]) for user in pages)
+        return members
 
     def _adherents_of(self, groupement: str, group_id: str) -> dict[str, Adherent]:
         """SIREN → adherent, for every adherent group of the groupement (one listing)."""

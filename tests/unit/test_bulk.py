@@ -225,6 +225,7 @@ def test_plan_against_what_exists() -> None:
                 person("d1", "done@exemple.fr", collecte=[f"{SIREN_A}/1"])
             ),
         },
+        members={SIREN_A: frozenset({"t1", "d1"})},
     )
     result = checked(
         f"tech@exemple.fr;Q;P;;{SIREN_A};;1;collecte",  # 2: technical → also collection
@@ -274,6 +275,7 @@ def test_second_run_plans_nothing() -> None:
                 invitation=inv,
             )
         },
+        members={SIREN_A: frozenset({"m1"})},
     )
     result = dry_run(
         checked(f"marie@exemple.fr;Dupont;Marie;;{SIREN_A};Commune A;1;collecte"), existing
@@ -317,3 +319,19 @@ def replace_invited(p: Person) -> Person:
     return replace(
         p, invitation=Invitation(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC))
     )
+
+
+def test_a_value_without_membership_is_not_taken_as_done() -> None:
+    """The authority rule: holding `collecte` without being in the adherent's group gives
+    nothing, so the import puts the person in the group rather than saying « rien à faire »."""
+    existing = Existing(
+        "GRP-X",
+        {SIREN_A: adherent(SIREN_A, "1", **{"1": "m1"})},
+        {"out@exemple.fr": person("o1", "out@exemple.fr", collecte=[f"{SIREN_A}/1"])},
+        members={SIREN_A: frozenset({"m1"})},
+    )
+    planned, [notice] = plan(checked(f"out@exemple.fr;Q;P;;{SIREN_A};;1;collecte"), existing)
+    assert "n’est pas membre du groupe de l’adhérent" in notice.message
+    [update] = planned.updates
+    assert (update.person_id, update.functions, update.sirens) == ("o1", {}, [SIREN_A])
+    assert planned.unchanged == 0

@@ -85,6 +85,11 @@ def groupement_state(api: AdminApi, people: list[dict[str, Any]], groups: list[A
     )
     api.kc.get(f"{ADMIN_REALM_URL}/groups/g-groupement/children", json=groups)
     api.kc.get(f"{ADMIN_USERS_URL}/count", json=3)
+    known = [person for person in people if "id" in person]
+    for group in groups if known else []:
+        # The members of the adherents of known people (portal.authority: membership counts).
+        members = [{"id": p["id"]} for p in known if group["name"] in str(p.get("attributes"))]
+        api.kc.get(f"{ADMIN_REALM_URL}/groups/{group['id']}/members", json=members)
     for person in people:
         query = {"email": person["email"], "exact": "true", "first": "0", "max": "2"}
         api.kc.get(
