@@ -93,13 +93,16 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
         email: str | None = None,
         first_name: str = "Camille",
         last_name: str = "Martin",
+        join: bool = True,
     ) -> str:
+        """``join``: also make them a member of the adherent group of each SIREN their values
+        name, where that group exists (a function counts only with it: portal.authority)."""
         attributes: dict[str, Any] = {}
         if collecte:
             attributes["collecte"] = collecte
         if technique:
             attributes["technique"] = technique
-        return str(
+        person_id = str(
             platform.admin.create_user(
                 {
                     "email": email or unique_email("interlocuteur"),
@@ -110,8 +113,21 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
                 }
             )
         )
+        if join:
+            join_adherents(platform, person_id, [*(collecte or ()), *(technique or ())])
+        return person_id
 
     return create
+
+
+def join_adherents(platform: Platform, person_id: str, values: list[str]) -> None:
+    """Put the person in the adherent group of each SIREN of these `SIREN/lot` values (test
+    set-up, through the Admin API), where the group exists."""
+    gateway = KeycloakGateway.from_config(platform.portal_config)
+    for siren in sorted({value.partition("/")[0] for value in values}):
+        found = gateway.adherent(siren)
+        if found is not None:
+            platform.admin.group_user_add(person_id, found.group_id)
 
 
 def _launch_browser() -> Any:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
+
+from stdnum import luhn
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
@@ -90,3 +93,57 @@ def test_member_cannot_open_another_adherents_pages(
         response = page.goto(platform.portal_url + path)
         assert response.status in (403, 404), path
         assert re.search(r"introuvable|refusé", page.locator("main").inner_text(), re.I)
+
+
+def test_a_collecte_value_without_the_adherents_group_opens_nothing(
+    platform, adherent, activated_person, page
+):
+    """Attack 1, portal side: a `collecte` value written without membership of the adherent's
+    group (what a coordinator of another groupement could write) gives no member space."""
+    siren = adherent(fresh_siren())
+    email = activated_person(PASSWORD, collecte=[f"{siren}/1"], join=False)
+
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
+    response = page.goto(f"{platform.portal_url}/espace/{siren}/1/")
+    assert response.status == 404
+    assert "Page introuvable" in page.locator("main").inner_text()
+    page.goto(f"{platform.portal_url}/espace/")
+    assert page.locator(f"a[data-perimetre='{siren}/1']").count() == 0
+    assert siren not in page.locator("main").inner_text()
+
+
+def test_a_member_links_another_adherents_principal_without_seeing_them(
+    platform, adherent, activated_person, create_person, page
+):
+    """Attack 2 in the browser: the answer is the one for a new address, the row shows the
+    e-mail only, « Modifier » is not offered and « Retirer » takes them out of the group."""
+    siren_a, siren_b = adherent(fresh_siren()), adherent(fresh_siren())
+    email = activated_person(PASSWORD, collecte=[f"{siren_a}/1"])
+    principal = create_person(collecte=[f"{siren_b}/1"], first_name="Paula", last_name="Secret")
+    make_principal(platform, siren_b, "1", platform.admin.get_user(principal)["email"])
+    target = platform.admin.get_user(principal)["email"]
+
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
+    page.goto(f"{platform.portal_url}/espace/{siren_a}/1/contacts/nouveau")
+    fill_contact(page, nom="Usurpe", prenom="Nom", email=target, fixe="02 99 11 11 11", mobile="")
+    page.check("input[name=fonctions][value=technique]")
+    page.click("main button[type=submit]")
+    assert "Contact enregistré." in page.locator("main").inner_text()
+    row = page.locator("#techniques tr", has_text=target)
+    assert "Identité tenue par ailleurs" in row.inner_text()
+    assert "Paula" not in page.content() and "Secret" not in page.content()
+    assert row.locator("a.modifier").count() == 0
+    assert serious_violations(page) == []
+
+    row.locator("button", has_text="Retirer").click()
+    page.wait_for_selector("text=Contact retiré.")
+    group = platform.admin.get_group_by_path(f"/GRP-ESSAI/{siren_a}")
+    assert principal not in {u["id"] for u in platform.admin.get_group_members(group["id"])}
+    assert platform.admin.get_user(principal)["firstName"] == "Paula"
+
+
+def fresh_siren() -> str:
+    base = f"{uuid.uuid4().int % 10**8:08d}"
+    return base + luhn.calc_check_digit(base)
