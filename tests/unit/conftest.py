@@ -236,6 +236,13 @@ OUTSIDER = user_json(
 )
 
 
+#: Ids Keycloak gives the realm `collecte`, the master realm and the portal admin client's
+#: service-account user (admin events name callers by these ids).
+REALM_ID = "r0000000-0000-4000-8000-00000000c011"
+MASTER_REALM_ID = "r0000000-0000-4000-8000-0000000ma571"
+PORTAL_ACCOUNT_ID = "p0000000-0000-4000-8000-00000000portal"
+
+
 class AdminApi:
     """Registers on the ``kc`` mock the Admin API calls a test expects, one helper per call.
 
@@ -365,6 +372,17 @@ class AdminApi:
             json=events,
             match=[matchers.query_param_matcher(query)],
         )
+
+    # --- support: who the history names (portal.support_admin) --------------------------------
+
+    def portal_account(self) -> None:
+        """What the gateway reads once to recognise its own calls in admin events: the realm's
+        id and the service-account user of the admin client, found by its username."""
+        self.kc.get(ADMIN_REALM_URL, json={"id": REALM_ID, "realm": "collecte"})
+        username = "service-account-collecte-portail-admin"
+        query = {"username": username, "exact": "true", "first": "0", "max": "2"}
+        account = {"id": PORTAL_ACCOUNT_ID, "username": username, "enabled": True}
+        self.kc.get(ADMIN_USERS_URL, json=[account], match=[matchers.query_param_matcher(query)])
 
     def realm(self, lifespan: int = 7 * 24 * 3600, cgu_version: str | None = CGU_VERSION) -> None:
         """GET the realm: how long an invitation link stays valid, the CGU version in force."""
