@@ -201,7 +201,8 @@ class SupportDesk:
         """The new address of ``person`` (from :meth:`check_email_change`), to be confirmed by
         them before it signs them in. Raises :class:`SameEmail` or :class:`EmailTaken` (someone
         else has it, without saying who), with nothing written."""
-        if person.email.casefold() == email.casefold():
+        email = email.strip().lower()  # as Keycloak keeps it, and as the form gives it
+        if person.email.casefold() == email:
             raise SameEmail(email)
         owner = self.gateway.find_person_by_email(email)
         if owner is not None:

@@ -55,7 +55,9 @@ def test_a_platform_administrator_is_named_as_such(platform, gateway, create_per
     person_id = create_person()
     email = platform.admin.get_user(person_id)["email"]
     forged = json.dumps({"par": SUPPORT, "le": "2026-11-30T10:00:00+00:00", "quoi": "rien"})
-    platform.admin.update_user(person_id, {"attributes": {"derniereModification": [forged]}})
+    representation = platform.admin.get_user(person_id)
+    attributes = {**representation.get("attributes", {}), "derniereModification": [forged]}
+    platform.admin.update_user(person_id, {**representation, "attributes": attributes})
 
     entries = SupportDesk(gateway, SUPPORT, platform.portal_url).history_of_person(email)
 
