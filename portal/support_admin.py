@@ -95,7 +95,10 @@ def new_email(email: str) -> Callable[[dict[str, Any]], None]:
 @dataclass(frozen=True)
 class PortalAccount:
     """The portal's own caller as admin events record it: its realm's id and the id of the
-    service-account user of its admin client (both resolved once from Keycloak)."""
+    service-account user of its admin client (both resolved once from Keycloak, by the realm's
+    name and the account's username). The user id rather than ``authDetails.clientId``: the
+    portal's account may not read clients (no ``view-clients``, and it needs none), and a
+    service-account user obtains tokens only through its own client's credentials."""
 
     realm_id: str
     user_id: str
