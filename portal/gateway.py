@@ -45,6 +45,7 @@ from keycloak.exceptions import (
 from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
+from portal import support_admin
 from portal.bulk import Existing, Kind, Outcome, PersonUpdate, Plan, ReportLine
 from portal.domain import (
     CURRENT_TERMS_VERSION,
@@ -145,6 +146,7 @@ class KeycloakGateway:
         self._portal_client_id = portal_client_id
         self._realm = str(admin.connection.realm_name)
         self._partial_import: bool | None = None  # whether this account may use it, once known
+        self._portal_account: support_admin.PortalAccount | None = None  # see _portal_caller
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> KeycloakGateway:
@@ -553,28 +555,54 @@ class KeycloakGateway:
             raise_error_from_response(response, KeycloakDeleteError, expected_codes=[204])
 
     def history(self, person_ids: Collection[str], limit: int = 100) -> list[HistoryEntry]:
-        """Recorded changes to these people, newest first: Keycloak's admin events, with the
-        portal's own `derniereModification` telling who acted when the portal made the call."""
+        """Recorded changes to these people, newest first: Keycloak's admin events, each naming
+        the caller Keycloak recorded (:func:`portal.support_admin.entry`)."""
         entries = []
         names: dict[str, str] = {}
+        portal = self._portal_caller()
         for person_id in person_ids:
             with _keycloak_errors():
                 events = self._get_json(
                     "admin-events", resourcePath=f"users/{person_id}*", first=0, max=limit
                 )
-            target = names.get(person_id) or self._email_of(person_id, names)
-            for event in events:
-                change = _change_in(event.get("representation"))
-                actor = (
-                    change.by
-                    if change
-                    else self._email_of(
-                        str((event.get("authDetails") or {}).get("userId") or ""), names
-                    )
-                )
-                what = change.what if change else _OPERATIONS.get(event.get("operationType"), "")
-                entries.append(HistoryEntry(_from_millis(event["time"]), actor, what, target))
+            target = self._name_of(person_id, names)
+            entries += [
+                support_admin.entry(event, target, portal, lambda uid: self._name_of(uid, names))
+                for event in events
+            ]
         return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+    def _portal_caller(self) -> support_admin.PortalAccount:
+        """The portal's own caller in admin events: read once (the realm's id, the id of the
+        admin client's service-account user), then kept."""
+        if self._portal_account is None:
+            username = support_admin.service_account_username(str(self._admin.connection.client_id))
+            with _keycloak_errors():
+                realm = self._admin.get_realm(self._realm)
+                users = self._admin.get_users(
+                    {"username": username, "exact": "true", "first": 0, "max": 2}
+                )
+            [account] = [u for u in users if u.get("username") == username]
+            self._portal_account = support_admin.PortalAccount(str(realm["id"]), str(account["id"]))
+        return self._portal_account
+
+    # --- support: withdrawing a collection function, changing an e-mail ----------------------
+
+    def revoke_collection(self, person_id: str, scope: Scope, change: Change) -> Person:
+        """Remove the collection function on `scope`, in one write; the adherent's
+        ``principal.<lot>`` (a group attribute) is left as it is."""
+        return self._update_user(person_id, support_admin.withdraw_collection(scope), change)
+
+    def change_email(self, person_id: str, email: str, change: Change) -> Person:
+        """In one write: the new e-mail, not verified, and VERIFY_EMAIL asked at the next sign-in.
+        Raises :class:`portal.support_admin.EmailTaken` when Keycloak answers 409 (someone has
+        this address, perhaps since the form was checked)."""
+        try:
+            return self._update_user(person_id, support_admin.new_email(email), change)
+        except KeycloakError as error:
+            if error.response_code == 409:
+                raise support_admin.EmailTaken(email) from error
+            raise
 
     # --- a groupement's activation follow-up -----------------------------------------------
 
@@ -634,10 +662,14 @@ class KeycloakGateway:
         response = self._admin.connection.raw_get(f"admin/realms/{self._realm}/{path}", **params)
         return raise_error_from_response(response, KeycloakGetError)
 
-    def _email_of(self, person_id: str, known: dict[str, str]) -> str:
+    def _name_of(self, person_id: str, known: dict[str, str]) -> str:
+        """A user of the realm as the history names them: e-mail, else username (a service
+        account), else their id (deleted since)."""
         if person_id not in known:
-            person = self.person(person_id) if person_id else None
-            known[person_id] = person.email if person else person_id
+            user = self._user(person_id) if person_id else None
+            known[person_id] = (
+                str(user.get("email") or user.get("username") or person_id) if user else person_id
+            )
         return known[person_id]
 
     # --- bulk import (portal.bulk) ----------------------------------------------------------
@@ -1079,26 +1111,8 @@ def _writable(representation: dict[str, Any]) -> dict[str, Any]:
     return writable
 
 
-_OPERATIONS = {
-    "CREATE": "création",
-    "UPDATE": "modification",
-    "DELETE": "suppression",
-    "ACTION": "action",
-}
-
-
 def _from_millis(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value) / 1000, UTC)
-
-
-def _change_in(representation: Any) -> Change | None:
-    """The `derniereModification` carried by an admin event's JSON representation, if any."""
-    try:
-        data = json.loads(representation) if isinstance(representation, str) else None
-        values = (data or {}).get("attributes", {}).get("derniereModification") or []
-    except (ValueError, AttributeError):
-        return None
-    return Change.from_json(values[0]) if values else None
 
 
 def _requests(attributes: Mapping[str, list[str]]) -> list[CollectionRequest]:

@@ -42,7 +42,17 @@ from portal.forms import (
 from portal.gateway import Grant, UnknownAdherent, get_gateway
 from portal.member_space import Member, MemberSpace
 from portal.pages import date_paris, form_page, get_only
-from portal.support_desk import LotNotInContract, NotSupport, SupportDesk
+from portal.support_admin import EmailTaken
+from portal.support_desk import (
+    LotNotInContract,
+    NotCollectionContact,
+    NotSupport,
+    Revocation,
+    SameEmail,
+    StaffEmail,
+    SupportDesk,
+)
+from portal.support_forms import EMAIL_SAME, EMAIL_TAKEN, STAFF_EMAIL, EmailChangeForm
 
 bp = Blueprint("support", __name__, url_prefix="/support")
 
@@ -254,6 +264,80 @@ def reinviter(person_id: str) -> ResponseReturnValue:
 @support_required
 def deverrouiller(person_id: str) -> ResponseReturnValue:
     return _on_person(person_id, _unlock)
+
+
+# --- withdrawing a collection function -------------------------------------------------------
+
+
+def revoked_message(done: Revocation) -> str:
+    person, scope = done.person, done.scope
+    parts = [
+        f"Fonction d'interlocuteur de collecte retirée : {person.email} n'est plus "
+        f"interlocuteur de collecte pour {scope}."
+    ]
+    if done.principal:
+        parts.append("Il reste interlocuteur principal affiché, sans accès.")
+    if done.last_function:
+        parts.append("Il n'a plus accès à la plateforme de collecte.")
+    return " ".join(parts)
+
+
+@bp.route("/personnes/<person_id>/collecte/<siren>/<lot>/retirer", methods=["GET", "POST"])
+@support_required
+def retirer_collecte(person_id: str, siren: str, lot: str) -> ResponseReturnValue:
+    """GET: what will happen, and the confirmation button; POST (CSRF): done, in one write."""
+    person_id, scope = url_id(person_id), Scope.parse(f"{siren}/{lot}")
+    if scope is None:
+        abort(404)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            done = desk().revoke_collection(person_id, scope)
+        except NotCollectionContact as already:
+            message = (
+                f"{already.person.email} n'est déjà plus interlocuteur de collecte pour {scope} : "
+                "rien n'a été modifié."
+            )
+            flash(message, "info")
+            return redirect(url_for(".diagnostic", email=already.person.email))
+        flash(revoked_message(done), "info")
+        return redirect(url_for(".diagnostic", email=done.person.email))
+    try:
+        plan = desk().revocation(person_id, scope)
+    except NotCollectionContact:
+        abort(404)
+    return render_template("support/retrait_collecte.html", revocation=plan, form=form)
+
+
+# --- changing a person's e-mail ---------------------------------------------------------------
+
+
+@bp.route("/personnes/<person_id>/email", methods=["GET", "POST"])
+@support_required
+def changer_email(person_id: str) -> ResponseReturnValue:
+    form = EmailChangeForm()
+    try:
+        person = desk().check_email_change(url_id(person_id))
+    except StaffEmail:  # said on the page, and a POST writes nothing (422)
+        return form_page("support/email.html", form, person=None, staff_message=STAFF_EMAIL)
+    if form.validate_on_submit():
+        try:
+            changed = desk().change_email(person, form.email.data)
+        except SameEmail:
+            form.email.errors.append(EMAIL_SAME)
+        except EmailTaken:
+            form.email.errors.append(EMAIL_TAKEN)
+        else:
+            flash(
+                f"Adresse e-mail changée : {changed.email}. La personne doit la confirmer : à sa "
+                "prochaine connexion, un lien de confirmation lui est envoyé à cette adresse. "
+                "L'ancienne adresse ne permet plus de se connecter.",
+                "info",
+            )
+            return redirect(url_for(".diagnostic", email=changed.email))
+    return form_page("support/email.html", form, person=person, staff_message=None)
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -23,8 +23,11 @@ from portal.gateway import (
     UnknownPerson,
     UnknownRequest,
 )
+from portal.support_admin import EmailTaken
 
 SUPPORT_ROLE = "support"
+#: Held by support and coordinators (composite): their e-mail is not changed from the portal.
+STAFF_ROLE = "equipe-plateforme"
 
 
 class NotSupport(Exception):
@@ -33,6 +36,38 @@ class NotSupport(Exception):
 
 class LotNotInContract(Exception):
     """The adherent exists but is not in this lot."""
+
+
+class NotCollectionContact(Exception):
+    """The person does not hold the collection function on this SIREN/lot (any more)."""
+
+    def __init__(self, person: Person, scope: Scope) -> None:
+        super().__init__(f"{person.id} {scope}")
+        self.person = person
+
+
+class SameEmail(Exception):
+    """The new e-mail is the person's current one."""
+
+
+class StaffEmail(Exception):
+    """The person is staff: their e-mail is changed by a platform administrator, not here."""
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """Withdrawing one collection function, as the confirmation page shows it (before) and as
+    it was done (after)."""
+
+    person: Person
+    scope: Scope
+    adherent: Adherent | None
+    principal: bool  # the person stays the principal named for this SIREN/lot, without access
+
+    @property
+    def last_function(self) -> bool:
+        """After it, the person is collection contact nowhere: no access to the platform."""
+        return self.person.scopes(Function.COLLECTE) <= {self.scope}
 
 
 @dataclass(frozen=True)
@@ -129,6 +164,53 @@ class SupportDesk:
         if self.gateway.person(person_id) is None:
             raise UnknownPerson(person_id)
         self.gateway.unlock(person_id)
+
+    # --- withdrawing a collection function -------------------------------------------------
+
+    def revocation(self, person_id: str, scope: Scope) -> Revocation:
+        """What withdrawing the collection function on ``scope`` would do (nothing written)."""
+        person = self.gateway.person(person_id)
+        if person is None:
+            raise UnknownPerson(person_id)
+        if not person.holds(Function.COLLECTE, scope):
+            raise NotCollectionContact(person, scope)
+        adherent = self.gateway.adherent(scope.siren)
+        principal = adherent is not None and adherent.principal_id(scope.lot) == person.id
+        return Revocation(person, scope, adherent, principal)
+
+    def revoke_collection(self, person_id: str, scope: Scope) -> Revocation:
+        """Withdraw the function in one write, recorded as this support member's change; the
+        principal's designation on the adherent stays (see README, « Modèle d'identité »)."""
+        before = self.revocation(person_id, scope)
+        change = self._change(f"retrait de la fonction d'interlocuteur de collecte {scope}")
+        self.gateway.revoke_collection(person_id, scope, change)
+        return before
+
+    # --- changing a person's e-mail ----------------------------------------------------------
+
+    def check_email_change(self, person_id: str) -> Person:
+        """The person whose e-mail support may change: anyone but staff."""
+        person = self.gateway.person(person_id)
+        if person is None:
+            raise UnknownPerson(person_id)
+        if STAFF_ROLE in self.gateway.realm_roles(person_id):
+            raise StaffEmail(person_id)
+        return person
+
+    def change_email(self, person: Person, email: str) -> Person:
+        """The new address of ``person`` (from :meth:`check_email_change`), to be confirmed by
+        them before it signs them in. Raises :class:`SameEmail` or :class:`EmailTaken` (someone
+        else has it, without saying who), with nothing written."""
+        email = email.strip().lower()  # as Keycloak keeps it, and as the form gives it
+        if person.email.casefold() == email:
+            raise SameEmail(email)
+        owner = self.gateway.find_person_by_email(email)
+        if owner is not None:
+            raise EmailTaken(email)
+        change = self._change(f"adresse e-mail changée ({person.email} → {email}), à confirmer")
+        return self.gateway.change_email(person.id, email, change)
+
+    # --- history -------------------------------------------------------------------------------
 
     def history_of_person(self, email: str) -> list[HistoryEntry]:
         person = self.gateway.find_person_by_email(email)

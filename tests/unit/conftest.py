@@ -239,6 +239,13 @@ OUTSIDER = user_json(
 )
 
 
+#: Ids Keycloak gives the realm `collecte`, the master realm and the portal admin client's
+#: service-account user (admin events name callers by these ids).
+REALM_ID = "r0000000-0000-4000-8000-00000000c011"
+MASTER_REALM_ID = "r0000000-0000-4000-8000-0000000ma571"
+PORTAL_ACCOUNT_ID = "p0000000-0000-4000-8000-00000000portal"
+
+
 class AdminApi:
     """Registers on the ``kc`` mock the Admin API calls a test expects, one helper per call.
 
@@ -254,6 +261,7 @@ class AdminApi:
         self.memberships: dict[str, set[str]] = {}
         self.role_names: dict[str, tuple[str, ...]] = {}  # person id → realm roles (optional)
         self._optional: list[responses.BaseResponse] = []
+        self._optional_roles: dict[str, responses.BaseResponse] = {}  # person id → roles read
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
@@ -274,13 +282,12 @@ class AdminApi:
         self.memberships.setdefault(person_id, _sirens_of(self.people.get(person_id, {})))
         query = {"briefRepresentation": "false", "first": "0", "max": "100"}
         roles_url = f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite"
-        self._optional.append(
-            self.kc.add_callback(
-                responses.GET,
-                roles_url,
-                callback=lambda request: (200, {}, json.dumps(self._roles(person_id))),
-            )
+        self._optional_roles[person_id] = self.kc.add_callback(
+            responses.GET,
+            roles_url,
+            callback=lambda request: (200, {}, json.dumps(self._roles(person_id))),
         )
+        self._optional.append(self._optional_roles[person_id])
 
         def groups(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
             found = [
@@ -417,6 +424,11 @@ class AdminApi:
         (asked once at least; later reads of a person registered with `person()` answer the
         same)."""
         self.role_names[person_id] = names
+        optional = self._optional_roles.pop(person_id, None)
+        if optional is not None:
+            # Already served for a person registered with `person()`: now it must be asked.
+            self._optional.remove(optional)
+            return
         self.kc.get(
             f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite",
             json=self._roles(person_id),
@@ -463,6 +475,17 @@ class AdminApi:
             json=events,
             match=[matchers.query_param_matcher(query)],
         )
+
+    # --- support: who the history names (portal.support_admin) --------------------------------
+
+    def portal_account(self) -> None:
+        """What the gateway reads once to recognise its own calls in admin events: the realm's
+        id and the service-account user of the admin client, found by its username."""
+        self.kc.get(ADMIN_REALM_URL, json={"id": REALM_ID, "realm": "collecte"})
+        username = "service-account-collecte-portail-admin"
+        query = {"username": username, "exact": "true", "first": "0", "max": "2"}
+        account = {"id": PORTAL_ACCOUNT_ID, "username": username, "enabled": True}
+        self.kc.get(ADMIN_USERS_URL, json=[account], match=[matchers.query_param_matcher(query)])
 
     def realm(self, lifespan: int = 7 * 24 * 3600, cgu_version: str | None = CGU_VERSION) -> None:
         """GET the realm: how long an invitation link stays valid, the CGU version in force."""

@@ -28,6 +28,8 @@ SignIn = Callable[[Mapping[str, Any]], None]
 PERSON, REQUEST = TECHNICIAN["id"], "r-0000000-0000-4000-8000-000000000001"
 SCOPE_PAGE = f"/support/adherents/{SIREN_A}/1"
 CONTACT_PAGE = f"{SCOPE_PAGE}/contacts/{PERSON}"
+REVOKE_PAGE = f"/support/personnes/{MEMBER['id']}/collecte/{SIREN_A}/1/retirer"
+EMAIL_PAGE = f"/support/personnes/{PERSON}/email"
 #: Everything a POST route may read from its form: valid values, so refusals are not 422.
 FORM = {
     "nom": "Nouveau",
@@ -60,6 +62,8 @@ PAGES: list[tuple[str, Callable[[AdminApi], None]]] = [
     (f"{SCOPE_PAGE}/", scope_page),
     (f"{SCOPE_PAGE}/contacts/nouveau", nothing),
     (f"{CONTACT_PAGE}/modifier", lambda api: api.person(TECHNICIAN)),
+    (REVOKE_PAGE, lambda api: (api.person(MEMBER), api.adherent(SIREN_A))),
+    (EMAIL_PAGE, lambda api: (api.person(TECHNICIAN), api.roles(PERSON))),
 ]
 #: Every route that changes something (each one's effect is tested in test_support_*.py).
 POSTS = [
@@ -71,6 +75,8 @@ POSTS = [
     f"{SCOPE_PAGE}/contacts/nouveau",
     f"{CONTACT_PAGE}/modifier",
     f"{CONTACT_PAGE}/retirer",
+    REVOKE_PAGE,
+    EMAIL_PAGE,
 ]
 ROUTES = [("GET", path) for path, _ in PAGES] + [("POST", path) for path in POSTS]
 

@@ -21,7 +21,10 @@ from .conftest import (
     ADMIN_REALM_URL,
     ADMIN_USERS_URL,
     CGU_VERSION,
+    MASTER_REALM_ID,
     MEMBER,
+    PORTAL_ACCOUNT_ID,
+    REALM_ID,
     SCOPE_A,
     SIREN_A,
     SUPPORT_USER,
@@ -411,8 +414,14 @@ def test_acting_on_a_person_who_no_longer_exists_is_not_found(
 
 
 def admin_event(
-    at: int, operation: str, by_user: str = "", change: dict[str, str] | None = None
+    at: int,
+    operation: str,
+    by_user: str = PORTAL_ACCOUNT_ID,
+    change: dict[str, str] | None = None,
+    realm_id: str = REALM_ID,
 ) -> dict[str, Any]:
+    """An admin event as Keycloak records it: ``authDetails`` names the caller (realm, client,
+    user of the token); the representation is what the caller sent."""
     representation = (
         json.dumps({"attributes": {"derniereModification": [json.dumps(change)]}})
         if change
@@ -420,39 +429,41 @@ def admin_event(
     )
     return {
         "time": at,
+        "realmId": REALM_ID,
         "operationType": operation,
         "resourceType": "USER",
-        "authDetails": {"userId": by_user},
+        "resourcePath": f"users/{MEMBER['id']}",
+        "authDetails": {"realmId": realm_id, "clientId": "c-1", "userId": by_user},
         "representation": representation,
     }
 
 
+REFUSED = {
+    "par": "sam.support@collecte.fr",
+    "le": "2026-11-28T15:50:02+00:00",
+    "quoi": "demande refusée : Doublon",
+}
 MEMBER_EVENTS = [
-    admin_event(
-        LOGGED_IN,
-        "UPDATE",
-        change={
-            "par": "sam.support@collecte.fr",
-            "le": "2026-11-28T15:50:02+00:00",
-            "quoi": "demande refusée : Doublon",
-        },
-    ),
+    admin_event(LOGGED_IN, "UPDATE", change=REFUSED),
     admin_event(PASSWORD_SET, "ACTION", by_user=SUPPORT_USER["id"]),
 ]
 
 
+def history_rows(page: Element) -> list[list[str]]:
+    table = page.by_id("historique")
+    return [[c.text() for c in row.find_all("td")] for row in table.find("tbody").find_all("tr")]
+
+
 def test_history_of_a_person(client: FlaskClient, support: AdminApi) -> None:
     support.email_search(MEMBER["email"], [MEMBER])
+    support.portal_account()
     support.admin_events(MEMBER["id"], MEMBER_EVENTS)
     support.person(MEMBER)
-    support.person(SUPPORT_USER)  # who acted, when the portal did not record it
+    support.person(SUPPORT_USER)  # who acted, when the portal did not make the call
 
     page = get_page(client, f"/support/historique?email={MEMBER['email']}")
 
-    table = page.by_id("historique")
-    assert [
-        [c.text() for c in row.find_all("td")] for row in table.find("tbody").find_all("tr")
-    ] == [
+    assert history_rows(page) == [
         [
             "28/11/2026 à 16:50 (heure de Paris)",
             "sam.support@collecte.fr",
@@ -466,14 +477,63 @@ def test_history_of_a_person(client: FlaskClient, support: AdminApi) -> None:
             "marie.dupont@demoville.fr",
         ],
     ]
-    headers = [th.text() for th in table.find("thead").find_all("th")]
+    headers = [th.text() for th in page.by_id("historique").find("thead").find_all("th")]
     assert headers == ["Date", "Par", "Modification", "Personne concernée"]
+
+
+COORDINATOR = user_json(
+    "c0000000-0000-4000-8000-00000000000c", "claire.coord@grp-demo.fr", "Claire", "Coord"
+)
+
+
+def test_the_author_is_whoever_keycloak_says_called_never_the_field_they_wrote(
+    client: FlaskClient, support: AdminApi
+) -> None:
+    """A coordinator (or an administrator) who writes `derniereModification` naming support is
+    named himself: only the portal's own calls are read from that field."""
+    forged = {**REFUSED, "quoi": "fait par le support"}
+    events = [
+        admin_event(LOGGED_IN, "UPDATE", by_user=COORDINATOR["id"], change=forged),
+        admin_event(
+            LOGGED_IN - 1000, "UPDATE", by_user="b-1", change=forged, realm_id=MASTER_REALM_ID
+        ),
+        admin_event(LOGGED_IN - 2000, "ACTION", change=None),
+    ]
+    events[2]["resourcePath"] += "/execute-actions-email"
+    support.email_search(MEMBER["email"], [MEMBER])
+    support.portal_account()
+    support.admin_events(MEMBER["id"], events)
+    support.person(MEMBER)
+    support.person(COORDINATOR)
+
+    page = get_page(client, f"/support/historique?email={MEMBER['email']}")
+
+    assert [row[1:3] for row in history_rows(page)] == [
+        ["claire.coord@grp-demo.fr", "modification"],
+        ["administrateur de la plateforme (compte b-1)", "modification"],
+        ["portail (compte de service)", "envoi d’un e-mail d’actions"],
+    ]
+    assert "sam.support@collecte.fr" not in page.by_id("historique").text()
+
+
+def test_the_portal_account_is_read_once_per_gateway(
+    client: FlaskClient, support: AdminApi
+) -> None:
+    support.email_search(MEMBER["email"], [MEMBER])
+    support.portal_account()
+    support.admin_events(MEMBER["id"], MEMBER_EVENTS[:1])
+    support.person(MEMBER)
+    for _ in range(2):
+        get_page(client, f"/support/historique?email={MEMBER['email']}")
+    realm_reads = [c for c in support.kc.calls if c.request.url == ADMIN_REALM_URL]
+    assert len(realm_reads) == 1
 
 
 def test_history_of_a_siren(client: FlaskClient, support: AdminApi) -> None:
     support.adherent(SIREN_A)
     support.scope_searches(SCOPE_A, collecte=[MEMBER], technique=[MEMBER])
     support.scope_searches(f"{SIREN_A}/2")
+    support.portal_account()
     support.admin_events(MEMBER["id"], MEMBER_EVENTS[:1])
     support.person(MEMBER)
 

@@ -1,0 +1,51 @@
+"""Forms of support's actions on a person's account, with their French messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from portal.fields import EMAIL_MAX, EMAIL_TOO_LONG, FieldError, check_email
+
+NEW_EMAIL_REQUIRED = "Indiquez la nouvelle adresse e-mail."
+EMAIL_SAME = "C’est déjà l’adresse e-mail de cette personne : rien n’a été modifié."
+#: Says the address is taken, never by whom.
+EMAIL_TAKEN = (
+    "Cette adresse e-mail est déjà utilisée par un autre compte de la plateforme : "
+    "rien n’a été modifié. Indiquez une autre adresse."
+)
+STAFF_EMAIL = (
+    "L’adresse e-mail d’un membre du personnel (support, coordonnateur) ne se change pas depuis "
+    "le portail : un administrateur de la plateforme s’en charge."
+)
+
+
+def _email(form: Any, field: Any) -> None:
+    if field.errors:
+        return
+    try:
+        field.data = check_email(field.data)
+    except FieldError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+class EmailChangeForm(FlaskForm):  # type: ignore[misc]
+    """The person's new e-mail address, typed by support."""
+
+    email = EmailField(
+        "Nouvelle adresse e-mail",
+        filters=[_strip],
+        validators=[
+            DataRequired(message=NEW_EMAIL_REQUIRED),
+            Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
+            _email,
+        ],
+        render_kw={"autocomplete": "off"},
+    )
