@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
-
 from collecte_kc.provision import provision
+from tests.signin import password_grant
 
 VOLATILE_KEYS = {"id", "notBefore"}
 
@@ -17,7 +16,11 @@ def _snapshot(admin: Any) -> dict[str, Any]:
     texts = admin.connection.raw_get("admin/realms/collecte/localization/fr").json()
     flows = {
         alias: admin.get_authentication_flow_executions(alias)
-        for alias in ("navigateur collecte", "mot de passe oublie collecte")
+        for alias in (
+            "navigateur collecte",
+            "octroi direct collecte",
+            "mot de passe oublie collecte",
+        )
     }
     return {
         "realm": realm,
@@ -36,6 +39,7 @@ def test_fresh_import_has_the_expected_realm(platform):
     assert realm["resetPasswordAllowed"] and realm["verifyEmail"]
     assert realm["bruteForceProtected"] and not realm["permanentLockout"]
     assert realm["eventsEnabled"] and realm["adminEventsEnabled"]
+    assert realm["directGrantFlow"] == "octroi direct collecte"
     assert "length(12)" in realm["passwordPolicy"]
     assert "notEmail" in realm["passwordPolicy"] and "passwordHistory(5)" in realm["passwordPolicy"]
     terms = next(
@@ -57,19 +61,24 @@ def test_provisioning_twice_changes_nothing(platform):
     assert "TEXTE PROVISOIRE" in before["texts"]["termsText"]
 
 
-def test_portal_client_refuses_direct_password_grants(platform):
-    response = requests.post(
-        f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "collecte-portail",
-            "username": "quelquun@exemple.fr",
-            "password": "peu-importe",
-        },
-        timeout=5,
+def test_portal_client_refuses_direct_password_grants(platform, create_person):
+    """Asked correctly (a collection contact with a password, the client's secret): refused
+    because the client has no password grant, not for a failed client authentication."""
+    person = create_person(collecte=["213100019/1"])
+    platform.admin.set_user_password(person, "Essai-Portail-Direct-2026!", temporary=False)
+    platform.admin.update_user(person, {"requiredActions": [], "emailVerified": True})
+    response = password_grant(
+        platform.keycloak_url,
+        "collecte-portail",
+        platform.admin.get_user(person)["email"],
+        "Essai-Portail-Direct-2026!",
+        platform.portal_config["OIDC_CLIENT_SECRET"],
     )
-    assert response.status_code in (400, 401)
-    assert response.json()["error"] in ("unauthorized_client", "invalid_client")
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Client not allowed for direct access grants",
+    }
 
 
 def test_portal_service_account_holds_only_the_roles_it_needs(platform):
