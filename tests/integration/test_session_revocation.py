@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from tests.coordination import fresh_siren, groupement
@@ -95,6 +96,12 @@ def _ended(platform: Any, client: SigninClient, person: Signed) -> None:
     refused = refresh(platform.keycloak_url, client, person.tokens["refresh_token"])
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"] == "invalid_grant"
+    userinfo = requests.get(
+        f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/userinfo",
+        headers={"Authorization": f"Bearer {person.tokens['access_token']}"},
+        timeout=10,
+    )
+    assert userinfo.status_code == 401, userinfo.text
 
 
 def test_losing_the_last_collection_function_ends_the_sessions(
@@ -115,6 +122,9 @@ def test_keeping_another_collection_function_keeps_the_session(
     assert len(platform.admin.get_sessions(person.id)) == 1
     still = refresh(platform.keycloak_url, client, person.tokens["refresh_token"])
     assert still.status_code == 200, still.text
+    # and the same change, once the last function goes, ends it (the test is not vacuous)
+    _without_collecte(service_account, person.id, [])
+    _ended(platform, client, person)
 
 
 def test_losing_the_support_role_ends_the_sessions(platform, client, signed_in):

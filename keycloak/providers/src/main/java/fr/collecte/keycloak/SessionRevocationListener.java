@@ -32,10 +32,11 @@ import org.keycloak.services.managers.AuthenticationManager;
  * {@code users/<id>} updated (attributes, enabled), realm or client role mappings of
  * {@code users/<id>} deleted, {@code users/<id>/groups/<group>} deleted — the user is read again
  * in the same transaction; if they are now disabled, or have neither a {@code collecte} value nor
- * the role {@code equipe-plateforme}, this does what the Admin API's « sign out »
- * ({@code POST /users/<id>/logout}) does: not-before set to now for the user (tokens issued before
- * are refused) and a back-channel logout of each of their sessions. A person keeping another
- * collection function or their staff role keeps their sessions.
+ * the role {@code equipe-plateforme}, and have any session, this does what the Admin API's
+ * « sign out » ({@code POST /users/<id>/logout}) does — not-before set to now for the user (tokens
+ * issued before are refused) and a back-channel logout of each of their sessions (clients with a
+ * back-channel logout URL are told) — and removes their offline sessions. A person keeping
+ * another collection function or their staff role keeps their sessions.
  *
  * <p>Not covered: a role taken from a group or a composite role (it reaches many people at once;
  * the flows still refuse their next sign-in, and their sessions end at the idle timeout), and a
@@ -121,15 +122,21 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
     }
 
     private void endSessions(RealmModel realm, UserModel user) {
-        session.users().setNotBeforeForUser(realm, user, Time.currentTime());
         List<UserSessionModel> sessions = session.sessions().getUserSessionsStream(realm, user).toList();
+        List<UserSessionModel> offline = session.sessions().getOfflineUserSessionsStream(realm, user).toList();
+        if (sessions.isEmpty() && offline.isEmpty()) {
+            return; // nothing to end: no write on each edit of, say, a technical contact
+        }
+        // what the Admin API's « sign out » does, and the offline sessions too
+        session.users().setNotBeforeForUser(realm, user, Time.currentTime());
         for (UserSessionModel userSession : sessions) {
             AuthenticationManager.backchannelLogout(session, userSession, true);
         }
-        if (!sessions.isEmpty()) {
-            LOG.infof("Sessions de %s terminées (%d) : plus interlocuteur de collecte ni personnel",
-                    user.getId(), sessions.size());
+        for (UserSessionModel userSession : offline) {
+            session.sessions().removeOfflineUserSession(realm, userSession);
         }
+        LOG.infof("Sessions de %s terminées (%d, %d hors ligne) : plus interlocuteur de collecte ni "
+                + "personnel", user.getId(), sessions.size(), offline.size());
     }
 
     @Override
