@@ -22,8 +22,14 @@ def _snapshot(admin: Any) -> dict[str, Any]:
             "mot de passe oublie collecte",
         )
     }
+    policies = {
+        kind: admin.connection.raw_get(f"admin/realms/collecte/client-policies/{kind}").json()
+        for kind in ("profiles", "policies")
+    }
     return {
         "realm": realm,
+        "client-policies": policies,
+        "clients": admin.get_clients(),
         "profile": admin.get_realm_users_profile(),
         "texts": texts,
         "flows": flows,
@@ -59,6 +65,38 @@ def test_provisioning_twice_changes_nothing(platform):
     provision(platform.admin)
     assert _snapshot(platform.admin) == before
     assert "TEXTE PROVISOIRE" in before["texts"]["termsText"]
+
+
+def test_provisioning_closes_the_password_grant_of_a_realm_imported_before(platform, create_person):
+    """A realm imported before the client policy existed, admin-cli open: provisioning closes
+    the grant again (and the realm's own other policies are kept)."""
+    admin = platform.admin
+    path = "admin/realms/collecte/client-policies/policies"
+    saved = admin.connection.raw_get(path).json()
+    admin_cli = admin.get_client_id("admin-cli")
+    try:
+        admin.connection.raw_put(path, data=json.dumps({"policies": []})).raise_for_status()
+        admin.update_client(admin_cli, {"directAccessGrantsEnabled": True})
+        person = create_person(collecte=["213100019/1"])
+        admin.set_user_password(person, "Essai-Ancien-Realm-2026!", temporary=False)
+        admin.update_user(person, {"requiredActions": [], "emailVerified": True})
+        email = admin.get_user(person)["email"]
+        opened = password_grant(
+            platform.keycloak_url, "admin-cli", email, "Essai-Ancien-Realm-2026!"
+        )
+        assert opened.status_code == 200  # the attack, on such a realm
+
+        provision(admin)
+
+        assert not admin.get_client(admin_cli)["directAccessGrantsEnabled"]
+        assert admin.connection.raw_get(path).json() == saved
+        closed = password_grant(
+            platform.keycloak_url, "admin-cli", email, "Essai-Ancien-Realm-2026!"
+        )
+        assert closed.status_code == 400 and "access_token" not in closed.text
+    finally:
+        admin.connection.raw_put(path, data=json.dumps(saved)).raise_for_status()
+        admin.update_client(admin_cli, {"directAccessGrantsEnabled": False})
 
 
 def test_portal_client_refuses_direct_password_grants(platform, create_person):
