@@ -7,13 +7,16 @@ tests (tests/e2e/test_coordinator_console.py).
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak import KeycloakAdmin
+from stdnum import luhn
 
 from collecte_kc.coordinators import Coordinator, add_groupement
+from tests.signin import admin_api_as
 
 PASSWORD = "Coordination-2025!"  # test set-up only: the product never sets a password
 
@@ -27,6 +30,12 @@ class Groupement:
     member_id: str  # a member of that adherent, principal of lot 1
     member_email: str
     api: KeycloakAdmin  # the Admin API as this groupement's coordinator
+
+
+def fresh_siren() -> str:
+    """A SIREN no other test uses (random, valid Luhn key)."""
+    base = f"{secrets.randbelow(10**8):08d}"
+    return base + luhn.calc_check_digit(base)
 
 
 def new_email(prefix: str) -> str:
@@ -82,20 +91,17 @@ def add_colleague(admin: KeycloakAdmin, code: str, siren: str) -> str:
 
 def coordinator_api(platform: Any, email: str, user_id: str) -> KeycloakAdmin:
     """Test set-up: give the invited coordinator a password as if they had followed the
-    invitation, then log in through admin-cli's direct grant."""
+    invitation, then sign in as they do, through Keycloak's login form (tests/signin.py): the
+    Admin API with the coordinator's own token."""
+    activate(platform, user_id)
+    return admin_api_as(platform.admin, platform.keycloak_url, email, PASSWORD)
+
+
+def activate(platform: Any, user_id: str) -> None:
+    """Test shortcut for an invitation followed: password `PASSWORD` (set by the bootstrap
+    admin, which the product never does), no pending action."""
     platform.admin.set_user_password(user_id, PASSWORD, temporary=False)
     platform.admin.update_user(user_id, {"requiredActions": [], "emailVerified": True})
-    connection = KeycloakOpenIDConnection(
-        server_url=platform.keycloak_url,
-        realm_name="collecte",
-        user_realm_name="collecte",
-        client_id="admin-cli",
-        username=email,
-        password=PASSWORD,
-        grant_type="password",
-        timeout=10,
-    )
-    return KeycloakAdmin(connection=connection)
 
 
 def groupement(platform: Any, code: str, siren: str) -> Groupement:

@@ -8,8 +8,12 @@ e-mail --prenom … --nom …` ensures, over the Admin API and idempotently:
 - the marker group `/coordonnateurs/<code>`: its members are the groupement's coordinators. The
   parent `/coordonnateurs` carries the realm-management roles `query-users` and `query-groups`,
   which open the Users and Groups sections of the console and grant nothing by themselves;
-- a group policy « coordonnateurs <code> » (members of the marker) and one permission on the
-  Groups `/<code>` and each of its subgroups (the adherents): view, view-members,
+- a group policy « coordonnateurs <code> » (members of the marker), the realm-wide role policy
+  « rôle coordonnateur » (realm role `coordonnateur`), the aggregate policy « coordonnateurs
+  <code> : rôle et groupe » granting only when both hold (UNANIMOUS: a person left in the marker
+  group after losing the role, or given the role without the marker, gets nothing), and one
+  permission granted to that aggregate, on the Groups `/<code>` and each of its subgroups (the
+  adherents): view, view-members,
   manage-members, manage-membership, manage-membership-of-members. No Groups `manage` (the
   attributes of the groups, `principal.<lot>` among them), no Users `map-roles`;
 - no password rule here: our Keycloak extensions refuse any password set through the Admin API
@@ -65,6 +69,8 @@ CONSOLE_CLIENT = "security-admin-console"
 # The names and shapes below are also those of Keycloak's CoordinatorPermissionsListener (Java),
 # which applies them live as adherents and principals are written.
 USER_MANAGERS_POLICY = "gestionnaires des utilisateurs"
+# Role policy every groupement permission requires besides its marker group policy.
+COORDINATOR_ROLE_POLICY = "rôle coordonnateur"
 # Users scopes kept from coordinators on a principal: modify or delete the person, change their
 # groups. Not `view`: they still see the principal among their members.
 PRINCIPAL_SCOPES = ("manage", "manage-group-membership")
@@ -192,8 +198,18 @@ def _policy_state(admin: KeycloakAdmin, client_uuid: str, policy: dict[str, Any]
     if kind == "role":
         roles = sorted((r["id"], bool(r.get("required"))) for r in full["roles"])
         return (full.get("description"), full.get("logic"), roles)
-    # scope permission
     sub = f"{_authz(client_uuid)}/policy/{pid}"
+    if kind == "aggregate":
+        associated = sorted(
+            p["id"] for p in _json(admin.connection.raw_get(f"{sub}/associatedPolicies"))
+        )
+        return (
+            full.get("description"),
+            full.get("logic"),
+            full.get("decisionStrategy"),
+            associated,
+        )
+    # scope permission
     policies = sorted(p["id"] for p in _json(admin.connection.raw_get(f"{sub}/associatedPolicies")))
     scopes = sorted(s["name"] for s in _json(admin.connection.raw_get(f"{sub}/scopes")))
     resources = sorted(
@@ -218,6 +234,13 @@ def _wanted_state(kind: str, rep: dict[str, Any]) -> Any:
     if kind == "role":
         roles = sorted((r["id"], bool(r.get("required"))) for r in rep["roles"])
         return (rep.get("description"), rep.get("logic", "POSITIVE"), roles)
+    if kind == "aggregate":
+        return (
+            rep.get("description"),
+            rep.get("logic", "POSITIVE"),
+            rep.get("decisionStrategy", "UNANIMOUS"),
+            sorted(rep["policies"]),
+        )
     return (
         rep.get("description"),
         rep.get("resourceType"),
@@ -229,7 +252,7 @@ def _wanted_state(kind: str, rep: dict[str, Any]) -> Any:
 
 
 def ensure_policy(admin: KeycloakAdmin, client_uuid: str, kind: str, rep: dict[str, Any]) -> str:
-    """Create or correct a policy (`group`, `role`) or a permission (`scope`) of the
+    """Create or correct a policy (`group`, `role`, `aggregate`) or a permission (`scope`) of the
     admin-permissions client; leave it untouched when it already is as wanted. Returns its id."""
     base = f"{_authz(client_uuid)}/{'permission' if kind == 'scope' else 'policy'}/{kind}"
     existing = _find_by_name(admin, client_uuid, rep["name"])
@@ -291,6 +314,22 @@ def ensure_groupement(
             "groups": [{"id": marker["id"], "extendChildren": False}],
         },
     )
+    # Both the marker group and the role, in one aggregate policy: Keycloak's partial evaluation
+    # (user searches) ignores a permission's own decision strategy, not an aggregate's.
+    both_id = ensure_policy(
+        admin,
+        client_uuid,
+        "aggregate",
+        {
+            "name": coordinators_policy(code),
+            "description": (
+                f"Membres du groupe /{MARKER_PARENT}/{code} ayant le rôle {COORDINATOR_ROLE}."
+            ),
+            "logic": "POSITIVE",
+            "decisionStrategy": "UNANIMOUS",
+            "policies": [policy_id, ensure_coordinator_role_policy(admin, client_uuid)],
+        },
+    )
     ensure_user_managers_policy(admin, client_uuid)
     ensure_policy(
         admin,
@@ -305,11 +344,33 @@ def ensure_groupement(
             "resourceType": "Groups",
             "resources": [groupement["id"], *_descendant_ids(admin, groupement["id"])],
             "scopes": list(GROUPEMENT_SCOPES),
-            "policies": [policy_id],
+            "policies": [both_id],
             "decisionStrategy": "UNANIMOUS",
         },
     )
     return groupement, marker
+
+
+def coordinators_policy(code: str) -> str:
+    """Name of the policy a groupement's permission is granted to (marker group AND role)."""
+    return f"coordonnateurs {code} : rôle et groupe"
+
+
+def ensure_coordinator_role_policy(admin: KeycloakAdmin, client_uuid: str) -> str:
+    """The role policy « rôle coordonnateur » (realm role `coordonnateur`), required with the
+    marker group by every groupement permission; returns its id."""
+    role = admin.get_realm_role(COORDINATOR_ROLE)
+    return ensure_policy(
+        admin,
+        client_uuid,
+        "role",
+        {
+            "name": COORDINATOR_ROLE_POLICY,
+            "description": f"Détenteurs du rôle de realm {COORDINATOR_ROLE}.",
+            "logic": "POSITIVE",
+            "roles": [{"id": role["id"], "required": True}],
+        },
+    )
 
 
 def ensure_coordinator(

@@ -6,7 +6,11 @@
   as the realm's French `termsText`, so replacing the CGU never means editing a theme;
 - the version of that text (`COLLECTE_CGU_VERSION`, else `keycloak/cgu/VERSION`), set as the
   realm attribute `cguVersion`: our required action (VersionedTermsAndConditions) records it on
-  each acceptance and asks anyone who accepted another version to accept again.
+  each acceptance and asks anyone who accepted another version to accept again;
+- no password grant (ROPC) on a realm imported before it was closed: the client profile and
+  policy of `realm-export.json` (executor `reject-ropc-grant`, any client) are added to the realm's
+  own (others are kept), and the built-in `admin-cli` loses its direct grants. (The direct-grant
+  flow « octroi direct collecte », a second layer, comes with the realm import only.)
 
 Every step is a PUT of the whole desired state, so running it twice changes nothing.
 """
@@ -19,10 +23,11 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, USER_PROFILE_FILE
+from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, REALM_FILE, USER_PROFILE_FILE
 
 REALM = "collecte"
 #: Realm attribute holding the CGU version in force (read by the Keycloak extension and the portal).
@@ -85,6 +90,7 @@ def cgu_version() -> str:
 
 def provision(admin: KeycloakAdmin) -> None:
     version = cgu_version()  # checked before anything is written
+    close_password_grant(admin)
     admin.update_realm_users_profile(json.loads(USER_PROFILE_FILE.read_text("utf-8")))
     # python-keycloak has no call for realm localization texts; this endpoint takes text/plain.
     connection = admin.connection
@@ -100,6 +106,28 @@ def provision(admin: KeycloakAdmin) -> None:
     # The version after the text: someone accepting in between is asked again (the text they saw
     # is the new one), never recorded with a version whose text they did not see.
     _set_realm_attribute(admin, CGU_VERSION_ATTRIBUTE, version)
+
+
+def close_password_grant(admin: KeycloakAdmin) -> None:
+    """The realm file's client profiles and policies in the realm (by name; the realm's other
+    ones kept), then `admin-cli` without direct grants. Idempotent: nothing is written when the
+    realm already has them."""
+    realm = json.loads(REALM_FILE.read_text("utf-8"))
+    for kind, key in (("profiles", "clientProfiles"), ("policies", "clientPolicies")):
+        path = f"admin/realms/{REALM}/client-policies/{kind}"
+        response = admin.connection.raw_get(path)
+        response.raise_for_status()
+        current: list[dict[str, Any]] = response.json().get(kind) or []
+        wanted: list[dict[str, Any]] = realm[key][kind]
+        names = {item["name"] for item in wanted}
+        merged = [item for item in current if item["name"] not in names] + wanted
+        if sorted(current, key=lambda i: i["name"]) != sorted(merged, key=lambda i: i["name"]):
+            admin.connection.raw_put(path, data=json.dumps({kind: merged})).raise_for_status()
+    admin_cli = admin.get_client_id("admin-cli")
+    if admin_cli is not None:
+        client = admin.get_client(admin_cli)
+        if client.get("directAccessGrantsEnabled"):
+            admin.update_client(admin_cli, {**client, "directAccessGrantsEnabled": False})
 
 
 def _set_realm_attribute(admin: KeycloakAdmin, name: str, value: str) -> None:

@@ -1,7 +1,8 @@
 """Coordinators in the admin console: their groupement only (fine-grained admin permissions v2).
 
 Two groupements, two coordinators provisioned by `collecte_kc.coordinators`; every check calls
-the Admin API with a real coordinator's access token (admin-cli of realm collecte, direct grant).
+the Admin API with a real coordinator's access token, obtained as the coordinator does: Keycloak's
+login form and the authorization code (tests/signin.py), never the password grant.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +31,16 @@ from collecte_kc.coordinators import (
 )
 from portal.bulk import check, dry_run, read_table
 from portal.domain import Change
-from tests.coordination import Groupement, add_colleague, adherent, groupement, new_email
+from tests.coordination import (
+    PASSWORD,
+    Groupement,
+    add_colleague,
+    adherent,
+    fresh_siren,
+    groupement,
+    new_email,
+)
+from tests.signin import admin_api_as
 
 NORD, SUD = "GRP-NORD", "GRP-SUD"
 SIREN_NORD, SIREN_NORD_2, SIREN_SUD = "213590003", "213590011", "213590029"
@@ -72,15 +83,34 @@ def forbidden(call: Callable[[], Any]) -> None:
     assert refused.value.response_code == 403, refused.value
 
 
-def test_the_token_is_a_plain_realm_user_with_direct_grant_on_admin_cli(platform, nord):
-    [admin_cli] = [c for c in platform.admin.get_clients() if c["clientId"] == "admin-cli"]
-    assert admin_cli["directAccessGrantsEnabled"] and admin_cli["publicClient"]
-    [portal] = [c for c in platform.admin.get_clients() if c["clientId"] == "collecte-portail"]
-    assert not portal["directAccessGrantsEnabled"]
+def test_the_token_is_a_plain_realm_user_signed_in_through_the_login_form(platform, nord):
+    assert nord.api.connection.token["session_state"]  # a browser-flow session, no password grant
+    assert not any(c["directAccessGrantsEnabled"] for c in platform.admin.get_clients())
     roles = {
         r["name"] for r in platform.admin.get_composite_realm_roles_of_user(nord.coordinator_id)
     }
     assert "coordonnateur" in roles and "realm-admin" not in roles
+
+
+def test_a_coordinators_powers_need_the_role_and_the_marker_group_together(platform):
+    """Attack: a coordinator whose role `coordonnateur` is removed stays in his marker group.
+    Without a collection function he may not even sign in; given one (he may then sign in as a
+    member), his Admin API token must no longer reach his groupement's members."""
+    code, siren = f"GRP-ROLE-{uuid.uuid4().hex[:6].upper()}", fresh_siren()
+    made = groupement(platform, code, siren)
+    assert made.member_id in {m["id"] for m in made.api.get_group_members(made.adherent_id)}
+    admin = platform.admin
+    person = admin.get_user(made.coordinator_id)
+    admin.update_user(made.coordinator_id, {**person, "attributes": {"collecte": [f"{siren}/1"]}})
+    admin.delete_realm_roles_of_user(made.coordinator_id, [admin.get_realm_role("coordonnateur")])
+    marker = admin.get_group_by_path(f"/coordonnateurs/{code}")
+    assert marker["id"] in {g["id"] for g in admin.get_user_groups(made.coordinator_id)}
+
+    # a new sign-in (the password set by the groupement's set-up), as the former coordinator
+    former = admin_api_as(platform.admin, platform.keycloak_url, made.coordinator_email, PASSWORD)
+    forbidden(lambda: former.get_group_members(made.adherent_id))
+    assert made.member_id not in {u["id"] for u in former.get_users({"max": 1000})}
+    forbidden(lambda: former.get_user(made.member_id))
 
 
 # --- allowed ---------------------------------------------------------------------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
-
 from collecte_kc.provision import provision
+from tests.signin import password_grant
 
 VOLATILE_KEYS = {"id", "notBefore"}
 
@@ -17,10 +16,20 @@ def _snapshot(admin: Any) -> dict[str, Any]:
     texts = admin.connection.raw_get("admin/realms/collecte/localization/fr").json()
     flows = {
         alias: admin.get_authentication_flow_executions(alias)
-        for alias in ("navigateur collecte", "mot de passe oublie collecte")
+        for alias in (
+            "navigateur collecte",
+            "octroi direct collecte",
+            "mot de passe oublie collecte",
+        )
+    }
+    policies = {
+        kind: admin.connection.raw_get(f"admin/realms/collecte/client-policies/{kind}").json()
+        for kind in ("profiles", "policies")
     }
     return {
         "realm": realm,
+        "client-policies": policies,
+        "clients": admin.get_clients(),
         "profile": admin.get_realm_users_profile(),
         "texts": texts,
         "flows": flows,
@@ -36,6 +45,7 @@ def test_fresh_import_has_the_expected_realm(platform):
     assert realm["resetPasswordAllowed"] and realm["verifyEmail"]
     assert realm["bruteForceProtected"] and not realm["permanentLockout"]
     assert realm["eventsEnabled"] and realm["adminEventsEnabled"]
+    assert realm["directGrantFlow"] == "octroi direct collecte"
     assert "length(12)" in realm["passwordPolicy"]
     assert "notEmail" in realm["passwordPolicy"] and "passwordHistory(5)" in realm["passwordPolicy"]
     terms = next(
@@ -57,19 +67,56 @@ def test_provisioning_twice_changes_nothing(platform):
     assert "TEXTE PROVISOIRE" in before["texts"]["termsText"]
 
 
-def test_portal_client_refuses_direct_password_grants(platform):
-    response = requests.post(
-        f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "collecte-portail",
-            "username": "quelquun@exemple.fr",
-            "password": "peu-importe",
-        },
-        timeout=5,
+def test_provisioning_closes_the_password_grant_of_a_realm_imported_before(platform, create_person):
+    """A realm imported before the client policy existed, admin-cli open: provisioning closes
+    the grant again (and the realm's own other policies are kept)."""
+    admin = platform.admin
+    path = "admin/realms/collecte/client-policies/policies"
+    saved = admin.connection.raw_get(path).json()
+    admin_cli = admin.get_client_id("admin-cli")
+    try:
+        admin.connection.raw_put(path, data=json.dumps({"policies": []})).raise_for_status()
+        admin.update_client(admin_cli, {"directAccessGrantsEnabled": True})
+        person = create_person(collecte=["213100019/1"])
+        admin.set_user_password(person, "Essai-Ancien-Realm-2026!", temporary=False)
+        admin.update_user(person, {"requiredActions": [], "emailVerified": True})
+        email = admin.get_user(person)["email"]
+        opened = password_grant(
+            platform.keycloak_url, "admin-cli", email, "Essai-Ancien-Realm-2026!"
+        )
+        assert opened.status_code == 200  # the attack, on such a realm
+
+        provision(admin)
+
+        assert not admin.get_client(admin_cli)["directAccessGrantsEnabled"]
+        assert admin.connection.raw_get(path).json() == saved
+        closed = password_grant(
+            platform.keycloak_url, "admin-cli", email, "Essai-Ancien-Realm-2026!"
+        )
+        assert closed.status_code == 400 and "access_token" not in closed.text
+    finally:
+        admin.connection.raw_put(path, data=json.dumps(saved)).raise_for_status()
+        admin.update_client(admin_cli, {"directAccessGrantsEnabled": False})
+
+
+def test_portal_client_refuses_direct_password_grants(platform, create_person):
+    """Asked correctly (a collection contact with a password, the client's secret): refused
+    because the client has no password grant, not for a failed client authentication."""
+    person = create_person(collecte=["213100019/1"])
+    platform.admin.set_user_password(person, "Essai-Portail-Direct-2026!", temporary=False)
+    platform.admin.update_user(person, {"requiredActions": [], "emailVerified": True})
+    response = password_grant(
+        platform.keycloak_url,
+        "collecte-portail",
+        platform.admin.get_user(person)["email"],
+        "Essai-Portail-Direct-2026!",
+        platform.portal_config["OIDC_CLIENT_SECRET"],
     )
-    assert response.status_code in (400, 401)
-    assert response.json()["error"] in ("unauthorized_client", "invalid_client")
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Client not allowed for direct access grants",
+    }
 
 
 def test_portal_service_account_holds_only_the_roles_it_needs(platform):

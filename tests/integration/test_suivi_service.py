@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from keycloak import KeycloakOpenID
 
 from collecte_kc.coordinators import Coordinator, add_groupement
 from portal.domain import Change
 from portal.gateway import KeycloakGateway
 from portal.suivi_service import State, follow_up
+from tests.signin import sign_in, signin_client
 
 CODE = "GRP-SUIVI"
 SIREN_1, SIREN_2 = "213591001", "213591019"
@@ -94,9 +94,10 @@ def test_counts_are_exact(
     _invite(gateway, platform, activated)
     platform.admin.set_user_password(activated, PASSWORD, temporary=False)
     platform.admin.update_user(activated, {"requiredActions": [], "emailVerified": True})
-    # One real sign-in (admin-cli's direct grant), recorded as a LOGIN event.
+    # One real sign-in through Keycloak's login form, recorded as a LOGIN event.
     email = platform.admin.get_user(activated)["email"]
-    KeycloakOpenID(platform.keycloak_url, "collecte", "admin-cli").token(email, PASSWORD)
+    with signin_client(platform.admin) as client:
+        sign_in(platform.keycloak_url, client, email, PASSWORD)
 
     suivi = follow_up(gateway, CODE)
 

@@ -126,3 +126,49 @@ def test_protect_principal_keeps_manage_of_that_person_to_user_managers(monkeypa
     # not view: coordinators still see the principal among their members
     assert permission["scopes"] == ["manage", "manage-group-membership"]
     assert permission["policies"] == ["role-id"]
+
+
+class _GroupementAdmin(_Admin):
+    """What ensure_groupement reads besides groups and policies."""
+
+    def get_realm_role(self, name: str) -> dict[str, str]:
+        assert name == "coordonnateur"
+        return {"id": "coordinator-role-id", "name": name}
+
+
+def test_a_groupement_permission_needs_the_marker_group_and_the_role(monkeypatch):
+    """Granted to one aggregate policy (UNANIMOUS) of the marker group policy and the role
+    policy: Keycloak's partial evaluation of user searches ignores the decision strategy of the
+    permission itself (tests/integration/test_coordinators.py shows the effect)."""
+    sent: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def ensure_policy(admin: Any, client_uuid: str, kind: str, rep: dict[str, Any]) -> str:
+        sent[rep["name"]] = (kind, rep)
+        return f"{rep['name']}-id"
+
+    def ensure_group(admin: Any, name: str, parent: Any = None, attributes: Any = None) -> Any:
+        return {"id": f"{name}-{'marker' if parent else 'group'}", "path": f"/{name}"}
+
+    monkeypatch.setattr(coordinators, "ensure_admin_permissions", lambda admin: "perm-uuid")
+    monkeypatch.setattr(coordinators, "ensure_group", ensure_group)
+    monkeypatch.setattr(coordinators, "ensure_marker_parent", lambda admin: {"id": "parent"})
+    monkeypatch.setattr(coordinators, "_descendant_ids", lambda admin, group_id: ["adherent"])
+    monkeypatch.setattr(coordinators, "ensure_policy", ensure_policy)
+    coordinators.ensure_groupement(_GroupementAdmin(), "GRP-EST", "Est")  # type: ignore[arg-type]
+
+    kind, group = sent["coordonnateurs GRP-EST"]
+    assert kind == "group" and group["groups"] == [
+        {"id": "GRP-EST-marker", "extendChildren": False}
+    ]
+    kind, role = sent["rôle coordonnateur"]
+    assert kind == "role" and role["roles"] == [{"id": "coordinator-role-id", "required": True}]
+    kind, both = sent["coordonnateurs GRP-EST : rôle et groupe"]
+    assert kind == "aggregate" and both["decisionStrategy"] == "UNANIMOUS"
+    assert both["logic"] == "POSITIVE"
+    assert both["policies"] == ["coordonnateurs GRP-EST-id", "rôle coordonnateur-id"]
+    kind, permission = sent["coordonnateurs GRP-EST : membres du groupement"]
+    assert kind == "scope" and permission["policies"] == [
+        "coordonnateurs GRP-EST : rôle et groupe-id"
+    ]
+    assert permission["resources"] == ["GRP-EST-group", "adherent"]
+    assert "manage" not in permission["scopes"]

@@ -57,7 +57,8 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
             "fr.collecte.keycloak.VersionedTermsAndConditions"
         ],
         "org.keycloak.events.EventListenerProviderFactory": [
-            "fr.collecte.keycloak.CoordinatorPermissionsListener"
+            "fr.collecte.keycloak.CoordinatorPermissionsListener",
+            "fr.collecte.keycloak.SessionRevocationListener",
         ],
         "org.keycloak.credential.CredentialProviderFactory": [
             "fr.collecte.keycloak.PasswordSetByUserCredentialProviderFactory"

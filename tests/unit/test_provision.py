@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 
 from collecte_kc import provision
-from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, USER_PROFILE_FILE
+from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, REALM_FILE, USER_PROFILE_FILE
 
 from .conftest import ADMIN_REALM_URL, KEYCLOAK_URL
 
@@ -51,10 +52,71 @@ def test_an_empty_version_file_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         provision.cgu_version()
 
 
+REALM_FILE_JSON = json.loads(REALM_FILE.read_text("utf-8"))
+POLICIES_URL = f"{ADMIN_REALM_URL}/client-policies"
+CLIENTS_URL = f"{ADMIN_REALM_URL}/clients"
+ADMIN_CLI = {"id": "admin-cli-uuid", "clientId": "admin-cli", "publicClient": True}
+
+
+def _password_grant_calls(
+    kc: responses.RequestsMock,
+    profiles: list[dict[str, Any]],
+    policies: list[dict[str, Any]],
+    direct_grants: bool,
+) -> None:
+    kc.get(f"{POLICIES_URL}/profiles", json={"profiles": profiles})
+    kc.get(f"{POLICIES_URL}/policies", json={"policies": policies})
+    kc.get(CLIENTS_URL, json=[ADMIN_CLI])
+    kc.get(
+        f"{CLIENTS_URL}/admin-cli-uuid",
+        json={**ADMIN_CLI, "directAccessGrantsEnabled": direct_grants},
+    )
+
+
+def _closed_realm_calls(kc: responses.RequestsMock) -> None:
+    _password_grant_calls(
+        kc,
+        REALM_FILE_JSON["clientProfiles"]["profiles"],
+        REALM_FILE_JSON["clientPolicies"]["policies"],
+        direct_grants=False,
+    )
+
+
+def test_a_realm_imported_before_gets_the_password_grant_closed(kc: responses.RequestsMock) -> None:
+    """An older realm: another policy of its own (kept), no ROPC policy, admin-cli open."""
+    kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    own = {"name": "politique locale", "enabled": True, "conditions": [], "profiles": []}
+    _password_grant_calls(kc, [], [own], direct_grants=True)
+    kc.put(f"{POLICIES_URL}/profiles", status=204)
+    kc.put(f"{POLICIES_URL}/policies", status=204)
+    kc.put(f"{CLIENTS_URL}/admin-cli-uuid", status=204)
+
+    provision.close_password_grant(
+        provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret")
+    )
+
+    profiles, policies, client = (
+        json.loads(str(c.request.body)) for c in kc.calls if c.request.method == "PUT"
+    )
+    assert profiles == {"profiles": REALM_FILE_JSON["clientProfiles"]["profiles"]}
+    assert policies == {"policies": [own, *REALM_FILE_JSON["clientPolicies"]["policies"]]}
+    assert client["clientId"] == "admin-cli" and client["directAccessGrantsEnabled"] is False
+
+
+def test_a_closed_realm_is_left_as_it_is(kc: responses.RequestsMock) -> None:
+    kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    _closed_realm_calls(kc)
+    provision.close_password_grant(
+        provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret")
+    )
+    assert [c for c in kc.calls if c.request.method != "GET"][1:] == []
+
+
 def _provisioning_calls(
     kc: responses.RequestsMock, realm_attributes: dict[str, str], expect_put: bool
 ) -> None:
     kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    _closed_realm_calls(kc)
     kc.put(f"{ADMIN_REALM_URL}/users/profile", json={})
     kc.put(f"{ADMIN_REALM_URL}/localization/fr/termsText", status=204)
     kc.get(ADMIN_REALM_URL, json={"realm": "collecte", "attributes": realm_attributes})

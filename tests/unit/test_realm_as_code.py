@@ -53,7 +53,25 @@ def test_realm_file_carries_no_generated_ids():
 
 def test_client_secrets_come_from_the_environment():
     for client in REALM["clients"]:
+        if client["publicClient"]:  # admin-cli, listed to close its password grant
+            assert "secret" not in client, client["clientId"]
+            continue
         assert re.fullmatch(r"\$\{COLLECTE_[A-Z_]+\}", client["secret"]), client["clientId"]
+
+
+def test_no_listed_client_has_the_password_grant_and_the_realm_refuses_it_anyway():
+    """Keycloak's built-in admin-cli is listed only to have its password grant off; the client
+    policy refuses the grant for every client, future ones too (tested against Keycloak in
+    tests/integration/test_no_token_by_any_path.py)."""
+    assert not [c["clientId"] for c in REALM["clients"] if c.get("directAccessGrantsEnabled", True)]
+    assert _client("admin-cli")["publicClient"]
+    [policy] = REALM["clientPolicies"]["policies"]
+    assert policy["enabled"] and policy["conditions"] == [
+        {"condition": "any-client", "configuration": {}}
+    ]
+    [profile] = REALM["clientProfiles"]["profiles"]
+    assert policy["profiles"] == [profile["name"]]
+    assert [e["executor"] for e in profile["executors"]] == ["reject-ropc-grant"]
 
 
 def test_portal_client_uses_code_flow_with_pkce_and_exact_redirects():
@@ -78,6 +96,7 @@ def test_flows_reference_only_defined_subflows_and_configs():
     flows = {flow["alias"] for flow in REALM["authenticationFlows"]}
     configs = {config["alias"] for config in REALM["authenticatorConfig"]}
     assert REALM["browserFlow"] in flows and REALM["resetCredentialsFlow"] in flows
+    assert REALM["directGrantFlow"] in flows
     for flow in REALM["authenticationFlows"]:
         for step in flow["authenticationExecutions"]:
             if step["authenticatorFlow"]:
@@ -104,6 +123,14 @@ def test_refusal_follows_identification_in_both_flows():
     steps = [s.get("authenticator") or s.get("flowAlias") for s in reset]
     assert steps.index(PADDED_RESET_EMAIL) < steps.index("mot de passe oublie collecte - refus")
     assert steps.index("mot de passe oublie collecte - refus") < steps.index("reset-password")
+    direct = sorted(
+        by_alias[REALM["directGrantFlow"]]["authenticationExecutions"], key=lambda s: s["priority"]
+    )
+    assert [s.get("authenticator") or s.get("flowAlias") for s in direct] == [
+        "direct-grant-validate-username",
+        "direct-grant-validate-password",
+        "octroi direct collecte - refus",
+    ]
 
 
 def test_reset_mail_step_answers_after_the_same_minimum_time_for_every_address():

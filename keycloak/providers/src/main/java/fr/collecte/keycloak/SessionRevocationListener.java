@@ -1,0 +1,168 @@
+package fr.collecte.keycloak;
+
+import java.util.List;
+import java.util.Set;
+import org.jboss.logging.Logger;
+import org.keycloak.Config;
+import org.keycloak.common.util.Time;
+import org.keycloak.events.Event;
+import org.keycloak.events.EventListenerProvider;
+import org.keycloak.events.EventListenerProviderFactory;
+import org.keycloak.events.admin.AdminEvent;
+import org.keycloak.events.admin.OperationType;
+import org.keycloak.events.admin.ResourceType;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.RoleModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * Ends at once every Keycloak session of a person who may no longer sign in, whoever made the
+ * change and by whichever Admin API path (the portal's service account, the admin console, a
+ * coordinator): the sign-in flows refuse a new session to whoever is neither a collection contact
+ * (a non-empty value of the attribute {@code collecte}) nor staff (realm role
+ * {@code equipe-plateforme}, directly, through the composites {@code support} and
+ * {@code coordonnateur}, or through a group), but a session opened before would otherwise live on
+ * until its idle timeout, its refresh tokens still accepted.
+ *
+ * <p>On each successful admin event that may take that right away from one user —
+ * {@code users/<id>} updated (attributes, enabled), realm or client role mappings of
+ * {@code users/<id>} deleted, {@code users/<id>/groups/<group>} deleted — the user is read again
+ * in the same transaction; if they are now disabled, or have neither a {@code collecte} value nor
+ * the role {@code equipe-plateforme}, and have any session, this does what the Admin API's
+ * « sign out » ({@code POST /users/<id>/logout}) does — not-before set to now for the user (tokens
+ * issued before are refused) and a back-channel logout of each of their sessions (clients with a
+ * back-channel logout URL are told) — and removes their offline sessions. A person keeping
+ * another collection function or their staff role keeps their sessions.
+ *
+ * <p>Not covered: a role taken from a group or a composite role (it reaches many people at once;
+ * the flows still refuse their next sign-in, and their sessions end at the idle timeout), and a
+ * realm partial import.
+ *
+ * <p>Admin event listeners are called inside the request's transaction, before it is committed:
+ * the sessions end with the change, or, if this fails, the change is rolled back (as in
+ * {@link CoordinatorPermissionsListener}). Global: active in every realm without configuration;
+ * it does nothing in a realm without the role {@code equipe-plateforme}.
+ */
+public class SessionRevocationListener implements EventListenerProvider, EventListenerProviderFactory {
+
+    public static final String PROVIDER_ID = "collecte-fin-des-sessions";
+    static final String COLLECTION_ATTRIBUTE = "collecte";
+    static final String STAFF_ROLE = "equipe-plateforme";
+
+    private static final Logger LOG = Logger.getLogger(SessionRevocationListener.class);
+    private static final Set<ResourceType> MAPPING_TYPES = Set.of(
+            ResourceType.REALM_ROLE_MAPPING, ResourceType.CLIENT_ROLE_MAPPING, ResourceType.GROUP_MEMBERSHIP);
+
+    private final KeycloakSession session;
+
+    public SessionRevocationListener() {
+        this(null);
+    }
+
+    private SessionRevocationListener(KeycloakSession session) {
+        this.session = session;
+    }
+
+    @Override
+    public void onEvent(Event event) {
+        // user events: nothing to do
+    }
+
+    @Override
+    public void onEvent(AdminEvent event, boolean includeRepresentation) {
+        String userId = affectedUser(event);
+        if (userId == null) {
+            return;
+        }
+        RealmModel realm = session.realms().getRealm(event.getRealmId());
+        RoleModel staff = realm == null ? null : realm.getRole(STAFF_ROLE);
+        if (staff == null) {
+            return;
+        }
+        try {
+            UserModel user = session.users().getUserById(realm, userId);
+            if (user == null || mayStillSignIn(user, staff)) {
+                return;
+            }
+            endSessions(realm, user);
+        } catch (RuntimeException error) {
+            LOG.errorf(error, "Sessions de %s non terminées : la modification est annulée", userId);
+            session.getTransactionManager().setRollbackOnly();
+        }
+    }
+
+    /** The user whose right to sign in the event may have taken away, else null. */
+    static String affectedUser(AdminEvent event) {
+        if (event.getError() != null || event.getResourcePath() == null) {
+            return null;
+        }
+        String[] path = event.getResourcePath().split("/");
+        if (path.length < 2 || !"users".equals(path[0])) {
+            return null;
+        }
+        boolean userUpdated = event.getResourceType() == ResourceType.USER
+                && event.getOperationType() == OperationType.UPDATE && path.length == 2;
+        boolean mappingRemoved = MAPPING_TYPES.contains(event.getResourceType())
+                && event.getOperationType() == OperationType.DELETE;
+        return userUpdated || mappingRemoved ? path[1] : null;
+    }
+
+    /** The sign-in flows' rule: enabled, and a collection contact or staff. */
+    static boolean mayStillSignIn(UserModel user, RoleModel staff) {
+        if (!user.isEnabled()) {
+            return false;
+        }
+        boolean collectionContact = user.getAttributeStream(COLLECTION_ATTRIBUTE)
+                .anyMatch(value -> value != null && !value.isEmpty());
+        return collectionContact || user.hasRole(staff);
+    }
+
+    private void endSessions(RealmModel realm, UserModel user) {
+        List<UserSessionModel> sessions = session.sessions().getUserSessionsStream(realm, user).toList();
+        List<UserSessionModel> offline = session.sessions().getOfflineUserSessionsStream(realm, user).toList();
+        if (sessions.isEmpty() && offline.isEmpty()) {
+            return; // nothing to end: no write on each edit of, say, a technical contact
+        }
+        // what the Admin API's « sign out » does, and the offline sessions too
+        session.users().setNotBeforeForUser(realm, user, Time.currentTime());
+        for (UserSessionModel userSession : sessions) {
+            AuthenticationManager.backchannelLogout(session, userSession, true);
+        }
+        for (UserSessionModel userSession : offline) {
+            session.sessions().removeOfflineUserSession(realm, userSession);
+        }
+        LOG.infof("Sessions de %s terminées (%d, %d hors ligne) : plus interlocuteur de collecte ni "
+                + "personnel", user.getId(), sessions.size(), offline.size());
+    }
+
+    @Override
+    public EventListenerProvider create(KeycloakSession session) {
+        return new SessionRevocationListener(session);
+    }
+
+    @Override
+    public boolean isGlobal() {
+        return true;
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public void init(Config.Scope config) {
+    }
+
+    @Override
+    public void postInit(KeycloakSessionFactory factory) {
+    }
+
+    @Override
+    public String getId() {
+        return PROVIDER_ID;
+    }
+}
