@@ -453,3 +453,27 @@ def test_support_may_still_change_an_activated_members_email(platform, activated
     corrected = new_email("adresse-changee-par-le-support")
     portal_admin(platform).update_user(activated_colleague.id, {"email": corrected})
     assert platform.admin.get_user(activated_colleague.id)["email"] == corrected
+
+
+def test_a_former_coordinator_gives_no_function_even_from_their_marker_group(platform):
+    """The `coordonnateur` role and the marker group are both needed: with the role removed, a
+    person left in `/coordonnateurs/<code>` grants nothing, not even in that groupement (400
+    from the user profile, or 403 where the permissions already refuse)."""
+    siren = fresh_siren()
+    former = groupement(platform, f"GRP-ANCIEN-{uuid.uuid4().hex[:6].upper()}", siren)
+    role = platform.admin.get_realm_role("coordonnateur")
+    platform.admin.delete_realm_roles_of_user(former.coordinator_id, [role])
+    mailbox = new_email("ancien-coordonnateur")
+    with pytest.raises(KeycloakError) as refusal:
+        former.api.create_user(
+            {
+                "email": mailbox,
+                "firstName": "Ex",
+                "lastName": "Coordonnateur",
+                "enabled": True,
+                "attributes": {"collecte": [f"{siren}/1"]},
+                "groups": [f"/{former.code}/{siren}"],
+            }
+        )
+    assert refusal.value.response_code in (400, 403), refusal.value
+    assert platform.admin.get_users({"email": mailbox, "exact": True}) == []
