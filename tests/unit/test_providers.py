@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from collecte_kc import coordinators
-from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR
+from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR, USER_PROFILE_FILE
 from collecte_kc.provision import CGU_VERSION_ATTRIBUTE
-from portal.domain import CURRENT_TERMS_VERSION, INVITATION_SENT, TERMS_VERSION
+from portal.domain import CURRENT_TERMS_VERSION, INVITATION_SENT, TERMS_VERSION, Function
 
 SOURCES = PROVIDERS_DIR / "src" / "main"
 JAVA = SOURCES / "java"
@@ -65,6 +65,11 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
         ],
         "org.keycloak.policy.PasswordPolicyProviderFactory": [
             "fr.collecte.keycloak.PasswordChosenByUserPolicy"
+        ],
+        "org.keycloak.validate.ValidatorFactory": [
+            "fr.collecte.keycloak.FunctionsInOwnGroupementValidator",
+            "fr.collecte.keycloak.PortalRecordValidator",
+            "fr.collecte.keycloak.ProtectedEmailValidator",
         ],
     }
     for classes in registered.values():
@@ -193,3 +198,50 @@ def test_hashed_password_guard_replaces_keycloaks_provider_with_the_policys_rule
     assert "public CredentialModel createCredential(RealmModel realm, UserModel user," in source
     assert "PasswordChosenByUserPolicy.refusal(session, realm, user)" in source
     assert "throw new PasswordPolicyNotMetException(refusal" in source
+
+
+# --- user-profile validators (their behaviour: tests/integration/test_coordinator_writes.py) ---
+
+PROFILE = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
+SCHEMA = (JAVA / "fr/collecte/keycloak/CollecteSchema.java").read_text("utf-8")
+
+
+def _validator_id(name: str) -> str:
+    return _constant((JAVA / f"fr/collecte/keycloak/{name}.java").read_text("utf-8"), "ID")
+
+
+def _java_list(source: str, name: str) -> list[str]:
+    match = re.search(rf"List<String> {name} = List\.of\(([^)]*)\);", source)
+    assert match, name
+    items = [item.strip() for item in match.group(1).split(",")]
+    return [item.strip('"') if item.startswith('"') else _constant(source, item) for item in items]
+
+
+def _validated_by(validator: str) -> set[str]:
+    return {a["name"] for a in PROFILE["attributes"] if validator in a.get("validations", {})}
+
+
+def test_the_user_profile_applies_each_validator_to_the_attributes_named_in_the_schema():
+    """The Java constants and the profile name the same attributes: a renamed attribute would
+    silently lose its rule."""
+    functions = _java_list(SCHEMA, "FUNCTIONS")
+    assert functions == [f.value for f in Function] == ["collecte", "technique", "facturation"]
+    assert _validated_by(_validator_id("FunctionsInOwnGroupementValidator")) == set(functions)
+    records = _java_list(SCHEMA, "PORTAL_RECORDS")
+    assert _validated_by(_validator_id("PortalRecordValidator")) == set(records)
+    assert INVITATION_SENT in records
+    assert _validated_by(_validator_id("ProtectedEmailValidator")) == {"email"}
+
+
+def test_the_validators_refusals_are_sentences_the_admin_api_returns_as_is():
+    """No ASCII apostrophe nor brace, which message formatting would eat or read."""
+    for name in (
+        "FunctionsInOwnGroupementValidator",
+        "PortalRecordValidator",
+        "ProtectedEmailValidator",
+    ):
+        source = (JAVA / f"fr/collecte/keycloak/{name}.java").read_text("utf-8")
+        sentences = re.findall(r'static final String [A-Z_]+ = ((?:"[^"]*"\s*\+?\s*)+);', source)
+        assert sentences, name
+        for sentence in sentences:
+            assert "'" not in sentence and "{" not in sentence, (name, sentence)

@@ -11,9 +11,11 @@ import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.RoleModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
 import org.keycloak.policy.PasswordPolicyProvider;
 import org.keycloak.policy.PasswordPolicyProviderFactory;
 import org.keycloak.policy.PolicyError;
+import org.keycloak.representations.IDToken;
 import org.keycloak.representations.JsonWebToken;
 
 /**
@@ -89,20 +91,14 @@ public class PasswordChosenByUserPolicy implements PasswordPolicyProvider, Passw
         return REFUSAL_TEXT;
     }
 
-    /** Whether the token's subject holds manage-users of {@code realm} (composites included). */
-    private static boolean managesUsers(KeycloakSession session, RealmModel realm,
-            JsonWebToken token) {
-        String issuer = token.getIssuer();
-        if (issuer == null || token.getSubject() == null) {
-            return false;
-        }
-        RealmModel callersRealm = session.realms().getRealmByName(
-                issuer.substring(issuer.lastIndexOf('/') + 1));
-        if (callersRealm == null) {
-            return false;
-        }
-        UserModel caller = session.users().getUserById(callersRealm, token.getSubject());
-        if (caller == null) {
+    /**
+     * Whether the token's subject holds manage-users of {@code realm} (composites included).
+     * Shared with the user-profile rules ({@link RestrictedWriter}): the same callers are trusted.
+     */
+    static boolean managesUsers(KeycloakSession session, RealmModel realm, JsonWebToken token) {
+        UserModel caller = caller(session, token);
+        RealmModel callersRealm = callersRealm(session, token);
+        if (caller == null || callersRealm == null) {
             return false;
         }
         ClientModel management = callersRealm.getId().equals(realm.getId())
@@ -113,6 +109,40 @@ public class PasswordChosenByUserPolicy implements PasswordPolicyProvider, Passw
         }
         RoleModel manageUsers = management.getRole(AdminRoles.MANAGE_USERS);
         return manageUsers != null && caller.hasRole(manageUsers);
+    }
+
+    /**
+     * Who the token speaks for, in the realm that issued it; null when unknown. A token without
+     * {@code sub} (a client without the realm's {@code basic} scope, such as {@code admin-cli} of
+     * realm collecte) names its user through its session ({@code sid}), which is how the Admin
+     * API itself finds the caller.
+     */
+    static UserModel caller(KeycloakSession session, JsonWebToken token) {
+        RealmModel callersRealm = callersRealm(session, token);
+        if (callersRealm == null) {
+            return null;
+        }
+        if (token.getSubject() != null) {
+            return session.users().getUserById(callersRealm, token.getSubject());
+        }
+        String sessionId = token instanceof IDToken idToken ? idToken.getSessionId() : null;
+        if (sessionId == null) {
+            return null;
+        }
+        UserSessionModel userSession = session.sessions().getUserSession(callersRealm, sessionId);
+        if (userSession == null) {
+            userSession = session.sessions().getOfflineUserSession(callersRealm, sessionId);
+        }
+        return userSession == null ? null : userSession.getUser();
+    }
+
+    /** The realm named by the token's issuer ({@code …/realms/<name>}); null when unknown. */
+    static RealmModel callersRealm(KeycloakSession session, JsonWebToken token) {
+        String issuer = token.getIssuer();
+        if (issuer == null) {
+            return null;
+        }
+        return session.realms().getRealmByName(issuer.substring(issuer.lastIndexOf('/') + 1));
     }
 
     /** Without a user (Keycloak does not call it for a password being set): nothing to refuse. */
