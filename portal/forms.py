@@ -134,7 +134,7 @@ _parse_phone = parse_phone
 _clean_text = clean_text
 
 
-def _strip(value: str | None) -> str | None:
+def strip_spaces(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
 
@@ -148,7 +148,7 @@ def _person_name(message: str) -> Validator:
     return check
 
 
-def _email(form: Any, field: Any) -> None:
+def valid_email(form: Any, field: Any) -> None:
     if field.errors:
         return
     try:
@@ -180,11 +180,11 @@ def _required(required: bool, message: str) -> Any:
 def _email_field(*, required: bool) -> Any:
     return EmailField(
         "Adresse e-mail",
-        filters=[_strip],
+        filters=[strip_spaces],
         validators=[
             _required(required, EMAIL_REQUIRED),
             Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
-            _email,
+            valid_email,
         ],
         render_kw={"autocomplete": "email"},
     )
@@ -193,7 +193,7 @@ def _email_field(*, required: bool) -> Any:
 def _siren_field(*, required: bool) -> Any:
     return StringField(
         "SIREN",
-        filters=[_strip],
+        filters=[strip_spaces],
         validators=[_required(required, SIREN_REQUIRED), _siren],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
@@ -202,7 +202,7 @@ def _siren_field(*, required: bool) -> Any:
 def _lot_field(*, required: bool) -> Any:
     return StringField(
         "Lot",
-        filters=[_strip],
+        filters=[strip_spaces],
         validators=[_required(required, LOT_REQUIRED), _lot],
         render_kw={"autocomplete": "off"},
     )
@@ -229,7 +229,7 @@ class _PhoneField(TelField):  # type: ignore[misc]
     def __init__(self, label: str, *, mobile: bool, **kwargs: Any) -> None:
         super().__init__(
             label,
-            filters=[_strip],
+            filters=[strip_spaces],
             validators=[Optional(), Length(max=PHONE_MAX, message=PHONE_TOO_LONG)],
             render_kw={"autocomplete": "tel"},
             **kwargs,
@@ -396,7 +396,7 @@ class RefusalForm(_Form):
 
     motif = TextAreaField(
         "Motif du refus",
-        filters=[_strip],
+        filters=[strip_spaces],
         validators=[
             DataRequired(message=MOTIF_INVALID),
             Length(min=MOTIF_MIN, max=MOTIF_MAX, message=MOTIF_INVALID),

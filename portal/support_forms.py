@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import EmailField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
-from portal.fields import EMAIL_MAX, EMAIL_TOO_LONG, FieldError, check_email
+from portal.fields import EMAIL_MAX, EMAIL_TOO_LONG
+from portal.forms import strip_spaces, valid_email
 
 NEW_EMAIL_REQUIRED = "Indiquez la nouvelle adresse e-mail."
 EMAIL_SAME = "C’est déjà l’adresse e-mail de cette personne : rien n’a été modifié."
@@ -23,29 +22,16 @@ STAFF_EMAIL = (
 )
 
 
-def _email(form: Any, field: Any) -> None:
-    if field.errors:
-        return
-    try:
-        field.data = check_email(field.data)
-    except FieldError as error:
-        raise ValidationError(str(error)) from None
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value is not None else None
-
-
 class EmailChangeForm(FlaskForm):  # type: ignore[misc]
     """The person's new e-mail address, typed by support."""
 
     email = EmailField(
         "Nouvelle adresse e-mail",
-        filters=[_strip],
+        filters=[strip_spaces],
         validators=[
             DataRequired(message=NEW_EMAIL_REQUIRED),
             Length(max=EMAIL_MAX, message=EMAIL_TOO_LONG),
-            _email,
+            valid_email,
         ],
         render_kw={"autocomplete": "off"},
     )
