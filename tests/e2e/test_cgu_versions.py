@@ -67,9 +67,10 @@ def test_our_terms_action_is_the_one_keycloak_uses(platform):
 
 
 def test_a_new_cgu_version_is_accepted_again_at_the_next_sign_in(
-    platform, gateway, create_person, publish_cgu, page
+    platform, gateway, adherent, create_person, publish_cgu, page
 ):
     current = _realm_version(platform)
+    adherent(Scope.parse(SCOPE).siren)  # type: ignore[union-attr]
     person_id = create_person(collecte=[SCOPE])
     email = platform.admin.get_user(person_id)["email"]
     invite(gateway, platform, person_id)

@@ -461,6 +461,12 @@ def test_a_former_coordinator_gives_no_function_even_from_their_marker_group(pla
     from the user profile, or 403 where the permissions already refuse)."""
     siren = fresh_siren()
     former = groupement(platform, f"GRP-ANCIEN-{uuid.uuid4().hex[:6].upper()}", siren)
+    # Also a collection contact of one of his adherents: without the role he still signs in (as
+    # a member), so the refusal below is the write's, not a closed sign-in.
+    coordinator = platform.admin.get_user(former.coordinator_id)
+    attributes = {**coordinator.get("attributes", {}), "collecte": [f"{siren}/1"]}
+    platform.admin.update_user(former.coordinator_id, {**coordinator, "attributes": attributes})
+    platform.admin.group_user_add(former.coordinator_id, former.adherent_id)
     role = platform.admin.get_realm_role("coordonnateur")
     platform.admin.delete_realm_roles_of_user(former.coordinator_id, [role])
     mailbox = new_email("ancien-coordonnateur")
