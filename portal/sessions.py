@@ -26,9 +26,10 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from cachelib import BaseCache, FileSystemCache
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
 from flask import session as flask_session
-from flask_session import Session
+from flask_session.base import ServerSideSession
+from flask_session.cachelib import CacheLibSessionInterface
 from werkzeug.wrappers import Response
 
 #: Prefixes of the keys in the store (a Redis shared with other uses stays readable).
@@ -62,13 +63,41 @@ def init_app(app: Flask) -> None:
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))
     config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.extensions[_STORE_EXTENSION] = store
-    Session(app)
+    app.session_interface = EndableSessionInterface(
+        app, client=store, key_prefix=SESSION_PREFIX, permanent=True
+    )
     if secure:
 
         @app.after_request
         def strict_transport_security(response: Response) -> Response:
             response.headers["Strict-Transport-Security"] = HSTS
             return response
+
+
+class EndableSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]  # untyped
+    """Flask-Session's cachelib sessions, except that a session ended while one of its requests
+    was in flight (sign-out in another tab, back-channel logout) is not written back by that
+    request: every request saves its session (to renew the idle timeout), and saving a
+    session read before its deletion would bring it back to life."""
+
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        session = super().open_session(app, request)
+        # Flask-Session gives an unknown or missing id a new one: the session is new.
+        session.read_from_store = request.cookies.get(app.config["SESSION_COOKIE_NAME"]) == (
+            session.sid
+        )
+        return session
+
+    def regenerate(self, session: ServerSideSession) -> None:
+        super().regenerate(session)
+        session.read_from_store = False
+
+    def _upsert_session(
+        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
+        if getattr(session, "read_from_store", False) and not self.cache.has(store_id):
+            return  # ended meanwhile: stays ended
+        super()._upsert_session(session_lifetime, session, store_id)
 
 
 def uses_https(portal_url: object, default: bool) -> bool:

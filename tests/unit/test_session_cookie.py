@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.sessions import SESSION_PREFIX
+
 from .conftest import session_user
 
 REALM = json.loads((Path(__file__).parents[2] / "realm-export.json").read_text("utf-8"))
@@ -128,3 +130,23 @@ def test_no_session_outlives_the_maximum_lifetime(
     assert "Connecté en tant que" not in client.get("/").get_data(as_text=True)
     sign_in(signed_in_at=int(time.time()) - 35990)
     assert "Connecté en tant que" in client.get("/").get_data(as_text=True)
+
+
+def test_a_request_in_flight_does_not_bring_an_ended_session_back(
+    client: FlaskClient, sign_in: Callable[..., None]
+) -> None:
+    """The race of a page loading while Keycloak's back-channel logout (or a sign-out in another
+    tab) deletes the session: the page's request must not write it back."""
+    sign_in()
+    app = client.application
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
+    assert cookie is not None
+    interface = app.session_interface
+    with app.test_request_context("/", headers={"Cookie": f"{name}={cookie.value}"}) as context:
+        in_flight = interface.open_session(app, context.request)
+        assert in_flight["user"]["email"] == "camille.martin@example.fr"
+        interface.cache.delete(SESSION_PREFIX + cookie.value)  # ended meanwhile
+        interface.save_session(app, in_flight, app.response_class())
+
+    assert "Connecté en tant que" not in client.get("/").get_data(as_text=True)
