@@ -5,6 +5,10 @@ Authlib does every protocol check: ``state``, PKCE, the ID token's signature
 expiry and ``nonce``. This module only decides what goes in the Flask session
 and where to send the user next.
 
+The session lives on the server (:mod:`portal.sessions`): at sign-in it gets a new id,
+indexed under the Keycloak session (``sid`` of the ID token) so that Keycloak's
+back-channel logout (:mod:`portal.backchannel`) can end it; sign-out deletes it.
+
 One setting matters: Authlib (1.9) compares ``aud`` with the client id only
 when ``claims_options`` asks for it (by default it checks ``azp`` alone), so
 the callback passes the expected issuer and audience explicitly.
@@ -36,6 +40,8 @@ from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
+from portal import backchannel, sessions
+
 bp = Blueprint("auth", __name__)
 
 P = ParamSpec("P")
@@ -44,8 +50,7 @@ _OAUTH_EXTENSION = "authlib.integrations.flask_client"
 _CLIENT_NAME = "keycloak"
 _STATE_PREFIX = f"_state_{_CLIENT_NAME}_"
 
-# Session keys. The session is a signed (not encrypted) cookie: keep it small
-# and hold nothing the user may not see.
+# Session keys. The session is kept on the server; the cookie holds only its id.
 USER_KEY = "user"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 (a session key name, not a secret)
 REFRESH_TOKEN_KEY = "refresh_token"  # noqa: S105 (a session key name, not a secret)
@@ -74,6 +79,8 @@ class _OIDCClient(Protocol):
 
     def fetch_access_token(self, **kwargs: Any) -> dict[str, Any]: ...
 
+    def fetch_jwk_set(self, force: bool = False) -> dict[str, Any]: ...
+
     def create_logout_url(
         self,
         post_logout_redirect_uri: str | None = None,
@@ -88,6 +95,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"utilisateur_connecte": _session_user()})
     base_url = app.config["KEYCLOAK_URL"].rstrip("/")
     realm = quote(app.config["KEYCLOAK_REALM"], safe="")
+    sessions.init_app(app)
     oauth = OAuth(app)
     oauth.register(
         name=_CLIENT_NAME,
@@ -100,11 +108,17 @@ def init_app(app: Flask) -> None:
             "default_timeout": app.config["KEYCLOAK_TIMEOUT"],
         },
     )
+    backchannel.init_app(app, lambda force: _oidc().fetch_jwk_set(force=force), issuer)
 
 
 def _oidc() -> _OIDCClient:
     oauth = current_app.extensions[_OAUTH_EXTENSION]
     return cast(_OIDCClient, oauth.create_client(_CLIENT_NAME))
+
+
+def issuer() -> str:
+    """The realm's issuer, from the (cached) discovery document."""
+    return str(_oidc().load_server_metadata()["issuer"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +130,8 @@ class SessionUser:
     given_name: str
     family_name: str
     expires_at: int
+    #: When the user signed in (epoch seconds): no session outlives SESSION_MAX_LIFETIME.
+    signed_in_at: int
 
     @property
     def display_name(self) -> str:
@@ -129,6 +145,7 @@ class SessionUser:
             "given_name": self.given_name,
             "family_name": self.family_name,
             "expires_at": self.expires_at,
+            "signed_in_at": self.signed_in_at,
         }
 
     @classmethod
@@ -140,6 +157,7 @@ class SessionUser:
                 given_name=str(data["given_name"]),
                 family_name=str(data["family_name"]),
                 expires_at=int(data["expires_at"]),
+                signed_in_at=int(data["signed_in_at"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -154,14 +172,19 @@ def _session_user() -> SessionUser | None:
 def current_user() -> SessionUser | None:
     """Return the signed-in user, or ``None``.
 
-    When the access token has expired, the refresh token is used: that succeeds only while the
-    Keycloak session lives, so the portal session ends with it. Failing that, signed out.
+    A session ended in Keycloak is already gone from the store (back-channel logout). When the
+    access token has expired, the refresh token is used: that succeeds only while the Keycloak
+    session lives, so the portal session ends with it. Failing that, or past the session's
+    maximum lifetime (counted from sign-in), signed out.
     """
     data = session.get(USER_KEY)
     if not isinstance(data, Mapping):
         return None
     user = SessionUser.from_session(data)
-    if user is not None and user.expires_at <= time.time():
+    now = time.time()
+    if user is not None and now - user.signed_in_at >= current_app.config["SESSION_MAX_LIFETIME"]:
+        user = None
+    if user is not None and user.expires_at <= now:
         user = _refreshed(user)
     if user is None:
         for key in (USER_KEY, ID_TOKEN_KEY, REFRESH_TOKEN_KEY):
@@ -294,12 +317,16 @@ def callback() -> ResponseReturnValue:
         given_name=str(userinfo.get("given_name") or ""),
         family_name=str(userinfo.get("family_name") or ""),
         expires_at=int(token.get("expires_at") or userinfo["exp"]),
+        signed_in_at=int(time.time()),
     )
     next_url = session.get(NEXT_KEY)
-    # Start from an empty session: nothing from before sign-in is carried over.
+    # Start from an empty session under a new id: nothing from before sign-in is carried over.
     session.clear()
     session[USER_KEY] = user.to_session()
     _keep_tokens(token)
+    sessions.start_new_session()
+    keycloak_sid = userinfo.get("sid")
+    sessions.remember_sign_in(keycloak_sid if isinstance(keycloak_sid, str) else None, user.sub)
     return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
 
 
@@ -311,10 +338,12 @@ def _sign_in_failed() -> ResponseReturnValue:
 
 @bp.post("/deconnexion")
 def logout() -> ResponseReturnValue:
-    """Clear the session, then end the Keycloak session (RP-initiated logout)."""
+    """Delete the session, then end the Keycloak session (RP-initiated logout)."""
     id_token = session.get(ID_TOKEN_KEY)
     session.clear()
     flash("Déconnexion effectuée.", "info")
+    # The stored session is deleted: a copy of the cookie taken before opens nothing.
+    sessions.start_new_session()
     if not isinstance(id_token, str):
         return redirect(url_for("main.home"))
     logout = _oidc().create_logout_url(

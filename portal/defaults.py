@@ -22,10 +22,26 @@ KEYCLOAK_TIMEOUT = 5
 # is room for the multipart envelope and the other fields.
 MAX_CONTENT_LENGTH = 6 * 1024 * 1024
 
-# Session cookie. Development over plain HTTP sets COLLECTE_SESSION_COOKIE_SECURE=false.
+# The portal's public address (scheme, host, port), as users and Keycloak reach it. Its scheme
+# decides the session cookie: https gives a Secure cookie named "__Host-collecte-session" and
+# HSTS; http (dev run, tests) a plain "collecte-session". Unset: SESSION_COOKIE_SECURE decides.
+PORTAL_URL = None
+
+# Session cookie (the session itself is kept on the server, see portal.sessions).
+# Development over plain HTTP sets COLLECTE_SESSION_COOKIE_SECURE=false.
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Lifetimes of a portal session, in seconds, the realm's own (ssoSessionIdleTimeout and
+# ssoSessionMaxLifespan in realm-export.json): ended after 30 minutes without a request,
+# and 10 hours after sign-in whatever happens.
+SESSION_IDLE_TIMEOUT = 1800
+SESSION_MAX_LIFETIME = 36000
+# Where sessions are kept: a Redis URL ("redis://host:6379/0") shared by several portal hosts;
+# unset, a folder of files on this host (SESSION_FILE_DIR, default: the temporary folder's
+# "collecte-portail-sessions"), enough for one host (the dev run's workers share it).
+SESSION_REDIS_URL = None
+SESSION_FILE_DIR = None
 
 # Mail the portal sends itself (support notifications). Keycloak has its own SMTP settings.
 SMTP_HOST = "localhost"

@@ -96,6 +96,9 @@ def main() -> None:
             "COLLECTE_OIDC_CLIENT_SECRET": _setting("COLLECTE_OIDC_CLIENT_SECRET"),
             "COLLECTE_ADMIN_CLIENT_SECRET": _setting("COLLECTE_ADMIN_CLIENT_SECRET"),
             "COLLECTE_SESSION_COOKIE_SECURE": "false",
+            "COLLECTE_PORTAL_URL": portal_url,
+            # Both gunicorn workers share the sessions kept in this folder.
+            "COLLECTE_SESSION_FILE_DIR": str(DATA_DIR / "sessions-portail"),
         }
         children.append(
             subprocess.Popen(  # noqa: S603 - our own app

@@ -120,6 +120,9 @@ def _started(data_dir: Path) -> Iterator[Sandbox]:
             "OIDC_CLIENT_SECRET": oidc_secret,
             "ADMIN_CLIENT_SECRET": admin_secret,
             "SESSION_COOKIE_SECURE": False,
+            # Keycloak's back-channel logout reaches this portal at portal_url (realm_env).
+            "PORTAL_URL": portal_url,
+            "SESSION_FILE_DIR": str(data_dir / "sessions-portail"),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": smtp_port,
             "SUPPORT_EMAIL": SUPPORT_EMAIL,

@@ -113,6 +113,11 @@ class KeycloakServer:
             f"--hostname={self.url}",
             f"--spi-theme--cache-themes={str(self.cache_themes).lower()}",
             f"--spi-theme--cache-templates={str(self.cache_themes).lower()}",
+            # Brute-force detection stays on (realm settings), but a second correct login of
+            # the same user while one is in progress (a shared mailbox, a double submit) is
+            # no longer refused as « mot de passe invalide »: see README, « Connexions
+            # simultanées ».
+            "--spi-brute-force-protector--default-brute-force-detector--allow-concurrent-requests=true",
         ]
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - arguments built above

@@ -80,11 +80,13 @@ def kc() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def make_app() -> Callable[..., Flask]:
-    """Build an app from the test configuration plus overrides."""
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Flask]:
+    """Build an app from the test configuration plus overrides (sessions kept in a folder of
+    the test's own)."""
+    sessions = tmp_path_factory.mktemp("sessions")
 
     def factory(**overrides: Any) -> Flask:
-        return create_app({**TEST_CONFIG, **overrides})
+        return create_app({**TEST_CONFIG, "SESSION_FILE_DIR": str(sessions), **overrides})
 
     return factory
 
@@ -113,6 +115,7 @@ def session_user(**overrides: Any) -> dict[str, Any]:
         "given_name": "Camille",
         "family_name": "Martin",
         "expires_at": int(time.time()) + 300,
+        "signed_in_at": int(time.time()),
     }
     user.update(overrides)
     return user
@@ -576,6 +579,7 @@ def sign_in_as(client: FlaskClient) -> Callable[[Mapping[str, Any]], None]:
             given_name=person["firstName"],
             family_name=person["lastName"],
             expires_at=int(time.time()) + 300,
+            signed_in_at=int(time.time()),
         )
         with client.session_transaction() as sess:
             sess[USER_KEY] = user.to_session()

@@ -86,6 +86,7 @@ def test_login_required(make_app: Callable[..., Flask]) -> None:
             "given_name": "",
             "family_name": "",
             "expires_at": int(time.time()) + 60,
+            "signed_in_at": int(time.time()),
         }
     assert text(client.get("/espace")) == "espace adhérent"
 
