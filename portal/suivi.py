@@ -119,7 +119,7 @@ def export(code: str) -> ResponseReturnValue:
     writer.writerow(CSV_HEADERS)
     for lot in suivi.lots:
         for line in suivi.lines_of(lot, non_actives):
-            writer.writerow(_csv_row(line))
+            writer.writerow([csv_cell(cell) for cell in _csv_row(line)])
     name = f"suivi-activations-{code}{'-non-actives' if non_actives else ''}.csv"
     return Response(
         # The BOM makes spreadsheet software read the file as UTF-8.
@@ -147,6 +147,17 @@ def _csv_row(line: Line) -> list[str]:
         person.terms_version or "",
         _csv_date(line.account.last_login),
     ]
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP « CSV injection »).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it as text: a cell that begins like a formula gets a
+    leading single quote. Applied to every cell alike (an e-mail may begin with ``+`` or ``-``,
+    a raison sociale with ``=``), at the price of a quote before such rare plain values."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _csv_date(value: datetime | None) -> str:
