@@ -384,6 +384,8 @@ class PersonUpdate:
     functions: dict[Function, list[Scope]]  # to add
     sirens: list[str]  # adherent groups to join
     lines: list[int]
+    # False for a person known only in other groupements: the report shows them as a newcomer.
+    known_here: bool = True
 
 
 @dataclass
@@ -397,6 +399,17 @@ class Plan:
     invitations: dict[str, int] = field(default_factory=dict)  # e-mail → first line
     ids: dict[str, str] = field(default_factory=dict)  # e-mail → id of the existing people
     unchanged: int = 0  # lines with nothing to do
+
+    @property
+    def newcomers(self) -> int:
+        """People new to the groupement: created, or known only elsewhere (issue 10: the report
+        never tells a coordinator that such a person already exists)."""
+        return len(self.people) + sum(not u.known_here for u in self.updates)
+
+    @property
+    def completed(self) -> int:
+        """People of the groupement who gain a function or a membership."""
+        return sum(u.known_here for u in self.updates)
 
     @property
     def empty(self) -> bool:
@@ -430,7 +443,9 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
                 ReportLine(
                     row.line,
                     Kind.ERROR,
-                    f"Le SIREN {row.siren} est déjà adhérent du groupement {other} : contactez "
+                    # Never the other groupement's name: a coordinator learns nothing about
+                    # other groupements (issue 10); support sees it in the console.
+                    f"Le SIREN {row.siren} est déjà adhérent d’un autre groupement : contactez "
                     "le support.",
                     "SIREN",
                 )
@@ -481,6 +496,9 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
             new.lines.append(row.line)
         else:
             result.ids[row.email] = person.id
+            # What the report may say of this person: only what the groupement itself holds.
+            # Known only elsewhere, they read exactly like a new person (no notice).
+            here = _sirens_here(person, existing)
             # The authority rule (portal.authority): the value, the membership of the adherent's
             # group, the lot among the adherent's lots (those this plan adds included).
             joined = person.id in existing.members.get(row.siren, frozenset())
@@ -496,20 +514,21 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
             label = row.function.label.lower()
             if not missing and not joined:
                 update = updates.setdefault(
-                    row.email, PersonUpdate(person.id, row.email, {}, [], [])
+                    row.email, PersonUpdate(person.id, row.email, {}, [], [], bool(here))
                 )
                 if row.siren not in update.sirens:
                     update.sirens.append(row.siren)
                 update.lines.append(row.line)
-                report.append(
-                    ReportLine(
-                        row.line,
-                        Kind.NOTICE,
-                        f"{row.email} est déjà {label} pour {_scopes_text(row.scopes)} mais "
-                        f"n’est pas membre du groupe de l’adhérent {row.siren} : la personne y "
-                        "est ajoutée.",
+                if here:
+                    report.append(
+                        ReportLine(
+                            row.line,
+                            Kind.NOTICE,
+                            f"{row.email} est déjà {label} pour {_scopes_text(row.scopes)} mais "
+                            f"n’est pas membre du groupe de l’adhérent {row.siren} : la personne y "
+                            "est ajoutée.",
+                        )
                     )
-                )
             elif not missing:
                 result.unchanged += 1
                 report.append(
@@ -522,24 +541,27 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
                 )
             else:
                 update = updates.setdefault(
-                    row.email, PersonUpdate(person.id, row.email, {}, [], [])
+                    row.email, PersonUpdate(person.id, row.email, {}, [], [], bool(here))
                 )
                 _add_scopes(update.functions, row.function, missing)
                 if not joined and row.siren not in update.sirens:
                     update.sirens.append(row.siren)
                 update.lines.append(row.line)
                 others = [
-                    f.label.lower() for f in Function if f is not row.function and person.scopes(f)
+                    f.label.lower()
+                    for f in Function
+                    if f is not row.function and any(s.siren in here for s in person.scopes(f))
                 ]
                 held = f" (déjà {', '.join(others)})" if others else " (déjà présent)"
-                report.append(
-                    ReportLine(
-                        row.line,
-                        Kind.NOTICE,
-                        f"{row.email} existe déjà{held} : fonction « {row.function.value} » "
-                        f"ajoutée pour {_scopes_text(missing)}, sans recréer la personne.",
+                if here:
+                    report.append(
+                        ReportLine(
+                            row.line,
+                            Kind.NOTICE,
+                            f"{row.email} existe déjà{held} : fonction « {row.function.value} » "
+                            f"ajoutée pour {_scopes_text(missing)}, sans recréer la personne.",
+                        )
                     )
-                )
         if row.function is Function.COLLECTE:
             collection.setdefault(row.email, row.line)
             for scope in row.scopes:
@@ -554,6 +576,16 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
         if person is None or (person.invitation is None and person.terms_accepted_at is None):
             result.invitations[email] = line
     return result, report
+
+
+def _sirens_here(person: Person, existing: Existing) -> set[str]:
+    """The groupement's SIRENs where ``person`` holds a function or is a member: empty for a
+    person known only in other groupements."""
+    return {
+        siren
+        for siren in existing.adherents
+        if siren in person.all_sirens or person.id in existing.members.get(siren, frozenset())
+    }
 
 
 def _add_scopes(
