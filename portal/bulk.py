@@ -13,15 +13,13 @@ forms (:mod:`portal.fields`).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
+from portal import safe_files
 from portal.authority import acts_for
 from portal.domain import Adherent, Function, Person, Scope
 from portal.fields import (
@@ -72,8 +70,8 @@ FUNCTION_NAMES = {
 }
 
 FILE_EMPTY = "Le fichier est vide."
-FILE_NOT_UTF8 = "Le fichier CSV doit être enregistré en UTF-8."
-FILE_UNREADABLE = "Le fichier XLSX ne peut pas être lu."
+FILE_NOT_UTF8 = safe_files.NOT_UTF8
+FILE_UNREADABLE = safe_files.UNREADABLE
 FILE_TYPE = "Le fichier doit être au format CSV (.csv) ou Excel (.xlsx)."
 FILE_TOO_MANY = f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le."
 
@@ -123,56 +121,29 @@ def _key(header: str) -> str:
     return re.sub(r"[^a-z]", "", text)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
-    """``(line number, cells)`` of every line of a CSV or XLSX file, header included."""
+    """``(line number, cells)`` of every line of a CSV or XLSX file, header included, read within
+    the bounds of :mod:`portal.safe_files` (or refused with its French message)."""
     name = filename.lower()
     if name.endswith(".xlsx"):
-        rows = _read_xlsx(data)
+        rows = safe_files.xlsx_rows(data)
     elif name.endswith(".csv"):
-        rows = _read_csv(data)
+        rows = safe_files.csv_rows(data)
     else:
         raise FileError(FILE_TYPE)
-    table = [(number, cells) for number, cells in rows if any(cells)]
+    table: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in rows:
+            if any(cells):
+                table.append((number, cells))
+                if len(table) > MAX_ROWS + 1:
+                    # Stop reading there: the rest of the file cannot change the answer.
+                    raise FileError(FILE_TOO_MANY)
+    except safe_files.Refused as refused:
+        raise FileError(str(refused)) from None
     if not table:
         raise FileError(FILE_EMPTY)
-    if len(table) > MAX_ROWS + 1:
-        raise FileError(FILE_TOO_MANY)
     return table
-
-
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileError(FILE_NOT_UTF8) from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for cells in reader:
-        yield reader.line_num, [cell.strip() for cell in cells]
-
-
-def _read_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds (zip, xml, key errors) for a bad file
-        raise FileError(FILE_UNREADABLE) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell(value) for value in values]
-    finally:
-        workbook.close()
 
 
 # --- checking -----------------------------------------------------------------------------------
