@@ -14,6 +14,11 @@ KEYCLOAK_REALM = "collecte"
 OIDC_CLIENT_ID = "collecte-portail"
 # Confidential client whose service account calls the Admin API (client credentials).
 ADMIN_CLIENT_ID = "collecte-portail-admin"
+# The portal's public address (scheme, host, port; no path): every absolute URL it writes (mail
+# links, OpenID Connect redirect_uri, invitations) starts with it, and requests for any other
+# host get a 400 page (TRUSTED_HOSTS is derived from it unless set). Keycloak's realm import and
+# the import command line read the same variable, COLLECTE_PORTAL_URL.
+PORTAL_URL = "http://localhost:5000"
 # Seconds to wait for Keycloak (connect and read) before giving up.
 KEYCLOAK_TIMEOUT = 5
 

@@ -34,6 +34,7 @@ from portal.gateway import (
     get_gateway,
 )
 from portal.pages import date_paris
+from portal.public_url import external_url
 from portal.staff import Staff, staff_required
 from portal.suivi_service import FollowUp, Line, follow_up
 
@@ -181,7 +182,7 @@ def relancer_confirme(code: str) -> ResponseReturnValue:
         abort(400)
     suivi = _follow_up(code)
     gateway = get_gateway()
-    redirect_uri = url_for("auth.login", _external=True)
+    redirect_uri = external_url("auth.login")
     sent, failed = 0, []
     people = suivi.to_reinvite()
     for index, person in enumerate(people):

@@ -96,6 +96,7 @@ def main() -> None:
             "COLLECTE_OIDC_CLIENT_SECRET": _setting("COLLECTE_OIDC_CLIENT_SECRET"),
             "COLLECTE_ADMIN_CLIENT_SECRET": _setting("COLLECTE_ADMIN_CLIENT_SECRET"),
             "COLLECTE_SESSION_COOKIE_SECURE": "false",
+            "COLLECTE_PORTAL_URL": portal_url,
         }
         children.append(
             subprocess.Popen(  # noqa: S603 - our own app

@@ -123,6 +123,7 @@ def _started(data_dir: Path) -> Iterator[Sandbox]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": smtp_port,
             "SUPPORT_EMAIL": SUPPORT_EMAIL,
+            "PORTAL_URL": portal_url,
         }
         portal = make_server("127.0.0.1", portal_port, create_app(portal_config), threaded=True)
         threading.Thread(target=portal.serve_forever, daemon=True).start()
