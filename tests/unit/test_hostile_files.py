@@ -315,6 +315,13 @@ def test_a_csv_of_five_megabytes_of_separators_is_bounded(
     assert error is None or str(error) == safe_files.TOO_MANY_COLUMNS
 
 
+@pytest.mark.parametrize("name", ["membres.csv", "membres.xlsx"])
+def test_a_file_over_5_mb_is_refused_by_the_reading_itself(name: str) -> None:
+    """The form refuses it first; the command line shares only this reading."""
+    with pytest.raises(FileError, match="ne doit pas dépasser 5 Mo"):
+        read_table(b"x" * (safe_files.MAX_FILE_BYTES + 1), name)
+
+
 # --- through the import page ---------------------------------------------------------------------
 
 
