@@ -14,7 +14,18 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import auth, errors, espace, imports, main, pages, security, suivi, support
+from portal import (
+    auth,
+    errors,
+    espace,
+    imports,
+    main,
+    pages,
+    public_url,
+    security,
+    suivi,
+    support,
+)
 
 ENV_PREFIX = "COLLECTE"
 
@@ -43,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config is not None:
         app.config.from_mapping(config)
     check_config(app.config)
+    public_url.init_app(app)
 
     CSRFProtect(app)
     auth.init_app(app)
@@ -85,6 +97,9 @@ def check_config(config: Mapping[str, Any]) -> None:
     timeout = config.get("KEYCLOAK_TIMEOUT")
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
         raise ConfigurationError("KEYCLOAK_TIMEOUT must be a positive whole number of seconds.")
+    url_problem = public_url.problem(config.get("PORTAL_URL"))
+    if url_problem:
+        raise ConfigurationError(url_problem)
     for key in ("KEYCLOAK_URL", "KEYCLOAK_REALM", "OIDC_CLIENT_ID", "ADMIN_CLIENT_ID"):
         if not isinstance(config.get(key), str) or not config[key]:
             raise ConfigurationError(f"{key} must be a non-empty string.")

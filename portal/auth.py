@@ -41,6 +41,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal import backchannel, sessions
+from portal.public_url import external_url
 
 bp = Blueprint("auth", __name__)
 
@@ -289,7 +290,7 @@ def login() -> ResponseReturnValue:
     # would grow the cookie past what browsers keep. Only the latest attempt stays valid.
     for key in [key for key in session if key.startswith(_STATE_PREFIX)]:
         session.pop(key)
-    return _oidc().authorize_redirect(url_for("auth.callback", _external=True), ui_locales="fr")
+    return _oidc().authorize_redirect(external_url("auth.callback"), ui_locales="fr")
 
 
 @bp.get("/auth/callback")
@@ -347,7 +348,7 @@ def logout() -> ResponseReturnValue:
     if not isinstance(id_token, str):
         return redirect(url_for("main.home"))
     logout = _oidc().create_logout_url(
-        post_logout_redirect_uri=url_for("main.home", _external=True),
+        post_logout_redirect_uri=external_url("main.home"),
         id_token_hint=id_token,
         client_id=current_app.config["OIDC_CLIENT_ID"],
     )

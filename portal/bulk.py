@@ -13,15 +13,13 @@ forms (:mod:`portal.fields`).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
+from portal import safe_files
 from portal.authority import acts_for
 from portal.domain import Adherent, Function, Person, Scope
 from portal.fields import (
@@ -72,8 +70,8 @@ FUNCTION_NAMES = {
 }
 
 FILE_EMPTY = "Le fichier est vide."
-FILE_NOT_UTF8 = "Le fichier CSV doit être enregistré en UTF-8."
-FILE_UNREADABLE = "Le fichier XLSX ne peut pas être lu."
+FILE_NOT_UTF8 = safe_files.NOT_UTF8
+FILE_UNREADABLE = safe_files.UNREADABLE
 FILE_TYPE = "Le fichier doit être au format CSV (.csv) ou Excel (.xlsx)."
 FILE_TOO_MANY = f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le."
 
@@ -123,56 +121,29 @@ def _key(header: str) -> str:
     return re.sub(r"[^a-z]", "", text)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_table(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
-    """``(line number, cells)`` of every line of a CSV or XLSX file, header included."""
+    """``(line number, cells)`` of every line of a CSV or XLSX file, header included, read within
+    the bounds of :mod:`portal.safe_files` (or refused with its French message)."""
     name = filename.lower()
     if name.endswith(".xlsx"):
-        rows = _read_xlsx(data)
+        rows = safe_files.xlsx_rows(data)
     elif name.endswith(".csv"):
-        rows = _read_csv(data)
+        rows = safe_files.csv_rows(data)
     else:
         raise FileError(FILE_TYPE)
-    table = [(number, cells) for number, cells in rows if any(cells)]
+    table: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in rows:
+            if any(cells):
+                table.append((number, cells))
+                if len(table) > MAX_ROWS + 1:
+                    # Stop reading there: the rest of the file cannot change the answer.
+                    raise FileError(FILE_TOO_MANY)
+    except safe_files.Refused as refused:
+        raise FileError(str(refused)) from None
     if not table:
         raise FileError(FILE_EMPTY)
-    if len(table) > MAX_ROWS + 1:
-        raise FileError(FILE_TOO_MANY)
     return table
-
-
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileError(FILE_NOT_UTF8) from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for cells in reader:
-        yield reader.line_num, [cell.strip() for cell in cells]
-
-
-def _read_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds (zip, xml, key errors) for a bad file
-        raise FileError(FILE_UNREADABLE) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell(value) for value in values]
-    finally:
-        workbook.close()
 
 
 # --- checking -----------------------------------------------------------------------------------
@@ -384,6 +355,8 @@ class PersonUpdate:
     functions: dict[Function, list[Scope]]  # to add
     sirens: list[str]  # adherent groups to join
     lines: list[int]
+    # False for a person known only in other groupements: the report shows them as a newcomer.
+    known_here: bool = True
 
 
 @dataclass
@@ -397,6 +370,17 @@ class Plan:
     invitations: dict[str, int] = field(default_factory=dict)  # e-mail → first line
     ids: dict[str, str] = field(default_factory=dict)  # e-mail → id of the existing people
     unchanged: int = 0  # lines with nothing to do
+
+    @property
+    def newcomers(self) -> int:
+        """People new to the groupement: created, or known only elsewhere (issue 10: the report
+        never tells a coordinator that such a person already exists)."""
+        return len(self.people) + sum(not u.known_here for u in self.updates)
+
+    @property
+    def completed(self) -> int:
+        """People of the groupement who gain a function or a membership."""
+        return sum(u.known_here for u in self.updates)
 
     @property
     def empty(self) -> bool:
@@ -430,7 +414,9 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
                 ReportLine(
                     row.line,
                     Kind.ERROR,
-                    f"Le SIREN {row.siren} est déjà adhérent du groupement {other} : contactez "
+                    # Never the other groupement's name: a coordinator learns nothing about
+                    # other groupements (issue 10); support sees it in the console.
+                    f"Le SIREN {row.siren} est déjà adhérent d’un autre groupement : contactez "
                     "le support.",
                     "SIREN",
                 )
@@ -481,6 +467,9 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
             new.lines.append(row.line)
         else:
             result.ids[row.email] = person.id
+            # What the report may say of this person: only what the groupement itself holds.
+            # Known only elsewhere, they read exactly like a new person (no notice).
+            here = _sirens_here(person, existing)
             # The authority rule (portal.authority): the value, the membership of the adherent's
             # group, the lot among the adherent's lots (those this plan adds included).
             joined = person.id in existing.members.get(row.siren, frozenset())
@@ -496,20 +485,21 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
             label = row.function.label.lower()
             if not missing and not joined:
                 update = updates.setdefault(
-                    row.email, PersonUpdate(person.id, row.email, {}, [], [])
+                    row.email, PersonUpdate(person.id, row.email, {}, [], [], bool(here))
                 )
                 if row.siren not in update.sirens:
                     update.sirens.append(row.siren)
                 update.lines.append(row.line)
-                report.append(
-                    ReportLine(
-                        row.line,
-                        Kind.NOTICE,
-                        f"{row.email} est déjà {label} pour {_scopes_text(row.scopes)} mais "
-                        f"n’est pas membre du groupe de l’adhérent {row.siren} : la personne y "
-                        "est ajoutée.",
+                if here:
+                    report.append(
+                        ReportLine(
+                            row.line,
+                            Kind.NOTICE,
+                            f"{row.email} est déjà {label} pour {_scopes_text(row.scopes)} mais "
+                            f"n’est pas membre du groupe de l’adhérent {row.siren} : la personne y "
+                            "est ajoutée.",
+                        )
                     )
-                )
             elif not missing:
                 result.unchanged += 1
                 report.append(
@@ -522,24 +512,27 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
                 )
             else:
                 update = updates.setdefault(
-                    row.email, PersonUpdate(person.id, row.email, {}, [], [])
+                    row.email, PersonUpdate(person.id, row.email, {}, [], [], bool(here))
                 )
                 _add_scopes(update.functions, row.function, missing)
                 if not joined and row.siren not in update.sirens:
                     update.sirens.append(row.siren)
                 update.lines.append(row.line)
                 others = [
-                    f.label.lower() for f in Function if f is not row.function and person.scopes(f)
+                    f.label.lower()
+                    for f in Function
+                    if f is not row.function and any(s.siren in here for s in person.scopes(f))
                 ]
                 held = f" (déjà {', '.join(others)})" if others else " (déjà présent)"
-                report.append(
-                    ReportLine(
-                        row.line,
-                        Kind.NOTICE,
-                        f"{row.email} existe déjà{held} : fonction « {row.function.value} » "
-                        f"ajoutée pour {_scopes_text(missing)}, sans recréer la personne.",
+                if here:
+                    report.append(
+                        ReportLine(
+                            row.line,
+                            Kind.NOTICE,
+                            f"{row.email} existe déjà{held} : fonction « {row.function.value} » "
+                            f"ajoutée pour {_scopes_text(missing)}, sans recréer la personne.",
+                        )
                     )
-                )
         if row.function is Function.COLLECTE:
             collection.setdefault(row.email, row.line)
             for scope in row.scopes:
@@ -554,6 +547,16 @@ def plan(checked: Checked, existing: Existing) -> tuple[Plan, list[ReportLine]]:
         if person is None or (person.invitation is None and person.terms_accepted_at is None):
             result.invitations[email] = line
     return result, report
+
+
+def _sirens_here(person: Person, existing: Existing) -> set[str]:
+    """The groupement's SIRENs where ``person`` holds a function or is a member: empty for a
+    person known only in other groupements."""
+    return {
+        siren
+        for siren in existing.adherents
+        if siren in person.all_sirens or person.id in existing.members.get(siren, frozenset())
+    }
 
 
 def _add_scopes(

@@ -22,9 +22,13 @@ KEYCLOAK_TIMEOUT = 5
 # is room for the multipart envelope and the other fields.
 MAX_CONTENT_LENGTH = 6 * 1024 * 1024
 
-# The portal's public address (scheme, host, port), as users and Keycloak reach it. Its scheme
-# decides the session cookie: https gives a Secure cookie named "__Host-collecte-session" and
-# HSTS; http (dev run, tests) a plain "collecte-session". Unset: SESSION_COOKIE_SECURE decides.
+# The portal's public address (scheme, host, port; no path), as users and Keycloak reach it;
+# required: the portal does not start without it (COLLECTE_PORTAL_URL, also read by Keycloak's
+# realm import and the import command line). Every absolute URL the portal writes (mail links,
+# OpenID Connect redirect_uri, invitations) starts with it, and requests for any other host get
+# a 400 page (TRUSTED_HOSTS is derived from it unless set). Its scheme decides the session
+# cookie: https gives a Secure cookie named "__Host-collecte-session" and HSTS; http (dev run,
+# tests) a plain "collecte-session".
 PORTAL_URL = None
 
 # Session cookie (the session itself is kept on the server, see portal.sessions).

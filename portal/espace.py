@@ -47,6 +47,7 @@ from portal.member_space import (
 )
 from portal.notify import Mailer
 from portal.pages import form_page, get_only, here, scope_label
+from portal.public_url import external_url
 
 View = Callable[..., ResponseReturnValue]
 #: What stands before every view of a blueprint: sign-in, and for support the role check.
@@ -241,7 +242,7 @@ def nouvelle_demande() -> ResponseReturnValue:
     form = CollectionRequestForm(choices, data=get_only(initial))
     if form.validate_on_submit():
         scope = Scope(*form.selected_perimetre())
-        queue_url = url_for("support.demandes", siren=scope.siren, lot=scope.lot, _external=True)
+        queue_url = external_url("support.demandes", siren=scope.siren, lot=scope.lot)
         try:
             space.request_collection_contact(
                 scope, form.contact_data(), Mailer(current_app.config), queue_url

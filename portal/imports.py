@@ -23,6 +23,7 @@ from portal.bulk import EXTENSIONS, Checked, DryRun, FileError, check, dry_run, 
 from portal.domain import Change
 from portal.forms import ConfirmForm, _Form
 from portal.gateway import KeycloakGateway, get_gateway
+from portal.public_url import external_url
 from portal.staff import staff_required
 
 bp = Blueprint("imports", __name__, url_prefix="/coordination")
@@ -113,9 +114,7 @@ def _confirm(
     if result.plan is None:  # something changed in Keycloak since the dry run
         return render_template("imports/televerser.html", result=result, **context), 409
     change = Change.now(g.staff.email, "import en masse")
-    job_id = jobs.start(
-        groupement, pending["nom"], result.plan, url_for("auth.login", _external=True), change
-    )
+    job_id = jobs.start(groupement, pending["nom"], result.plan, external_url("auth.login"), change)
     # 303: the browser GETs the job's page, and reloading it never posts the confirmation again.
     return redirect(url_for("imports.tache", groupement=groupement, job_id=job_id), 303)
 

@@ -34,6 +34,7 @@ from portal.gateway import (
     get_gateway,
 )
 from portal.pages import date_paris
+from portal.public_url import external_url
 from portal.staff import Staff, staff_required
 from portal.suivi_service import FollowUp, Line, follow_up
 
@@ -119,7 +120,7 @@ def export(code: str) -> ResponseReturnValue:
     writer.writerow(CSV_HEADERS)
     for lot in suivi.lots:
         for line in suivi.lines_of(lot, non_actives):
-            writer.writerow(_csv_row(line))
+            writer.writerow([csv_cell(cell) for cell in _csv_row(line)])
     name = f"suivi-activations-{code}{'-non-actives' if non_actives else ''}.csv"
     return Response(
         # The BOM makes spreadsheet software read the file as UTF-8.
@@ -149,6 +150,17 @@ def _csv_row(line: Line) -> list[str]:
     ]
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP « CSV injection »).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it as text: a cell that begins like a formula gets a
+    leading single quote. Applied to every cell alike (an e-mail may begin with ``+`` or ``-``,
+    a raison sociale with ``=``), at the price of a quote before such rare plain values."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _csv_date(value: datetime | None) -> str:
     return date_paris(value) if value else ""
 
@@ -170,7 +182,7 @@ def relancer_confirme(code: str) -> ResponseReturnValue:
         abort(400)
     suivi = _follow_up(code)
     gateway = get_gateway()
-    redirect_uri = url_for("auth.login", _external=True)
+    redirect_uri = external_url("auth.login")
     sent, failed = 0, []
     people = suivi.to_reinvite()
     for index, person in enumerate(people):

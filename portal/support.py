@@ -42,6 +42,7 @@ from portal.forms import (
 from portal.gateway import Grant, UnknownAdherent, get_gateway
 from portal.member_space import Member, MemberSpace
 from portal.pages import date_paris, form_page, get_only
+from portal.public_url import external_url
 from portal.support_admin import EmailTaken
 from portal.support_desk import (
     LotNotInContract,
@@ -70,7 +71,7 @@ PREFILLED = ("nom", "prenom", "email", "telephone_fixe", "telephone_mobile", "si
 
 def _authorize_support(user: SessionUser) -> None:
     g.support_desk = SupportDesk.for_person(
-        get_gateway(), user.sub, user.email, url_for("auth.login", _external=True)
+        get_gateway(), user.sub, user.email, external_url("auth.login")
     )
 
 

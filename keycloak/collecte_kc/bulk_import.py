@@ -25,6 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from collecte_kc.provision import add_url_argument, admin_from_environment
+from portal import safe_files
 from portal.bulk import DryRun, FileError, Kind, Outcome, check, dry_run, import_steps, read_table
 from portal.domain import Change
 from portal.gateway import KeycloakGateway
@@ -86,7 +87,10 @@ def print_outcome(outcome: Outcome) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        checked = check(read_table(args.fichier.read_bytes(), args.fichier.name))
+        # Never more than the limit in memory: a larger file is refused by read_table.
+        with args.fichier.open("rb") as file:
+            data = file.read(safe_files.MAX_FILE_BYTES + 1)
+        checked = check(read_table(data, args.fichier.name))
     except (FileError, OSError) as error:
         print(f"Fichier illisible : {error}", file=sys.stderr)
         return 1

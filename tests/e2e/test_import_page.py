@@ -188,8 +188,8 @@ def test_a_correct_file_is_confirmed_and_followed_to_its_outcome(
     )
     expect(page).to_have_title(f"{TITLE} – {SITE}")
     expect(page.locator("#bilan")).to_have_text(
-        "Aucune erreur. Seront créés ou modifiés : 2 adhérent(s), 2 personne(s) nouvelle(s), "
-        "0 personne(s) existante(s) complétée(s) ; 1 invitation(s) envoyée(s)."
+        "Aucune erreur. Seront créés ou modifiés : 2 adhérent(s), 2 personne(s) nouvelle(s) dans "
+        "le groupement, 0 personne(s) du groupement complétée(s) ; 1 invitation(s) envoyée(s)."
     )
     assert report(page) == []  # new people: nothing to report line by line
     assert users_with(platform, collection) == []  # the dry run wrote nothing

@@ -97,7 +97,11 @@ def test_apply_then_apply_again_changes_nothing(
         ]
     )
     result, outcome = run(bootstrap_gateway, code, text, portal=platform.portal_url)
-    assert [line.line for line in result.report] == [5]  # the technical contact: a notice
+    # The technical contact is known outside this groupement only: the report says of them what
+    # it says of a new person, nothing (issue 10), and the summary counts them as newcomers.
+    assert result.report == []
+    assert result.plan is not None
+    assert (result.plan.newcomers, result.plan.completed) == (3, 0)
     assert (outcome.created, outcome.updated, outcome.adherents_created) == (2, 1, 2)
     assert outcome.invitations_sent == 3 and outcome.failures == []
     # people, with attributes, groups and the default required action of any new person
@@ -205,7 +209,7 @@ def test_a_siren_of_another_groupement_is_refused(
     result, _ = run(gateway, code, text)
     assert result.plan is None
     assert [(e.line, e.message) for e in result.errors] == [
-        (3, f"Le SIREN {taken} est déjà adhérent du groupement {other} : contactez le support.")
+        (3, f"Le SIREN {taken} est déjà adhérent d’un autre groupement : contactez le support.")
     ]
     assert platform.admin.get_group_by_path(f"/{code}")["subGroupCount"] == 0
 

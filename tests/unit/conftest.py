@@ -59,6 +59,8 @@ TEST_CONFIG: dict[str, Any] = {
     "OIDC_CLIENT_SECRET": "test-oidc-client-secret",
     "ADMIN_CLIENT_SECRET": "test-admin-client-secret",
     "KEYCLOAK_URL": KEYCLOAK_URL,
+    # The test client's own host: every absolute URL is http://localhost/...
+    "PORTAL_URL": "http://localhost",
 }
 
 

