@@ -40,7 +40,7 @@ def signed_in_support(platform, activated_person, browser):
     return tab
 
 
-def test_support_withdraws_the_function_and_the_members_next_page_is_not_found(
+def test_support_withdraws_the_last_function_and_the_member_is_signed_out(
     platform, adherent, activated_person, browser, page
 ):
     siren = fresh_siren()
@@ -61,9 +61,11 @@ def test_support_withdraws_the_function_and_the_members_next_page_is_not_found(
     assert desk.locator("tr[data-condition='collecte'] .etat").inner_text().strip() == "Non"
     desk.context.close()
 
-    response = page.goto(f"{platform.portal_url}/espace/{siren}/1/")
-    assert response.status == 404
-    assert page.locator("h1").inner_text().strip() == "Page introuvable"
+    page.goto(f"{platform.portal_url}/espace/{siren}/1/")
+    # Her last function: Keycloak ended her sessions, and the portal's with them (back-channel
+    # logout), so her next request leads to the sign-in page, never to the adherent's page.
+    assert page.url.startswith(platform.keycloak_url)
+    assert page.locator("#kc-form-login").count() == 1
     member_id = platform.admin.get_users({"email": member, "exact": True})[0]["id"]
     assert principal_of(platform, siren, "1") == member_id
 

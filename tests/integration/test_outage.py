@@ -103,6 +103,7 @@ def signed_in_client(app: Flask, person_id: str, email: str) -> Any:
             "given_name": "Camille",
             "family_name": "Martin",
             "expires_at": int(time.time()) + 600,
+            "signed_in_at": int(time.time()),
         }
     return client
 
