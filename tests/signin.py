@@ -111,8 +111,8 @@ def token_url(keycloak_url: str) -> str:
 def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) -> dict[str, Any]:
     """Keycloak's login form filled in and sent, the code exchanged with PKCE: the tokens
     (access, refresh, id) of the new Keycloak session. Staff give their second factor on the
-    way (enrolled at their first sign-in, tests/second_factor.py). Raises `SignInRefused` with the message
-    Keycloak showed when the sign-in does not end with a code."""
+    way (enrolled at their first sign-in, tests/second_factor.py). Raises `SignInRefused`
+    with the message Keycloak showed when the sign-in does not end with a code."""
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

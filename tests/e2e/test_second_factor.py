@@ -142,6 +142,8 @@ def test_a_security_key_is_enrolled_then_signs_in(platform, activated_person, pa
     page.wait_for_selector("#registerWebAuthn")
     assert "Enregistrer une clé de sécurité ou une clé d'accès" in error_text(page)
     page.click("#registerWebAuthn")
+    # The key's answer then the form's post: slower than a page under load.
+    page.wait_for_selector("#utilisateur-connecte", timeout=45_000)
     expect_signed_in(page, platform.portal_url, support)
     assert credential_types(platform, support) == ["otp", "password", "webauthn"]
     sign_out(page)
@@ -156,4 +158,5 @@ def test_a_security_key_is_enrolled_then_signs_in(platform, activated_person, pa
     page.get_by_text("Clé de sécurité ou clé d'accès").first.click()
     page.wait_for_selector("#authenticateWebAuthnButton")
     page.click("#authenticateWebAuthnButton")
+    page.wait_for_selector("#utilisateur-connecte", timeout=45_000)
     expect_signed_in(page, platform.portal_url, support)
