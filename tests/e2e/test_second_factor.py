@@ -141,6 +141,7 @@ def test_a_security_key_is_enrolled_then_signs_in(platform, activated_person, pa
     pass_second_factor(page, support)
     page.wait_for_selector("#registerWebAuthn")
     assert "Enregistrer une clé de sécurité ou une clé d'accès" in error_text(page)
+    page.wait_for_load_state("networkidle")  # the button's handler comes with a module script
     page.click("#registerWebAuthn")
     # The key's answer then the form's post: slower than a page under load.
     page.wait_for_selector("#utilisateur-connecte", timeout=45_000)
@@ -157,6 +158,7 @@ def test_a_security_key_is_enrolled_then_signs_in(platform, activated_person, pa
     assert "Application d'authentification" in error_text(page)
     page.get_by_text("Clé de sécurité ou clé d'accès").first.click()
     page.wait_for_selector("#authenticateWebAuthnButton")
+    page.wait_for_load_state("networkidle")  # the button's handler comes with a module script
     page.click("#authenticateWebAuthnButton")
     page.wait_for_selector("#utilisateur-connecte", timeout=45_000)
     expect_signed_in(page, platform.portal_url, support)
