@@ -29,7 +29,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
+from tests.second_factor import answer_scripted
+
 REALM = "collecte"
+# The enrolment page, then (if the enrolment is refused) the code page: never more.
+MAX_SECOND_FACTOR_PAGES = 2
 # Nobody listens there: the code is read from the redirect's Location, never followed.
 REDIRECT_URI = "http://127.0.0.1:9/connexion-essai"
 LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.S)
@@ -106,8 +110,9 @@ def token_url(keycloak_url: str) -> str:
 
 def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) -> dict[str, Any]:
     """Keycloak's login form filled in and sent, the code exchanged with PKCE: the tokens
-    (access, refresh, id) of the new Keycloak session. Raises `SignInRefused` with the message
-    Keycloak showed when the sign-in does not end with a code."""
+    (access, refresh, id) of the new Keycloak session. Staff give their second factor on the
+    way (enrolled at their first sign-in, tests/second_factor.py). Raises `SignInRefused`
+    with the message Keycloak showed when the sign-in does not end with a code."""
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -136,12 +141,21 @@ def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) 
         allow_redirects=False,
         timeout=10,
     )
-    # Redirects inside Keycloak are followed; the one to the client carries the code.
-    while response.is_redirect:
-        location = urljoin(response.url, response.headers["Location"])
-        if location.startswith(REDIRECT_URI):
-            break
-        response = browser.get(location, allow_redirects=False, timeout=10)
+    # Redirects inside Keycloak are followed; the one to the client carries the code. Staff
+    # meet the second factor on the way (tests/second_factor.py answers it).
+    for _ in range(MAX_SECOND_FACTOR_PAGES + 1):
+        while response.is_redirect:
+            location = urljoin(response.url, response.headers["Location"])
+            if location.startswith(REDIRECT_URI):
+                break
+            response = browser.get(location, allow_redirects=False, timeout=10)
+        else:
+            answered = answer_scripted(browser, response, email)
+            if answered is None:
+                raise SignInRefused(response.text)
+            response = answered
+            continue
+        break
     else:
         raise SignInRefused(response.text)
     code = parse_qs(urlsplit(location).query).get("code")

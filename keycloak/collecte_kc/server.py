@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from collecte_kc.dist import ensure_distribution
-from collecte_kc.paths import REALM_FILE, THEMES_DIR
+from collecte_kc.paths import PASSWORD_BLACKLISTS_DIR, REALM_FILE, THEMES_DIR
 from collecte_kc.providers import ensure_providers_jar, install_providers_jar
 
 # Keycloak 26.7 runs on 17, 21 and 25; the newest one found wins.
@@ -81,6 +81,12 @@ class KeycloakServer:
         import_dir = home / "data" / "import"
         import_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REALM_FILE, import_dir / "collecte-realm.json")
+        # Keycloak reads the lists named by `passwordBlacklist(...)` from <data>/password-blacklists
+        # (its default folder); without the file, every password change fails.
+        blacklists = home / "data" / "password-blacklists"
+        blacklists.mkdir(parents=True, exist_ok=True)
+        for listed in PASSWORD_BLACKLISTS_DIR.glob("*.txt"):
+            shutil.copyfile(listed, blacklists / listed.name)
         return home
 
     def start(self) -> None:

@@ -33,7 +33,8 @@ from tests.coordination import (
     adherent,
     groupement,
 )
-from tests.e2e.journeys import mail_link, submit_login
+from tests.e2e.journeys import mail_link
+from tests.second_factor import submit_staff_login
 
 CODE_A, CODE_B = "GRP-CONSOLE-A", "GRP-CONSOLE-B"
 SIREN_A, SIREN_A_2, SIREN_B = "213590037", "213590045", "213590060"
@@ -85,7 +86,7 @@ def open_console(page: Page, platform: Any) -> None:
 def console(page: Page, platform: Any, a: Groupement) -> Page:
     """Coordinator A signed in to the console (their password, as after their invitation)."""
     open_console(page, platform)
-    submit_login(page, a.coordinator_email, PASSWORD)
+    submit_staff_login(page, a.coordinator_email, PASSWORD)
     expect(menu(page).get_by_role("link", name="Utilisateurs")).to_be_visible()
     return page
 
@@ -119,7 +120,7 @@ def test_the_console_signs_in_through_our_french_login_theme(
     expect(page.get_by_role("heading", name="Connexion à votre espace Client")).to_be_visible()
     expect(page.locator("#collecte-identifiant-info")).to_be_visible()
     expect(page.locator("link[href*='/login/collecte/css/collecte.css']")).to_have_count(1)
-    submit_login(page, a.coordinator_email, PASSWORD)
+    submit_staff_login(page, a.coordinator_email, PASSWORD)
     expect(menu(page).get_by_role("link")).to_have_text(["Utilisateurs", "Groupes"])
 
 

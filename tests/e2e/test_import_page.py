@@ -29,7 +29,8 @@ from playwright.sync_api import Page, expect
 
 from portal.gateway import KeycloakGateway
 from tests.coordination import PASSWORD, Groupement, groupement
-from tests.e2e.journeys import expect_signed_in, mail_link, serious_violations, sign_in
+from tests.e2e.journeys import expect_signed_in, mail_link, serious_violations
+from tests.second_factor import sign_in_staff
 
 CODE_A, CODE_B = "GRP-IMPORT-E2E-A", "GRP-IMPORT-E2E-B"
 # The adherents the groupements start with, the two the correct file creates, the valid SIREN
@@ -56,7 +57,7 @@ def world(platform: Any) -> dict[str, Groupement]:
 
 def signed_in(page: Page, platform: Any, coordinator: Groupement) -> Page:
     """The coordinator signs in to the portal through Keycloak's login form."""
-    sign_in(page, platform.portal_url, coordinator.coordinator_email, PASSWORD)
+    sign_in_staff(page, platform.portal_url, coordinator.coordinator_email, PASSWORD)
     expect_signed_in(page, platform.portal_url, coordinator.coordinator_email)
     return page
 

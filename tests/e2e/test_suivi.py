@@ -18,9 +18,9 @@ from tests.e2e.journeys import (
     invite,
     mail_link,
     serious_violations,
-    sign_in,
     start_invitation,
 )
+from tests.second_factor import sign_in_staff
 
 CODE = "GRP-SUIVI-E2E"
 SIREN = "213591035"
@@ -80,7 +80,7 @@ def test_a_coordinator_follows_exports_and_relaunches(platform, gateway, page, t
     choose_password(page, PASSWORD)
     accept_terms(page)
     page.wait_for_selector("#kc-info-message")
-    sign_in(page, platform.portal_url, coordinator, PASSWORD)
+    sign_in_staff(page, platform.portal_url, coordinator, PASSWORD)
     expect_signed_in(page, platform.portal_url, coordinator)
 
     page.goto(f"{platform.portal_url}/coordination/")

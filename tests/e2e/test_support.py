@@ -16,6 +16,7 @@ from tests.e2e.journeys import (
     sign_out,
     start_invitation,
 )
+from tests.second_factor import sign_in_staff
 
 SIREN = "213500085"
 SUPPORT_PASSWORD = "Support-Essai-2026!"
@@ -57,7 +58,7 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
     sign_out(page)
 
     # Support accepts it from the queue.
-    sign_in(page, platform.portal_url, support, SUPPORT_PASSWORD)
+    sign_in_staff(page, platform.portal_url, support, SUPPORT_PASSWORD)
     page.goto(f"{platform.portal_url}/support/?siren={SIREN}")
     row = page.locator("tr[data-demande]", has_text=newcomer)
     row.locator("form.accepter button").click()
@@ -79,7 +80,7 @@ def test_diagnosis_follows_a_person_from_invited_to_healthy_and_locked(
 ):
     adherent(SIREN, "Commune de Supportville", ("1",))
     support = support_user(platform, activated_person)
-    sign_in(page, platform.portal_url, support, SUPPORT_PASSWORD)
+    sign_in_staff(page, platform.portal_url, support, SUPPORT_PASSWORD)
     expect_signed_in(page, platform.portal_url, support)
 
     diagnose(page, platform, unique_email("inconnu"))

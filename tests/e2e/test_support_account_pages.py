@@ -14,6 +14,7 @@ from tests.e2e.journeys import (
     submit_login,
 )
 from tests.e2e.test_support import SUPPORT_PASSWORD, support_user
+from tests.second_factor import sign_in_staff
 from tests.support_helpers import fresh_siren, principal_of
 
 
@@ -35,7 +36,7 @@ def signed_in_support(platform, activated_person, browser):
     support = support_user(platform, activated_person)
     tab = browser.new_context(locale="fr-FR").new_page()
     tab.set_default_timeout(15_000)
-    sign_in(tab, platform.portal_url, support, SUPPORT_PASSWORD)
+    sign_in_staff(tab, platform.portal_url, support, SUPPORT_PASSWORD)
     expect_signed_in(tab, platform.portal_url, support)
     return tab
 

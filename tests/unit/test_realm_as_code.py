@@ -115,6 +115,9 @@ def test_refusal_follows_identification_in_both_flows():
     assert [s.get("flowAlias") for s in browser] == [
         "navigateur collecte - identification",
         "navigateur collecte - refus",
+        # the second factor only once the person may sign in at all (tests/e2e/test_second_factor)
+        "navigateur collecte - second facteur",
+        "navigateur collecte - second facteur du personnel",
     ]
     reset = sorted(
         by_alias[REALM["resetCredentialsFlow"]]["authenticationExecutions"],
