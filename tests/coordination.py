@@ -7,13 +7,11 @@ tests (tests/e2e/test_coordinator_console.py).
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from keycloak import KeycloakAdmin
-from stdnum import luhn
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from collecte_kc.coordinators import Coordinator, add_groupement
 from tests.signin import admin_api_as
@@ -30,12 +28,6 @@ class Groupement:
     member_id: str  # a member of that adherent, principal of lot 1
     member_email: str
     api: KeycloakAdmin  # the Admin API as this groupement's coordinator
-
-
-def fresh_siren() -> str:
-    """A SIREN no other test uses (random, valid Luhn key)."""
-    base = f"{secrets.randbelow(10**8):08d}"
-    return base + luhn.calc_check_digit(base)
 
 
 def new_email(prefix: str) -> str:
@@ -129,4 +121,18 @@ def groupement(platform: Any, code: str, siren: str) -> Groupement:
         member_id,
         member_email,
         coordinator_api(platform, email, outcome.coordinator_id),
+    )
+
+
+def portal_admin(platform: Any) -> KeycloakAdmin:
+    """The portal's service account (manage-users of realm-management), as the portal connects."""
+    return KeycloakAdmin(
+        connection=KeycloakOpenIDConnection(
+            server_url=platform.keycloak_url,
+            realm_name="collecte",
+            client_id=platform.portal_config["ADMIN_CLIENT_ID"],
+            client_secret_key=platform.portal_config["ADMIN_CLIENT_SECRET"],
+            grant_type="client_credentials",
+            timeout=10,
+        )
     )

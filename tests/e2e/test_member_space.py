@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
-
-from stdnum import luhn
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
@@ -17,6 +14,7 @@ from tests.e2e.journeys import (
     serious_violations,
     sign_in,
 )
+from tests.realm_data import fresh_siren
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"
@@ -142,8 +140,3 @@ def test_a_member_links_another_adherents_principal_without_seeing_them(
     group = platform.admin.get_group_by_path(f"/GRP-ESSAI/{siren_a}")
     assert principal not in {u["id"] for u in platform.admin.get_group_members(group["id"])}
     assert platform.admin.get_user(principal)["firstName"] == "Paula"
-
-
-def fresh_siren() -> str:
-    base = f"{uuid.uuid4().int % 10**8:08d}"
-    return base + luhn.calc_check_digit(base)

@@ -12,18 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from stdnum import luhn
 
 from portal import diagnostic
 from portal.domain import ContactDetails, Function, Scope
 from portal.gateway import KeycloakGateway
 from portal.member_space import MemberSpace, NotAllowed, ProtectedAddress
 from portal.suivi_service import follow_up
-
-
-def fresh_siren() -> str:
-    base = f"{uuid.uuid4().int % 10**8:08d}"
-    return base + luhn.calc_check_digit(base)
+from tests.realm_data import fresh_siren
 
 
 def details(email: str) -> ContactDetails:

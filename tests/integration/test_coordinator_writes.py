@@ -22,12 +22,18 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import pytest
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
-from stdnum import luhn
 
-from tests.coordination import Groupement, add_colleague, adherent, groupement, new_email
+from tests.coordination import (
+    Groupement,
+    add_colleague,
+    adherent,
+    groupement,
+    new_email,
+    portal_admin,
+)
 from tests.e2e.journeys import open_login_form
+from tests.realm_data import fresh_siren
 
 pytestmark = pytest.mark.keycloak
 
@@ -38,11 +44,6 @@ ACTIVATED = "Cette personne a activé son espace : seul le support"
 STAFF = "membre de l’équipe de la plateforme : seul le support"
 KNOWN_ELSEWHERE = "aussi interlocuteur d’un autre groupement"
 PORTAL_ONLY = "Information tenue par le portail de la plateforme"
-
-
-def fresh_siren() -> str:
-    base = f"{uuid.uuid4().int % 10**8:08d}"
-    return base + luhn.calc_check_digit(base)
 
 
 class World(NamedTuple):
@@ -92,20 +93,6 @@ def refused(call: Callable[[], Any], field: str, text: str) -> None:
     assert refusal.value.response_code == 400, refusal.value
     found = errors(refusal.value)
     assert any(e.get("field") == field and text in e.get("errorMessage", "") for e in found), found
-
-
-def portal_admin(platform: Any) -> KeycloakAdmin:
-    """The portal's service account (manage-users of realm-management)."""
-    return KeycloakAdmin(
-        connection=KeycloakOpenIDConnection(
-            server_url=platform.keycloak_url,
-            realm_name="collecte",
-            client_id=platform.portal_config["ADMIN_CLIENT_ID"],
-            client_secret_key=platform.portal_config["ADMIN_CLIENT_SECRET"],
-            grant_type="client_credentials",
-            timeout=10,
-        )
-    )
 
 
 def person_in(world: World, *scopes: tuple[str, str], email: str | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
 from collecte_kc.coordinators import (
@@ -36,10 +36,11 @@ from tests.coordination import (
     Groupement,
     add_colleague,
     adherent,
-    fresh_siren,
     groupement,
     new_email,
+    portal_admin,
 )
+from tests.realm_data import fresh_siren
 from tests.signin import admin_api_as
 
 NORD, SUD = "GRP-NORD", "GRP-SUD"
@@ -301,17 +302,7 @@ def test_user_managers_may_still_set_passwords(platform, nord):
         {"email": email, "firstName": "O", "lastName": "Pérateur", "enabled": True}
     )
     platform.admin.set_user_password(user_id, "Pose-par-l-operateur-2025", temporary=False)
-    portal_admin = KeycloakAdmin(
-        connection=KeycloakOpenIDConnection(
-            server_url=platform.keycloak_url,
-            realm_name="collecte",
-            client_id=platform.portal_config["ADMIN_CLIENT_ID"],
-            client_secret_key=platform.portal_config["ADMIN_CLIENT_SECRET"],
-            grant_type="client_credentials",
-            timeout=10,
-        )
-    )
-    portal_admin.set_user_password(user_id, "Pose-par-le-portail-2025", temporary=False)
+    portal_admin(platform).set_user_password(user_id, "Pose-par-le-portail-2025", temporary=False)
     assert len(_passwords(platform, user_id)) == 1
     platform.admin.delete_user(user_id)
 

@@ -16,7 +16,8 @@ import pytest
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from tests.coordination import fresh_siren, groupement
+from tests.coordination import groupement
+from tests.realm_data import fresh_siren
 from tests.signin import SigninClient, refresh, sign_in, signin_client
 
 PASSWORD = "Essai-Revocation-2026!"  # test set-up only: the product never sets a password

@@ -8,7 +8,7 @@ from portal.domain import Function, Scope
 from portal.member_space import MemberSpace, NotAllowed
 from portal.support_admin import EmailTaken
 from portal.support_desk import NotCollectionContact, SameEmail, StaffEmail, SupportDesk
-from tests.support_helpers import fresh_siren, principal_of
+from tests.realm_data import fresh_siren, principal_of
 
 SUPPORT = "sam.support@collecte.test"
 

@@ -18,7 +18,7 @@ from portal.domain import Change, Scope
 from portal.gateway import KeycloakGateway
 from portal.support_desk import SupportDesk
 from tests.coordination import add_colleague, groupement
-from tests.support_helpers import fresh_siren
+from tests.realm_data import fresh_siren
 
 SUPPORT = "sam.support@collecte.test"
 

@@ -1,5 +1,5 @@
-"""Set-up shared by the support tests against the real Keycloak: fresh SIRENs and adherents of
-one test alone, so that tests pass in any order."""
+"""Data shared by the tests against the real Keycloak: fresh SIRENs of one test alone (so that
+tests pass in any order) and the principal of a lot."""
 
 from __future__ import annotations
 
