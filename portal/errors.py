@@ -10,6 +10,7 @@ from keycloak.exceptions import KeycloakConnectionError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.gateway import (
+    ConcurrentChange,
     InvitationNotSent,
     KeycloakUnavailable,
     UnknownPerson,
@@ -26,6 +27,12 @@ MESSAGES: dict[int, tuple[str, str]] = {
     403: ("Accès refusé", "Vous n’avez pas accès à cette page."),
     404: ("Page introuvable", "La page demandée n’existe pas ou a été déplacée."),
     405: ("Action non autorisée", "Cette page ne peut pas être utilisée de cette façon."),
+    409: (
+        "Modification simultanée",
+        "Cette fiche a été modifiée par quelqu’un d’autre pendant votre enregistrement, "
+        "plusieurs fois de suite. Rien n’a été enregistré : rechargez la page, vérifiez la fiche "
+        "puis refaites votre modification.",
+    ),
     413: (
         "Fichier trop volumineux",
         "Le fichier envoyé dépasse la taille autorisée (5 Mo au plus) : rien n’a été "
@@ -125,6 +132,11 @@ def invitation_not_sent(error: InvitationNotSent) -> ResponseReturnValue:
     return _mail_failed("Invitation", error, INVITATION_NOT_SENT)
 
 
+def concurrent_change(error: ConcurrentChange) -> ResponseReturnValue:
+    current_app.logger.warning("Gave up writing %s: changed by someone else each time", error)
+    return render_error(409)
+
+
 def csrf_error(error: CSRFError) -> ResponseReturnValue:
     return render_error(
         400,
@@ -151,5 +163,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(NotStaff, not_staff)
     app.register_error_handler(NotificationFailed, notification_failed)
     app.register_error_handler(InvitationNotSent, invitation_not_sent)
+    app.register_error_handler(ConcurrentChange, concurrent_change)
     # Also catches unhandled exceptions, which Flask wraps in InternalServerError (500).
     app.register_error_handler(HTTPException, http_error)

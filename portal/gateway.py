@@ -37,6 +37,7 @@ from keycloak.exceptions import (
     KeycloakError,
     KeycloakGetError,
     KeycloakPostError,
+    KeycloakPutError,
     raise_error_from_response,
 )
 
@@ -45,7 +46,7 @@ from keycloak.exceptions import (
 from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
 
-from portal import support_admin
+from portal import revisions, support_admin
 from portal.bulk import Existing, Kind, Outcome, PersonUpdate, Plan, ReportLine
 from portal.domain import (
     CURRENT_TERMS_VERSION,
@@ -65,6 +66,9 @@ from portal.domain import (
     RequestStatus,
     Scope,
 )
+from portal.revisions import ConcurrentChange
+
+__all__ = ["ConcurrentChange"]  # raised by the writes below; the web layer maps it
 
 _EXTENSION_KEY = "portal.gateway"
 #: How many people one SIREN/lot search returns at most (a lot has a handful of contacts).
@@ -276,21 +280,7 @@ class KeycloakGateway:
     ) -> Person:
         """In one write: add or remove each listed function on `scope` and, when given, change
         names and phones (never the e-mail, which is the person's identifier)."""
-
-        def edit(representation: dict[str, Any]) -> None:
-            attributes = representation.setdefault("attributes", {})
-            for function, keep in functions.items():
-                if keep:
-                    _add_value(attributes, function.value, scope)
-                else:
-                    _remove_value(attributes, function.value, scope)
-            if details is not None:
-                representation["firstName"] = details.first_name
-                representation["lastName"] = details.last_name
-                _set_optional(attributes, "telephoneFixe", details.phone_fixe)
-                _set_optional(attributes, "telephoneMobile", details.phone_mobile)
-
-        return self._update_user(person_id, edit, change)
+        return self._update_user(person_id, _contact_edit(scope, functions, details), change)
 
     def add_request(
         self,
@@ -416,7 +406,7 @@ class KeycloakGateway:
             attributes[INVITATION_SENT] = [str(int(invitation.sent_at.timestamp()))]
             attributes[INVITATION_EXPIRES] = [str(int(invitation.expires_at.timestamp()))]
 
-        self._update_user(person_id, record, change, before)
+        base, written = self._write_user(person_id, record, change, before)
         try:
             self._admin.send_update_account(
                 user_id=person_id,
@@ -426,8 +416,7 @@ class KeycloakGateway:
                 redirect_uri=redirect_uri,
             )
         except KeycloakError as error:
-            with _keycloak_errors():
-                self._admin.update_user(person_id, _writable(before))
+            self._undo_user(person_id, base, written)
             if isinstance(error, KeycloakConnectionError):
                 raise KeycloakUnavailable("Keycloak is unreachable") from error
             # Keycloak answers 500 "Failed to send execute actions email" when its SMTP fails.
@@ -438,23 +427,7 @@ class KeycloakGateway:
         self, person_id: str, request_id: str, accept: bool, reason: str, change: Change
     ) -> tuple[Person, CollectionRequest]:
         """Accept (the person becomes collection contact for the scope) or refuse, in one write."""
-        decided: list[CollectionRequest] = []
-
-        def edit(representation: dict[str, Any]) -> None:
-            attributes = representation.setdefault("attributes", {})
-            requests = []
-            for request in _requests(attributes):
-                if request.id == request_id and request.status is RequestStatus.PENDING:
-                    status = RequestStatus.ACCEPTED if accept else RequestStatus.REFUSED
-                    request = request.decided(status, change.by, reason)
-                    decided.append(request)
-                    if accept:
-                        _add_value(attributes, Function.COLLECTE.value, request.scope)
-                requests.append(request)
-            if not decided:
-                raise UnknownRequest(request_id)
-            _store_requests(attributes, requests)
-
+        edit, decided = _decision_edit(request_id, accept, reason, change)
         person = self._update_user(person_id, edit, change)
         return person, decided[0]
 
@@ -470,16 +443,20 @@ class KeycloakGateway:
         """Make the person a collection contact for `scope` (accepting `request_id` if given),
         principal of the SIREN/lot if it has none, and invite them if their client space is not
         active yet. If any step fails, every earlier one is undone: a person `created` for this
-        grant is deleted, otherwise their record is put back as it was."""
+        grant is deleted, otherwise what this grant changed on their record is put back (a
+        change someone else made meanwhile stays)."""
         before = self._user(person_id)
         if before is None:
             raise UnknownPerson(person_id)
         made_principal = False
+        written: tuple[dict[str, Any], dict[str, Any]] | None = None
         try:
             if request_id is None:
-                granted = self.update_contact(person_id, scope, {Function.COLLECTE: True}, change)
+                edit = _contact_edit(scope, {Function.COLLECTE: True}, None)
             else:
-                granted, _ = self.decide_request(person_id, request_id, True, "", change)
+                edit, _ = _decision_edit(request_id, True, "", change)
+            written = self._write_user(person_id, edit, change, before)
+            granted = Person.from_representation({**written[1], "id": person_id})
             with _keycloak_errors():  # joining a group one is already in changes nothing
                 self._admin.group_user_add(person_id, self._require_adherent(scope.siren).group_id)
             made_principal = self.ensure_principal(scope, person_id)
@@ -487,13 +464,13 @@ class KeycloakGateway:
             if not self._has_password(person_id):
                 invitation = self.invite(person_id, redirect_uri, change)
         except Exception:
-            with _keycloak_errors():
-                if made_principal:
-                    self._drop_principal(scope)
-                if created:
+            if made_principal:
+                self._drop_principal(scope, person_id)
+            if created:
+                with _keycloak_errors():
                     self._admin.delete_user(person_id)
-                else:
-                    self._admin.update_user(person_id, _writable(before))
+            elif written is not None:
+                self._undo_user(person_id, *written)
             raise
         return Grant(granted, made_principal, invitation)
 
@@ -502,26 +479,54 @@ class KeycloakGateway:
             credentials = self._admin.get_credentials(person_id)
         return any(credential.get("type") == "password" for credential in credentials)
 
-    def _drop_principal(self, scope: Scope) -> None:
-        adherent = self._require_adherent(scope.siren)
-        group = dict(self._admin.get_group(adherent.group_id))
-        group.setdefault("attributes", {}).pop(f"principal.{scope.lot}", None)
-        self._admin.update_group(adherent.group_id, group)
+    def _drop_principal(self, scope: Scope, person_id: str) -> None:
+        """Undo :meth:`ensure_principal` of a grant that failed (only if still this person)."""
+        key = f"principal.{scope.lot}"
+
+        def drop(attributes: dict[str, list[str]]) -> bool:
+            return attributes.get(key) == [person_id] and bool(attributes.pop(key))
+
+        self._write_group(self._require_adherent(scope.siren).group_id, drop)
 
     def ensure_principal(self, scope: Scope, person_id: str) -> bool:
         """Make the person principal of the SIREN/lot unless it has one: written once, never
-        changed afterwards. Returns whether this call made them principal."""
+        changed afterwards (Keycloak refuses another person in place of a principal, and a
+        write based on a read made before someone else's is done again on a new read). Returns
+        whether this call made them principal."""
         adherent = self._require_adherent(scope.siren)
         if adherent.principal_id(scope.lot):
             return False
-        with _keycloak_errors():
-            group = dict(self._admin.get_group(adherent.group_id))
-            attributes = group.setdefault("attributes", {})
-            if attributes.get(f"principal.{scope.lot}"):
+        key = f"principal.{scope.lot}"
+
+        def claim(attributes: dict[str, list[str]]) -> bool:
+            if attributes.get(key):
                 return False
-            attributes[f"principal.{scope.lot}"] = [person_id]
-            self._admin.update_group(adherent.group_id, group)
-        return True
+            attributes[key] = [person_id]
+            return True
+
+        return self._write_group(adherent.group_id, claim)
+
+    def _write_group(self, group_id: str, edit: Callable[[dict[str, list[str]]], bool]) -> bool:
+        """Read the group, let `edit` change its attributes (it returns False when there is
+        nothing to write) and write it back conditionally (:mod:`portal.revisions`); on a
+        concurrent change, read it again and redo. Returns whether a write was made."""
+        path = f"admin/realms/{self._realm}/collecte-revisions/groups/{group_id}"
+        for attempt in range(revisions.WRITE_ATTEMPTS):
+            revisions.back_off(attempt)
+            with _keycloak_errors():
+                group = copy.deepcopy(dict(self._admin.get_group(group_id)))
+            if not edit(group.setdefault("attributes", {})):
+                return False
+            try:
+                with _keycloak_errors():
+                    response = self._admin.connection.raw_put(path, data=json.dumps(group))
+                    raise_error_from_response(response, KeycloakPutError, expected_codes=[204])
+            except KeycloakError as error:
+                if revisions.stale_group_write(error):
+                    continue
+                raise
+            return True
+        raise ConcurrentChange(group_id)
 
     def diagnosis(self, email: str) -> Diagnosis:
         """Everything that decides whether this e-mail can sign in, read from Keycloak."""
@@ -814,12 +819,8 @@ class KeycloakGateway:
                 outcome.adherents_created += 1
                 tick(1)
         adherents = self._adherents_of(plan.groupement, groupement)
-        with _keycloak_errors():
-            for siren, lots in plan.lots.items():
-                group = dict(self._admin.get_group(adherents[siren].group_id))
-                attributes = group.setdefault("attributes", {})
-                attributes["lots"] = [*attributes.get("lots", []), *lots]
-                self._admin.update_group(adherents[siren].group_id, group)
+        for siren, lots in plan.lots.items():
+            self._write_group(adherents[siren].group_id, _lots_edit(lots))
         ids = dict(plan.ids)
         actions = self._default_required_actions() if plan.people else []
         for start in range(0, len(plan.people), IMPORT_CHUNK):
@@ -859,6 +860,15 @@ class KeycloakGateway:
             try:
                 self._apply_update(update, adherents, change)
                 outcome.updated += 1
+            except ConcurrentChange:
+                outcome.failures.append(
+                    ReportLine(
+                        update.lines[0],
+                        Kind.ERROR,
+                        f"{update.email} non modifié : sa fiche changeait au même moment, "
+                        "relancez l’import.",
+                    )
+                )
             except KeycloakError as error:
                 if isinstance(error, KeycloakConnectionError):
                     raise KeycloakUnavailable("Keycloak is unreachable") from error
@@ -870,9 +880,8 @@ class KeycloakGateway:
         for scope, email in plan.principals.items():
             if email in ids:
                 by_siren.setdefault(scope.siren, {})[scope.lot] = ids[email]
-        with _keycloak_errors():
-            for siren, principals in by_siren.items():
-                outcome.principals += self._set_principals(adherents[siren].group_id, principals)
+        for siren, principals in by_siren.items():
+            outcome.principals += self._set_principals(adherents[siren].group_id, principals)
         if invite:
             self._invite_all(plan, ids, redirect_uri, change, outcome, tick)
         return outcome
@@ -971,16 +980,17 @@ class KeycloakGateway:
 
     def _set_principals(self, group_id: str, principals: Mapping[str, str]) -> int:
         """``principal.<lot>`` for each lot that has none yet; returns how many were set."""
-        group = dict(self._admin.get_group(group_id))
-        attributes = group.setdefault("attributes", {})
-        missing = {
-            lot: pid for lot, pid in principals.items() if not attributes.get(f"principal.{lot}")
-        }
-        if missing:
-            for lot, person_id in missing.items():
-                attributes[f"principal.{lot}"] = [person_id]
-            self._admin.update_group(group_id, group)
-        return len(missing)
+        missing: dict[str, str] = {}
+
+        def set_missing(attributes: dict[str, list[str]]) -> bool:
+            missing.clear()  # the edit is redone after a concurrent change
+            for lot, person_id in principals.items():
+                if not attributes.get(f"principal.{lot}"):
+                    missing[lot] = person_id
+                    attributes[f"principal.{lot}"] = [person_id]
+            return bool(missing)
+
+        return len(missing) if self._write_group(group_id, set_missing) else 0
 
     def _default_required_actions(self) -> list[str]:
         """What Keycloak asks of any new person (TERMS_AND_CONDITIONS here): the partial import,
@@ -1062,20 +1072,16 @@ class KeycloakGateway:
     ) -> Person:
         """Update the person's attributes, then join the adherent's group if not yet a member;
         if joining fails, the attribute update is undone."""
-        before = self._user(person_id)
-        if before is None:
-            raise UnknownPerson(person_id)
-        person = self._update_user(
-            person_id, lambda rep: edit_attributes(rep.setdefault("attributes", {})), change, before
+        base, written = self._write_user(
+            person_id, lambda rep: edit_attributes(rep.setdefault("attributes", {})), change
         )
         try:
             with _keycloak_errors():
                 self._admin.group_user_add(person_id, adherent.group_id)
         except Exception:
-            with _keycloak_errors():
-                self._admin.update_user(person_id, _writable(before))
+            self._undo_user(person_id, base, written)
             raise
-        return person
+        return Person.from_representation({**written, "id": person_id})
 
     def _update_user(
         self,
@@ -1084,15 +1090,98 @@ class KeycloakGateway:
         change: Change,
         current: dict[str, Any] | None = None,
     ) -> Person:
-        representation = current if current is not None else self._user(person_id)
-        if representation is None:
-            raise UnknownPerson(person_id)
-        updated = _writable(copy.deepcopy(representation))
-        edit(updated)
-        updated.setdefault("attributes", {})["derniereModification"] = [change.to_json()]
-        with _keycloak_errors():
-            self._admin.update_user(person_id, updated)
-        return Person.from_representation({**updated, "id": person_id})
+        _, written = self._write_user(person_id, edit, change, current)
+        return Person.from_representation({**written, "id": person_id})
+
+    def _write_user(
+        self,
+        person_id: str,
+        edit: Callable[[dict[str, Any]], None],
+        change: Change | None,
+        current: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply `edit` to the person as read (`current` if the caller just read it) and write
+        it back with the revision read (:mod:`portal.revisions`); if someone changed the person
+        meanwhile, read again and redo: `edit` may run more than once. Returns the
+        representation the write was based on and the one written. ``change``: the audit line
+        (None: `edit` sets it, as :meth:`_undo_user` does)."""
+        for attempt in range(revisions.WRITE_ATTEMPTS):
+            revisions.back_off(attempt)
+            representation = current if current is not None else self._user(person_id)
+            current = None
+            if representation is None:
+                raise UnknownPerson(person_id)
+            base = _writable(copy.deepcopy(representation))
+            updated = copy.deepcopy(base)
+            edit(updated)
+            if change is not None:
+                updated.setdefault("attributes", {})["derniereModification"] = [change.to_json()]
+            try:
+                with _keycloak_errors():
+                    self._admin.update_user(person_id, updated)
+            except KeycloakError as error:
+                if revisions.stale_user_write(error):
+                    continue
+                raise
+            return base, updated
+        raise ConcurrentChange(person_id)
+
+    def _undo_user(self, person_id: str, before: dict[str, Any], written: dict[str, Any]) -> None:
+        """Put back what a write (`before` → `written`) changed, where nobody changed it since."""
+        self._write_user(person_id, lambda now: revisions.undo(now, before, written), None)
+
+
+def _contact_edit(
+    scope: Scope, functions: Mapping[Function, bool], details: ContactDetails | None
+) -> Callable[[dict[str, Any]], None]:
+    def edit(representation: dict[str, Any]) -> None:
+        attributes = representation.setdefault("attributes", {})
+        for function, keep in functions.items():
+            if keep:
+                _add_value(attributes, function.value, scope)
+            else:
+                _remove_value(attributes, function.value, scope)
+        if details is not None:
+            representation["firstName"] = details.first_name
+            representation["lastName"] = details.last_name
+            _set_optional(attributes, "telephoneFixe", details.phone_fixe)
+            _set_optional(attributes, "telephoneMobile", details.phone_mobile)
+
+    return edit
+
+
+def _decision_edit(
+    request_id: str, accept: bool, reason: str, change: Change
+) -> tuple[Callable[[dict[str, Any]], None], list[CollectionRequest]]:
+    """The edit deciding a pending request, and the list where it leaves the decided request."""
+    decided: list[CollectionRequest] = []
+
+    def edit(representation: dict[str, Any]) -> None:
+        decided.clear()  # the edit is redone after a concurrent change
+        attributes = representation.setdefault("attributes", {})
+        requests = []
+        for request in _requests(attributes):
+            if request.id == request_id and request.status is RequestStatus.PENDING:
+                status = RequestStatus.ACCEPTED if accept else RequestStatus.REFUSED
+                request = request.decided(status, change.by, reason)
+                decided.append(request)
+                if accept:
+                    _add_value(attributes, Function.COLLECTE.value, request.scope)
+            requests.append(request)
+        if not decided:
+            raise UnknownRequest(request_id)
+        _store_requests(attributes, requests)
+
+    return edit, decided
+
+
+def _lots_edit(lots: Iterable[str]) -> Callable[[dict[str, list[str]]], bool]:
+    def add(attributes: dict[str, list[str]]) -> bool:
+        missing = [lot for lot in lots if lot not in attributes.get("lots", [])]
+        attributes["lots"] = [*attributes.get("lots", []), *missing]
+        return bool(missing)
+
+    return add
 
 
 # Read-only parts of a user representation that an update must not send back.

@@ -39,6 +39,8 @@ END_SESSION_ENDPOINT = f"{OIDC_BASE}/logout"
 ADMIN_REALM_URL = f"{KEYCLOAK_URL}/admin/realms/collecte"
 ADMIN_USERS_URL = f"{ADMIN_REALM_URL}/users"
 ADMIN_GROUPS_URL = f"{ADMIN_REALM_URL}/groups"
+#: Where the portal writes a group: the conditional update of our Keycloak extension.
+GROUP_WRITES_URL = f"{ADMIN_REALM_URL}/collecte-revisions/groups"
 
 DISCOVERY: dict[str, Any] = {
     "issuer": ISSUER,
@@ -523,9 +525,10 @@ class AdminApi:
         self.kc.add_callback(responses.DELETE, f"{ADMIN_USERS_URL}/{person_id}", callback=delete)
 
     def group(self, group: dict[str, Any]) -> None:
-        """GET groups/<id> answers the group as it is; a PUT to it changes it."""
+        """GET groups/<id> answers the group as it is; a conditional PUT changes it."""
         self.groups[group["id"]] = group
         url = f"{ADMIN_GROUPS_URL}/{group['id']}"
+        write_url = f"{GROUP_WRITES_URL}/{group['id']}"
 
         def update(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
             self.groups[group["id"]] = json.loads(str(request.body))
@@ -534,7 +537,7 @@ class AdminApi:
         self.kc.add_callback(
             responses.GET, url, callback=lambda r: (200, {}, json.dumps(self.groups[group["id"]]))
         )
-        self.kc.add_callback(responses.PUT, url, callback=update)
+        self.kc.add_callback(responses.PUT, write_url, callback=update)
 
     def sent(self, method: str, url: str = ADMIN_USERS_URL) -> list[dict[str, Any]]:
         """JSON bodies sent with ``method`` to ``url`` (a user's URL or the users' URL)."""

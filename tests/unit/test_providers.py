@@ -59,6 +59,7 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
         "org.keycloak.events.EventListenerProviderFactory": [
             "fr.collecte.keycloak.CoordinatorPermissionsListener",
             "fr.collecte.keycloak.SessionRevocationListener",
+            "fr.collecte.keycloak.RevisionListener",
         ],
         "org.keycloak.credential.CredentialProviderFactory": [
             "fr.collecte.keycloak.PasswordSetByUserCredentialProviderFactory"
@@ -70,6 +71,10 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
             "fr.collecte.keycloak.FunctionsInOwnGroupementValidator",
             "fr.collecte.keycloak.PortalRecordValidator",
             "fr.collecte.keycloak.ProtectedEmailValidator",
+            "fr.collecte.keycloak.RevisionValidator",
+        ],
+        "org.keycloak.services.resources.admin.ext.AdminRealmResourceProviderFactory": [
+            "fr.collecte.keycloak.RevisionedGroupResource"
         ],
     }
     for classes in registered.values():

@@ -16,8 +16,8 @@ from portal import forms
 from portal.pages import date_paris
 
 from .conftest import (
-    ADMIN_GROUPS_URL,
     ADMIN_USERS_URL,
+    GROUP_WRITES_URL,
     GROUPEMENT,
     MEMBER,
     SCOPE_A,
@@ -98,7 +98,7 @@ def test_a_new_person_becomes_collection_contact_principal_and_is_invited(
         f"POST {ADMIN_USERS_URL}",
         f"PUT {NEW_URL}",
         f"PUT {NEW_URL}/groups/g-{SIREN_A}",
-        f"PUT {ADMIN_GROUPS_URL}/g-{SIREN_A}",
+        f"PUT {GROUP_WRITES_URL}/g-{SIREN_A}",
         f"PUT {NEW_URL}",
         f"PUT {NEW_URL}/execute-actions-email?client_id=collecte-portail&lifespan=604800"
         "&redirect_uri=http%3A%2F%2Flocalhost%2Fconnexion",

@@ -18,6 +18,7 @@ from portal.pages import date_paris
 from .conftest import (
     ADMIN_GROUPS_URL,
     ADMIN_USERS_URL,
+    GROUP_WRITES_URL,
     GROUPEMENT,
     SCOPE_A,
     SCOPE_B,
@@ -196,7 +197,7 @@ def test_accept_grants_makes_principal_and_invites(
     assert support.writes() == [
         f"PUT {NINA_URL}",
         f"PUT {NINA_URL}/groups/g-{SIREN_A}",
-        f"PUT {GROUP_A}",
+        f"PUT {GROUP_WRITES_URL}/g-{SIREN_A}",
         f"PUT {NINA_URL}",
         f"PUT {NINA_URL}/execute-actions-email?client_id=collecte-portail&lifespan=604800"
         "&redirect_uri=http%3A%2F%2Flocalhost%2Fconnexion",

@@ -1,0 +1,124 @@
+package fr.collecte.keycloak;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jboss.logging.Logger;
+import org.keycloak.Config;
+import org.keycloak.models.GroupModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.representations.idm.GroupRepresentation;
+import org.keycloak.services.resources.admin.AdminEventBuilder;
+import org.keycloak.services.resources.admin.GroupResource;
+import org.keycloak.services.resources.admin.ext.AdminRealmResourceProvider;
+import org.keycloak.services.resources.admin.ext.AdminRealmResourceProviderFactory;
+import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
+
+/**
+ * {@code PUT /admin/realms/{realm}/collecte-revisions/groups/{id}}: Keycloak's own group update
+ * ({@code PUT /groups/{id}}, same body, same permissions, same admin event), made conditional.
+ * Groups have no user profile to validate a write, so the check that {@link RevisionValidator}
+ * makes for users is made here, before the update, under the group row's lock:
+ * <ul>
+ *   <li>the {@code revision} sent is the one stored (nobody changed the group since it was read),
+ *   else 409;</li>
+ *   <li>an adherent's principal ({@code principal.<lot>}), once written, is never replaced by
+ *   another person, else 409 (a removal is the portal undoing a grant that failed).</li>
+ * </ul>
+ * The portal writes adherents' groups only through here.
+ */
+public class RevisionedGroupResource implements AdminRealmResourceProvider,
+        AdminRealmResourceProviderFactory {
+
+    public static final String PROVIDER_ID = "collecte-revisions";
+    static final String PRINCIPAL_PREFIX = "principal.";
+
+    private static final Logger LOG = Logger.getLogger(RevisionedGroupResource.class);
+
+    private KeycloakSession session;
+    private RealmModel realm;
+    private AdminPermissionEvaluator auth;
+    private AdminEventBuilder adminEvent;
+
+    @Override
+    public Object getResource(KeycloakSession session, RealmModel realm,
+            AdminPermissionEvaluator auth, AdminEventBuilder adminEvent) {
+        RevisionedGroupResource resource = new RevisionedGroupResource();
+        resource.session = session;
+        resource.realm = realm;
+        resource.auth = auth;
+        resource.adminEvent = adminEvent;
+        return resource;
+    }
+
+    @PUT
+    @Path("groups/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response updateGroup(@PathParam("id") String id, GroupRepresentation representation) {
+        GroupModel group = session.groups().getGroupById(realm, id);
+        if (group == null) {
+            throw new NotFoundException("Could not find group by id");
+        }
+        auth.groups().requireManage(group);
+        Map<String, List<String>> sent = representation.getAttributes() == null ? Map.of()
+                : representation.getAttributes();
+        List<String> stored = Revisions.present(
+                Revisions.lockedGroupAttribute(session, id, Revisions.ATTRIBUTE));
+        if (!stored.equals(Revisions.present(sent.get(Revisions.ATTRIBUTE)))) {
+            LOG.infof("Écriture du groupe %s refusée : révision périmée", id);
+            return conflict("revision", "Ce groupe a été modifié par ailleurs depuis sa lecture.");
+        }
+        for (String name : Revisions.committedGroupAttributeNames(session, id, PRINCIPAL_PREFIX)) {
+            List<String> principal = Revisions.present(
+                    Revisions.committedGroupAttribute(session, id, name));
+            List<String> replacement = Revisions.present(sent.get(name));
+            if (!principal.isEmpty() && !replacement.isEmpty() && !principal.equals(replacement)) {
+                LOG.infof("Écriture du groupe %s refusée : %s ne change pas", id, name);
+                return conflict(name, "L’interlocuteur principal ne peut pas être changé.");
+            }
+        }
+        // Keycloak's event for this write names our path, not groups/{id}: the new revision is
+        // set here rather than by RevisionListener.
+        Map<String, List<String>> attributes = new HashMap<>(sent);
+        attributes.put(Revisions.ATTRIBUTE, List.of(Revisions.newToken()));
+        representation.setAttributes(attributes);
+        return new GroupResource(realm, group, session, auth, adminEvent).updateGroup(representation);
+    }
+
+    private static Response conflict(String field, String message) {
+        return Response.status(Response.Status.CONFLICT)
+                .entity(Map.of("field", field, "errorMessage", message))
+                .type(MediaType.APPLICATION_JSON).build();
+    }
+
+    @Override
+    public AdminRealmResourceProvider create(KeycloakSession session) {
+        return this;
+    }
+
+    @Override
+    public void init(Config.Scope config) {
+    }
+
+    @Override
+    public void postInit(KeycloakSessionFactory factory) {
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public String getId() {
+        return PROVIDER_ID;
+    }
+}
