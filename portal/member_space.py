@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from portal.abuse_limits import AbuseLimits
 from portal.authority import (
     STAFF_ROLE,
     Standing,
@@ -224,11 +225,29 @@ class MemberSpace:
             self.gateway.leave_adherent(person.id, adherent)
 
     def request_collection_contact(
-        self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
+        self,
+        scope: Scope,
+        details: ContactDetails,
+        mailer: Mailer,
+        queue_url: str,
+        limits: AbuseLimits,
     ) -> Person:
         """Record the request, then tell support; if support cannot be told, nothing stays.
-        A known person keeps their identity (:meth:`add_contact`)."""
+        A known person keeps their identity (:meth:`add_contact`).
+
+        Limited per member and per proposed e-mail (:class:`LimitReached` before anything is
+        read or written, the same for a known and an unknown address); only a request that
+        went through (recorded and support told) is counted."""
         self.member.require(scope)
+        guard = limits.collection_request(self.member.person.id, details.email)
+        guard.check()
+        person = self._request(scope, details, mailer, queue_url)
+        guard.count()
+        return person
+
+    def _request(
+        self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
+    ) -> Person:
 
         def vet(existing: Person) -> None:
             self._refuse_staff(existing)
