@@ -23,6 +23,7 @@ This module is Flask-free: the services receive an :class:`AbuseLimits`.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -175,7 +176,9 @@ class AbuseLimits:
             key = (limit.name, _hashed(identifier))
             if not self._limiter.test(limit.item, *key):
                 reset = self._limiter.get_window_stats(limit.item, *key).reset_time
-                retry_at = datetime.fromtimestamp(reset, UTC)
+                # The oldest action leaves the window just after ``reset``; the message shows
+                # minutes, so the next whole minute after it (never a time still refused).
+                retry_at = datetime.fromtimestamp(math.floor(reset / 60 + 1) * 60, UTC)
                 message = (
                     f"{limit.sentence.format(rate=limit.rate)} "
                     f"Réessayez à partir du {when_text(retry_at)}."
