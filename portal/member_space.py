@@ -235,9 +235,9 @@ class MemberSpace:
         """Record the request, then tell support; if support cannot be told, nothing stays.
         A known person keeps their identity (:meth:`add_contact`).
 
-        Limited per member and per proposed e-mail (:class:`LimitReached` before anything is
-        read or written, the same for a known and an unknown address); only a request that
-        went through (recorded and support told) is counted."""
+        Limited per member and per proposed e-mail: :class:`LimitReached` before Keycloak is
+        asked anything about the address and before any write or mail, the same for a known and
+        an unknown address; only a request that went through (recorded, support told) counts."""
         self.member.require(scope)
         guard = limits.collection_request(self.member.person.id, details.email)
         guard.check()
@@ -248,6 +248,7 @@ class MemberSpace:
     def _request(
         self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
     ) -> Person:
+        """The request itself, within the limits (see :meth:`request_collection_contact`)."""
 
         def vet(existing: Person) -> None:
             self._refuse_staff(existing)
