@@ -13,8 +13,10 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from limits.errors import ConfigurationError as LimitsConfigurationError
 
 from portal import (
+    abuse_limits,
     auth,
     errors,
     espace,
@@ -55,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     check_config(app.config)
     public_url.init_app(app)
+    app.extensions[abuse_limits.EXTENSION_KEY] = _abuse_limits(app.config)
 
     CSRFProtect(app)
     auth.init_app(app)
@@ -68,6 +71,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     return app
+
+
+def _abuse_limits(config: Mapping[str, Any]) -> abuse_limits.AbuseLimits:
+    """The abuse limits' counters, in their own store (a fresh one per ``memory://`` app)."""
+    try:
+        return abuse_limits.AbuseLimits.from_config(config)
+    except (ValueError, LimitsConfigurationError) as error:
+        raise ConfigurationError(
+            f"Abuse limits (COLLECTE_RATE_LIMIT_*) cannot be used: {error}"
+        ) from error
 
 
 def _read_secrets_verbatim(app: Flask) -> None:

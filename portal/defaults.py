@@ -53,3 +53,22 @@ SMTP_PORT = 1025
 MAIL_FROM = "ne-pas-repondre@collecte.localhost"
 # Where requests for a new collection contact are announced.
 SUPPORT_EMAIL = "support@collecte.localhost"
+
+# Abuse limits (portal.abuse_limits), each « N per <window> » in the notation of the `limits`
+# library, counted over a moving window (at most N in any such window), successful actions
+# only. Where the counters live: "memory://" counts in each process (dev run, tests; with
+# several workers or hosts each counts apart); a shared store, e.g.
+# COLLECTE_RATE_LIMIT_STORAGE_URI=redis://redis-host:6379/1, makes every portal host count
+# together (needs the `redis` extra).
+RATE_LIMIT_STORAGE_URI = "memory://"
+# Requests for a new collection contact: per member (the signed-in person)...
+RATE_LIMIT_REQUESTS_PER_MEMBER = "10 per 24 hours"
+# ...and per proposed e-mail, whoever files them.
+RATE_LIMIT_REQUESTS_PER_TARGET = "3 per 24 hours"
+# Invitations sent again (support's « Renvoyer l'invitation », the coordinators' follow-up, a
+# grant that invites): per person invited, all actors together...
+RATE_LIMIT_REINVITES_PER_TARGET = "3 per 24 hours"
+# ...and re-sends per actor (a support agent or a coordinator): room for one re-send to every
+# non-activated member of a large groupement at once (the per-person limit already keeps any
+# one mailbox from being flooded); a runaway script or a stolen staff session stops there.
+RATE_LIMIT_REINVITES_PER_ACTOR = "200 per hour"

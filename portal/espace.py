@@ -29,6 +29,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from portal.abuse_limits import LimitReached
 from portal.auth import current_user, login_required
 from portal.domain import NON_LOGIN_FUNCTIONS, Function, Person, Scope
 from portal.forms import (
@@ -46,7 +47,7 @@ from portal.member_space import (
     ProtectedAddress,
 )
 from portal.notify import Mailer
-from portal.pages import form_page, get_only, here, scope_label
+from portal.pages import abuse_limits, form_page, get_only, here, scope_label
 from portal.public_url import external_url
 
 View = Callable[..., ResponseReturnValue]
@@ -245,8 +246,10 @@ def nouvelle_demande() -> ResponseReturnValue:
         queue_url = external_url("support.demandes", siren=scope.siren, lot=scope.lot)
         try:
             space.request_collection_contact(
-                scope, form.contact_data(), Mailer(current_app.config), queue_url
+                scope, form.contact_data(), Mailer(current_app.config), queue_url, abuse_limits()
             )
+        except LimitReached as reached:
+            form.email.errors.append(reached.message)
         except AlreadyCollectionContact:
             form.email.errors.append(ALREADY_COLLECTION_CONTACT)
         except ProtectedAddress:

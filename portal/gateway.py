@@ -439,15 +439,20 @@ class KeycloakGateway:
         change: Change,
         request_id: str | None = None,
         created: bool = False,
+        before_inviting: Callable[[], None] = lambda: None,
     ) -> Grant:
         """Make the person a collection contact for `scope` (accepting `request_id` if given),
         principal of the SIREN/lot if it has none, and invite them if their client space is not
         active yet. If any step fails, every earlier one is undone: a person `created` for this
         grant is deleted, otherwise what this grant changed on their record is put back (a
-        change someone else made meanwhile stays)."""
+        change someone else made meanwhile stays). ``before_inviting`` is called before anything
+        is written when an invitation will be sent, and may refuse by raising (abuse limits)."""
         before = self._user(person_id)
         if before is None:
             raise UnknownPerson(person_id)
+        inviting = not self._has_password(person_id)
+        if inviting:
+            before_inviting()
         made_principal = False
         written: tuple[dict[str, Any], dict[str, Any]] | None = None
         try:
@@ -461,7 +466,7 @@ class KeycloakGateway:
                 self._admin.group_user_add(person_id, self._require_adherent(scope.siren).group_id)
             made_principal = self.ensure_principal(scope, person_id)
             invitation = None
-            if not self._has_password(person_id):
+            if inviting:
                 invitation = self.invite(person_id, redirect_uri, change)
         except Exception:
             if made_principal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from portal.abuse_limits import AbuseLimits
 from portal.authority import (
     STAFF_ROLE,
     Standing,
@@ -224,11 +225,30 @@ class MemberSpace:
             self.gateway.leave_adherent(person.id, adherent)
 
     def request_collection_contact(
-        self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
+        self,
+        scope: Scope,
+        details: ContactDetails,
+        mailer: Mailer,
+        queue_url: str,
+        limits: AbuseLimits,
     ) -> Person:
         """Record the request, then tell support; if support cannot be told, nothing stays.
-        A known person keeps their identity (:meth:`add_contact`)."""
+        A known person keeps their identity (:meth:`add_contact`).
+
+        Limited per member and per proposed e-mail: :class:`LimitReached` before Keycloak is
+        asked anything about the address and before any write or mail, the same for a known and
+        an unknown address; only a request that went through (recorded, support told) counts."""
         self.member.require(scope)
+        guard = limits.collection_request(self.member.person.id, details.email)
+        guard.check()
+        person = self._request(scope, details, mailer, queue_url)
+        guard.count()
+        return person
+
+    def _request(
+        self, scope: Scope, details: ContactDetails, mailer: Mailer, queue_url: str
+    ) -> Person:
+        """The request itself, within the limits (see :meth:`request_collection_contact`)."""
 
         def vet(existing: Person) -> None:
             self._refuse_staff(existing)

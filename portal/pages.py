@@ -7,13 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from portal.abuse_limits import EXTENSION_KEY, AbuseLimits
 from portal.domain import Adherent, Scope
 from portal.forms import format_phone
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def abuse_limits() -> AbuseLimits:
+    """The application's abuse limits (built by :func:`portal.create_app`)."""
+    found: AbuseLimits = current_app.extensions[EXTENSION_KEY]
+    return found
 
 
 def date_paris(value: datetime) -> str:

@@ -25,6 +25,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from keycloak.exceptions import KeycloakError
 
+from portal.abuse_limits import AbuseLimits, LimitReached
 from portal.domain import Change, Person
 from portal.forms import ConfirmForm
 from portal.gateway import (
@@ -33,7 +34,7 @@ from portal.gateway import (
     UnknownPerson,
     get_gateway,
 )
-from portal.pages import date_paris
+from portal.pages import abuse_limits, date_paris
 from portal.public_url import external_url
 from portal.staff import Staff, staff_required
 from portal.suivi_service import FollowUp, Line, follow_up
@@ -183,12 +184,18 @@ def relancer_confirme(code: str) -> ResponseReturnValue:
     suivi = _follow_up(code)
     gateway = get_gateway()
     redirect_uri = external_url("auth.login")
-    sent, failed = 0, []
+    limits = abuse_limits()
+    sent, skipped, failed = 0, 0, []
     people = suivi.to_reinvite()
     for index, person in enumerate(people):
         change = Change.now(staff().email, f"relance de l'invitation (groupement {code})")
         try:
-            gateway.invite(person.id, redirect_uri, change)
+            # Per person and per actor: over either limit, the person is skipped (nothing
+            # written, no mail) and the others still get theirs.
+            with limits.invitation(person.id, staff().email).around():
+                gateway.invite(person.id, redirect_uri, change)
+        except LimitReached:
+            skipped += 1
         except (InvitationNotSent, UnknownPerson, KeycloakError) as error:
             current_app.logger.warning("Invitation to %s not sent: %r", person.id, error)
             failed.append(person.email)
@@ -199,6 +206,19 @@ def relancer_confirme(code: str) -> ResponseReturnValue:
         else:
             sent += 1
     flash(f"{sent} invitation{'s' if sent > 1 else ''} renvoyée{'s' if sent > 1 else ''}.", "info")
+    if skipped:
+        flash(skipped_message(skipped, limits), "erreur")
     if failed:
         flash(f"Invitations non envoyées ({len(failed)}) : {', '.join(failed)}.", "erreur")
     return redirect(url_for(".groupement", code=code))
+
+
+def skipped_message(skipped: int, limits: AbuseLimits) -> str:
+    """« 2 invitations non renvoyées : limite atteinte (…). »"""
+    plural = "s" if skipped > 1 else ""
+    return (
+        f"{skipped} invitation{plural} non renvoyée{plural} : limite atteinte "
+        f"({limits.reinvites_per_target.rate} par personne, "
+        f"{limits.reinvites_per_actor.rate} par auteur de la relance). "
+        "Réessayez plus tard pour ces personnes."
+    )

@@ -25,6 +25,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from portal.abuse_limits import LimitReached
 from portal.auth import SUPPORT_KEY, SessionUser, ViewDecorator, access_guard, current_user
 from portal.diagnostic import conditions, verdict
 from portal.domain import Person, Scope
@@ -41,7 +42,7 @@ from portal.forms import (
 )
 from portal.gateway import Grant, UnknownAdherent, get_gateway
 from portal.member_space import Member, MemberSpace
-from portal.pages import date_paris, form_page, get_only
+from portal.pages import abuse_limits, date_paris, form_page, get_only
 from portal.public_url import external_url
 from portal.support_admin import EmailTaken
 from portal.support_desk import (
@@ -71,7 +72,7 @@ PREFILLED = ("nom", "prenom", "email", "telephone_fixe", "telephone_mobile", "si
 
 def _authorize_support(user: SessionUser) -> None:
     g.support_desk = SupportDesk.for_person(
-        get_gateway(), user.sub, user.email, external_url("auth.login")
+        get_gateway(), user.sub, user.email, external_url("auth.login"), abuse_limits()
     )
 
 
@@ -153,6 +154,8 @@ def accepter(person_id: str, request_id: str) -> ResponseReturnValue:
         grant = desk().accept(url_id(person_id), url_id(request_id))
     except UnknownAdherent:
         flash(ACCEPT_UNKNOWN_ADHERENT, "erreur")
+    except LimitReached as reached:
+        flash(f"La demande n'a pas été acceptée. {reached.message}", "erreur")
     else:
         scope = next(r.scope for r in grant.person.requests if r.id == request_id)
         flash(granted_message(grant, scope, "Demande acceptée"), "info")
@@ -187,6 +190,8 @@ def nouvel_interlocuteur() -> ResponseReturnValue:
             form.siren.errors.append(UNKNOWN_SIREN)
         except LotNotInContract:
             form.lot.errors.append(LOT_NOT_IN_CONTRACT)
+        except LimitReached as reached:
+            form.email.errors.append(reached.message)
         else:
             flash(granted_message(grant, scope, "Interlocuteur de collecte ajouté"), "info")
             return redirect(url_for(".diagnostic", email=grant.person.email))
@@ -238,7 +243,10 @@ def _on_person(person_id: str, act: Callable[[SupportDesk, str], str]) -> Respon
     form = PersonActionForm()
     if not form.validate_on_submit():
         abort(400)
-    flash(act(desk(), url_id(person_id)), "info")
+    try:
+        flash(act(desk(), url_id(person_id)), "info")
+    except LimitReached as reached:
+        flash(reached.message, "erreur")
     return redirect(url_for(".diagnostic", email=form.email.data))
 
 

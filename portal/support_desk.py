@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal import defaults
+from portal.abuse_limits import AbuseLimits
 from portal.domain import (
     Adherent,
     Change,
@@ -78,20 +80,34 @@ class QueueItem:
 
 
 class SupportDesk:
-    def __init__(self, gateway: KeycloakGateway, actor: str, redirect_uri: str) -> None:
+    def __init__(
+        self,
+        gateway: KeycloakGateway,
+        actor: str,
+        redirect_uri: str,
+        limits: AbuseLimits | None = None,
+    ) -> None:
         self.gateway = gateway
         self.actor = actor
         # Where the invitation's last page sends the person: the portal's sign-in.
         self.redirect_uri = redirect_uri
+        # The application's limits; without them (scripts, tests), the default limits in a
+        # store of this desk's own: never unlimited.
+        self.limits = limits or AbuseLimits.from_config(vars(defaults))
 
     @classmethod
     def for_person(
-        cls, gateway: KeycloakGateway, person_id: str, email: str, redirect_uri: str
+        cls,
+        gateway: KeycloakGateway,
+        person_id: str,
+        email: str,
+        redirect_uri: str,
+        limits: AbuseLimits | None = None,
     ) -> SupportDesk:
         """Checked against Keycloak on every request, so a withdrawn role takes effect at once."""
         if SUPPORT_ROLE not in gateway.realm_roles(person_id):
             raise NotSupport(person_id)
-        return cls(gateway, email, redirect_uri)
+        return cls(gateway, email, redirect_uri, limits)
 
     def _change(self, what: str) -> Change:
         return Change.now(self.actor, what)
@@ -120,13 +136,37 @@ class SupportDesk:
         if request is None:
             raise UnknownRequest(request_id)
         scope = request.scope
-        return self.gateway.grant_collection(
+        return self._grant(
             person_id,
             scope,
-            self.redirect_uri,
             self._change(f"demande acceptée : interlocuteur de collecte {scope}"),
             request_id=request_id,
         )
+
+    def _grant(
+        self,
+        person_id: str,
+        scope: Scope,
+        change: Change,
+        request_id: str | None = None,
+        created: bool = False,
+    ) -> Grant:
+        """Grant the collection function; the invitation that comes with it counts against the
+        person's invitation limit, which refuses the whole grant, before anything is written,
+        when it is reached (:class:`LimitReached`)."""
+        guard = self.limits.invitation(person_id)
+        grant = self.gateway.grant_collection(
+            person_id,
+            scope,
+            self.redirect_uri,
+            change,
+            request_id=request_id,
+            created=created,
+            before_inviting=guard.check,
+        )
+        if grant.invitation is not None:
+            guard.count()
+        return grant
 
     def refuse(self, person_id: str, request_id: str, reason: str) -> CollectionRequest:
         _, request = self.gateway.decide_request(
@@ -144,18 +184,18 @@ class SupportDesk:
         existing = self.gateway.find_person_by_email(details.email)
         change = self._change(f"ajout interlocuteur de collecte {scope}")
         if existing is not None:
-            return self.gateway.grant_collection(existing.id, scope, self.redirect_uri, change)
+            return self._grant(existing.id, scope, change)
         # Created without any function, then granted: one undo path (deletion) if a step fails.
         person = self.gateway.add_functions(details, (), scope, change)
-        return self.gateway.grant_collection(
-            person.id, scope, self.redirect_uri, change, created=True
-        )
+        return self._grant(person.id, scope, change, created=True)
 
     def reinvite(self, person_id: str) -> Invitation:
-        """A new link; the Keycloak extension makes the older ones stop working."""
-        return self.gateway.invite(
-            person_id, self.redirect_uri, self._change("invitation renvoyée")
-        )
+        """A new link; the Keycloak extension makes the older ones stop working. Limited per
+        person and per support agent (:class:`LimitReached`, nothing written or sent)."""
+        with self.limits.invitation(person_id, self.actor).around():
+            return self.gateway.invite(
+                person_id, self.redirect_uri, self._change("invitation renvoyée")
+            )
 
     def diagnose(self, email: str) -> Diagnosis:
         return self.gateway.diagnosis(email)
