@@ -102,7 +102,8 @@ def test_a_coordinators_powers_need_the_role_and_the_marker_group_together(platf
     assert made.member_id in {m["id"] for m in made.api.get_group_members(made.adherent_id)}
     admin = platform.admin
     person = admin.get_user(made.coordinator_id)
-    admin.update_user(made.coordinator_id, {**person, "attributes": {"collecte": [f"{siren}/1"]}})
+    attributes = {"collecte": [f"{siren}/1"], "revision": person["attributes"]["revision"]}
+    admin.update_user(made.coordinator_id, {**person, "attributes": attributes})
     admin.delete_realm_roles_of_user(made.coordinator_id, [admin.get_realm_role("coordonnateur")])
     marker = admin.get_group_by_path(f"/coordonnateurs/{code}")
     assert marker["id"] in {g["id"] for g in admin.get_user_groups(made.coordinator_id)}

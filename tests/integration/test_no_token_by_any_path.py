@@ -79,7 +79,9 @@ def refused_people(platform: Any) -> list[Person]:
     admin = platform.admin
     technical = _create(platform, {"technique": ["213100019/1"]})
     former = _create(platform, {"collecte": ["213100019/1"]})
-    admin.update_user(former, {**admin.get_user(former), "attributes": {}})
+    read = admin.get_user(former)
+    # every attribute removed but the revision read (a write must send it back)
+    admin.update_user(former, {**read, "attributes": {"revision": read["attributes"]["revision"]}})
     code = f"GRP-JETON-{uuid.uuid4().hex[:6].upper()}"
     email = _email("coordination")
     outcome = add_groupement(admin, code, "Groupement jeton", Coordinator(email, "Claude", "Coord"))

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from html.parser import HTMLParser
 from itertools import pairwise
 from typing import Any
@@ -772,3 +773,29 @@ def assert_field_error(response: TestResponse, field: str, message: str) -> Elem
 def flashes(client: FlaskClient) -> list[tuple[str, str]]:
     with client.session_transaction() as sess:
         return [(category, message) for category, message in sess.get("_flashes", [])]
+
+
+class FakeSMTP:
+    """Stands for smtplib.SMTP: keeps what is sent in ``outbox``."""
+
+    outbox: list[EmailMessage]
+
+    def __init__(self, host: str, port: int, timeout: int) -> None:
+        self.address = (host, port)
+
+    def __enter__(self) -> FakeSMTP:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send_message(self, message: EmailMessage) -> None:
+        self.outbox.append(message)
+
+
+@pytest.fixture
+def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmailMessage]]:
+    messages: list[EmailMessage] = []
+    monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
+    monkeypatch.setattr("portal.notify.smtplib.SMTP", FakeSMTP)
+    yield messages

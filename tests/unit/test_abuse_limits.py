@@ -7,7 +7,7 @@ Each test's app has its own ``memory://`` store (portal.create_app builds one pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -26,11 +26,12 @@ from .conftest import (
     SUPPORT_USER,
     TECHNICIAN,
     AdminApi,
+    FakeSMTP,
     assert_field_error,
     flashes,
     user_json,
 )
-from .test_espace_writes import CONTACT, REQUEST_URL, FakeSMTP
+from .test_espace_writes import CONTACT, REQUEST_URL
 from .test_suivi import BASE, COORDINATOR, NOT_ACTIVATED, dataset, staff_groups
 from .test_support_queue import ACCEPT, NINA, NINA_ID
 
@@ -74,14 +75,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     moving = Clock()
     monkeypatch.setattr("limits.storage.memory.time", moving)
     return moving
-
-
-@pytest.fixture
-def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmailMessage]]:
-    messages: list[EmailMessage] = []
-    monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", FakeSMTP)
-    yield messages
 
 
 @pytest.fixture

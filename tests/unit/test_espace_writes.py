@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
@@ -64,32 +64,6 @@ def assert_back_to_scope(response: TestResponse, client: FlaskClient, message: s
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.location == SCOPE_PAGE
     assert flashes(client) == [("info", message)]
-
-
-class FakeSMTP:
-    """Stands for smtplib.SMTP: keeps what is sent in ``outbox``."""
-
-    outbox: list[EmailMessage]
-
-    def __init__(self, host: str, port: int, timeout: int) -> None:
-        self.address = (host, port)
-
-    def __enter__(self) -> FakeSMTP:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def send_message(self, message: EmailMessage) -> None:
-        self.outbox.append(message)
-
-
-@pytest.fixture
-def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmailMessage]]:
-    messages: list[EmailMessage] = []
-    monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", FakeSMTP)
-    yield messages
 
 
 # --- technical and billing contacts -----------------------------------------------------------

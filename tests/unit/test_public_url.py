@@ -17,9 +17,7 @@ from flask.testing import FlaskClient
 from portal import ConfigurationError, create_app
 
 from .conftest import SCOPE_A, SIREN_A, TEST_CONFIG, AdminApi, html
-from .test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post, outbox
-
-__all__ = ["outbox"]  # the fixture, imported to be used here
+from .test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post
 
 PUBLIC = "https://collecte.example.fr"
 
