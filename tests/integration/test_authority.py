@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from portal import diagnostic
+from portal import defaults, diagnostic
+from portal.abuse_limits import AbuseLimits
 from portal.domain import ContactDetails, Function, Scope
 from portal.gateway import KeycloakGateway
 from portal.member_space import MemberSpace, NotAllowed, ProtectedAddress
@@ -148,8 +149,9 @@ def test_a_staff_address_never_becomes_a_contact(platform, gateway, two_adherent
         space.request_collection_contact(
             scope_a,
             details(before["email"]),
-            mailer=None,
-            queue_url="",  # type: ignore[arg-type]
+            mailer=None,  # type: ignore[arg-type]
+            queue_url="",
+            limits=AbuseLimits.from_config(vars(defaults)),
         )
 
     after = platform.admin.get_user(staff)

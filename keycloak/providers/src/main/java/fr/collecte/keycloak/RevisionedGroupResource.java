@@ -7,11 +7,12 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jboss.logging.Logger;
 import org.keycloak.Config;
+import org.keycloak.events.admin.OperationType;
+import org.keycloak.events.admin.ResourceType;
 import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
@@ -25,7 +26,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
  * {@code PUT /admin/realms/{realm}/collecte-revisions/groups/{id}}: Keycloak's own group update
- * ({@code PUT /groups/{id}}, same body, same permissions, same admin event), made conditional.
+ * ({@code PUT /groups/{id}}, same body, same permissions, same admin event — path
+ * {@code groups/{id}} —, no renaming), made conditional.
  * Groups have no user profile to validate a write, so the check that {@link RevisionValidator}
  * makes for users is made here, before the update, under the group row's lock:
  * <ul>
@@ -86,12 +88,16 @@ public class RevisionedGroupResource implements AdminRealmResourceProvider,
                 return conflict(name, "L’interlocuteur principal ne peut pas être changé.");
             }
         }
-        // Keycloak's event for this write names our path, not groups/{id}: the new revision is
-        // set here rather than by RevisionListener.
-        Map<String, List<String>> attributes = new HashMap<>(sent);
-        attributes.put(Revisions.ATTRIBUTE, List.of(Revisions.newToken()));
-        representation.setAttributes(attributes);
-        return new GroupResource(realm, group, session, auth, adminEvent).updateGroup(representation);
+        if (representation.getName() != null && !representation.getName().equals(group.getName())) {
+            return conflict("name", "Ce chemin ne renomme pas un groupe.");
+        }
+        // Keycloak's own update (GroupResource.updateGroup without its renaming checks), and the
+        // admin event Keycloak's PUT /groups/{id} sends, with that path: the listeners
+        // (CoordinatorPermissionsListener, RevisionListener…) see the same write either way.
+        GroupResource.updateGroup(representation, group, realm, session);
+        adminEvent.operation(OperationType.UPDATE).resource(ResourceType.GROUP)
+                .resourcePath("groups", id).representation(representation).success();
+        return Response.noContent().build();
     }
 
     private static Response conflict(String field, String message) {
