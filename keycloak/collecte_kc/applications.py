@@ -269,7 +269,12 @@ def _ensure_audience(admin: KeycloakAdmin, outcome: Registration) -> None:
 def _ensure_scopes(admin: KeycloakAdmin, outcome: Registration) -> None:
     """Default: the realm's default scopes plus DEFAULT_SCOPES; optional: PERIMETERS_SCOPE only
     (when the realm has it). Anything else attached to the client is detached."""
-    by_name = {scope["name"]: scope["id"] for scope in admin.get_client_scopes()}
+    # The realm's default scopes include SAML ones (role_list…), which an OIDC client ignores.
+    by_name = {
+        scope["name"]: scope["id"]
+        for scope in admin.get_client_scopes()
+        if scope.get("protocol", "openid-connect") == "openid-connect"
+    }
     realm_defaults = {scope["name"] for scope in admin.get_default_default_client_scopes()}
     default = {n for n in (*realm_defaults, *DEFAULT_SCOPES) if n in by_name} - {PERIMETERS_SCOPE}
     optional = {PERIMETERS_SCOPE} if PERIMETERS_SCOPE in by_name else set()

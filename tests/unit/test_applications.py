@@ -36,8 +36,8 @@ APP = application(
     ["https://collecte.exemple.fr/"],
     "https://collecte.exemple.fr/backchannel-logout",
 )
-SCOPES = [
-    {"id": f"id-{name}", "name": name}
+SCOPES = [{"id": "id-role_list", "name": "role_list", "protocol": "saml"}] + [
+    {"id": f"id-{name}", "name": name, "protocol": "openid-connect"}
     for name in (
         "acr",
         "address",
@@ -52,6 +52,8 @@ SCOPES = [
     )
 ]
 REALM_DEFAULTS = ["acr", "basic", "email", "profile", "roles", "web-origins"]
+#: Keycloak 26's realm default scopes also name SAML scopes, never attached to an OIDC client.
+REALM_DEFAULT_SCOPES = [*REALM_DEFAULTS, "role_list"]
 
 
 def _scopes(names: list[str]) -> list[dict[str, str]]:
@@ -91,7 +93,7 @@ def _reads(
         kc.get(CLIENT, json=client)
     kc.get(f"{CLIENT}/protocol-mappers/models", json=mappers)
     kc.get(f"{ADMIN_REALM_URL}/client-scopes", json=scopes)
-    kc.get(f"{ADMIN_REALM_URL}/default-default-client-scopes", json=_scopes(REALM_DEFAULTS))
+    kc.get(f"{ADMIN_REALM_URL}/default-default-client-scopes", json=_scopes(REALM_DEFAULT_SCOPES))
     kc.get(f"{CLIENT}/default-client-scopes", json=_scopes(defaults))
     kc.get(f"{CLIENT}/optional-client-scopes", json=_scopes(optional))
 
@@ -184,7 +186,7 @@ def test_a_new_application_gets_a_confidential_code_flow_client(kc: responses.Re
     kc.get(f"{CLIENT}/protocol-mappers/models", json=[])
     kc.post(f"{CLIENT}/protocol-mappers/models", status=201)
     kc.get(f"{ADMIN_REALM_URL}/client-scopes", json=SCOPES)
-    kc.get(f"{ADMIN_REALM_URL}/default-default-client-scopes", json=_scopes(REALM_DEFAULTS))
+    kc.get(f"{ADMIN_REALM_URL}/default-default-client-scopes", json=_scopes(REALM_DEFAULT_SCOPES))
     kc.get(f"{CLIENT}/default-client-scopes", json=_scopes(_reads_after_creation))
     kc.get(f"{CLIENT}/optional-client-scopes", json=_scopes(["offline_access", "phone"]))
     for name in ("offline_access", "phone", PERIMETERS_SCOPE):
