@@ -110,6 +110,13 @@ class SessionStore:
         return len(ended)
 
 
+def scope_for(offered: list[str]) -> str:
+    """SCOPE, without the perimeters scope when the realm does not offer it (its discovery
+    document's `scopes_supported`): Keycloak refuses a sign-in asking for an unknown scope
+    (invalid_scope), and the page then says that the token has no perimeters."""
+    return SCOPE if PERIMETERS_SCOPE in offered else SCOPE.replace(f" {PERIMETERS_SCOPE}", "")
+
+
 @dataclass(frozen=True)
 class Perimeter:
     siren: str
@@ -246,9 +253,12 @@ def create_app(config: DemoConfig) -> Flask:
 
     @app.get("/connexion")
     def login() -> ResponseReturnValue:
+        offered = oidc.load_server_metadata().get("scopes_supported") or []
         return cast(
             ResponseReturnValue,
-            oidc.authorize_redirect(config.public_url + CALLBACK_PATH, ui_locales="fr"),
+            oidc.authorize_redirect(
+                config.public_url + CALLBACK_PATH, ui_locales="fr", scope=scope_for(offered)
+            ),
         )
 
     @app.get(CALLBACK_PATH)
@@ -313,7 +323,7 @@ def config_from_environment() -> DemoConfig:
     return DemoConfig(
         keycloak_url=os.environ.get("COLLECTE_KEYCLOAK_URL", "http://localhost:8080"),
         client_secret=secret,
-        public_url=os.environ.get("COLLECTE_DEMO_APP_URL", f"http://localhost:{port}"),
+        public_url=os.environ.get("COLLECTE_DEMO_APP_URL") or f"http://localhost:{port}",
         client_id=os.environ.get("COLLECTE_DEMO_APP_CLIENT_ID", CLIENT_ID),
         secret_key=os.environ.get("COLLECTE_DEMO_APP_SECRET_KEY", ""),
     )

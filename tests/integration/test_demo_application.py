@@ -7,13 +7,15 @@ from __future__ import annotations
 import html
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from werkzeug.serving import make_server
 
-from collecte_kc.applications import application, read_secret, register
+from collecte_kc.applications import application, discovery_url, read_secret, register
 from collecte_kc.demo_application import BACKCHANNEL_PATH, CALLBACK_PATH, DemoConfig, create_app
 from tests.ports import free_port
 from tests.realm_data import fresh_siren
@@ -122,3 +124,15 @@ def test_the_logout_endpoint_refuses_a_forged_token(demo):
         demo + BACKCHANNEL_PATH, data={"logout_token": "a.b.c"}, timeout=10
     )
     assert answer.status_code == 400
+
+
+def test_keycloak_offers_the_realm_client_scopes_in_its_discovery_document(platform):
+    """What the demo application relies on to ask for `perimetres-collecte` only where the realm
+    has it (Keycloak refuses an unknown scope: invalid_scope)."""
+    name = f"essai-portee-{uuid.uuid4().hex[:8]}"
+    scope_id = platform.admin.create_client_scope({"name": name, "protocol": "openid-connect"})
+    try:
+        document = requests.get(discovery_url(platform.keycloak_url), timeout=10).json()
+        assert name in document["scopes_supported"]
+    finally:
+        platform.admin.delete_client_scope(scope_id)

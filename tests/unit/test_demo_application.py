@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from collecte_kc.applications import PERIMETERS_SCOPE
 from collecte_kc.demo_application import (
     BACKCHANNEL_PATH,
     CALLBACK_PATH,
@@ -22,11 +23,13 @@ from collecte_kc.demo_application import (
     DemoConfig,
     create_app,
     perimeters,
+    scope_for,
 )
 from portal.backchannel import LOGOUT_EVENT
 
 from .conftest import (
     AUTHORIZATION_ENDPOINT,
+    DISCOVERY,
     END_SESSION_ENDPOINT,
     ISSUER,
     JWKS_URI,
@@ -137,10 +140,15 @@ def sign_in(
     return client
 
 
-def _discovery() -> dict[str, Any]:
-    from .conftest import DISCOVERY
+def _discovery(
+    offered: tuple[str, ...] = ("openid", "profile", "email", PERIMETERS_SCOPE),
+) -> dict[str, Any]:
+    return {**DISCOVERY, "scopes_supported": list(offered)}
 
-    return DISCOVERY
+
+def test_the_perimeters_scope_is_asked_only_when_the_realm_offers_it() -> None:
+    assert scope_for(["openid", PERIMETERS_SCOPE]) == "openid profile email perimetres-collecte"
+    assert scope_for(["openid", "profile"]) == "openid profile email"
 
 
 def test_the_sign_in_asks_for_the_perimeters_with_pkce(
