@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from collecte_kc.applications import PERIMETERS_SCOPE
 from collecte_kc.paths import CACHE_DIR
 from tests.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
 
@@ -38,6 +39,15 @@ HIDDEN_CGU_VERSION = re.compile(r'name="cguVersion" value="([^"]*)"')
 MAX_PAGES = 10
 
 T = TypeVar("T")
+
+
+def require_perimeters_scope(platform: Any) -> None:
+    """The claims `perimetres` and `version_cgu` come from the realm's client scope (a Keycloak
+    extension): a test reading them says so plainly when it is missing."""
+    names = {s["name"] for s in platform.admin.get_client_scopes()}
+    assert PERIMETERS_SCOPE in names, (
+        f"portée « {PERIMETERS_SCOPE} » absente du realm (extension de Keycloak non fusionnée)"
+    )
 
 
 def jwt_claims(token: str) -> dict[str, Any]:

@@ -200,6 +200,11 @@ def test_tokens_name_the_application_and_the_password_grant_is_refused(
     audience = access["aud"] if isinstance(access["aud"], list) else [access["aud"]]
     assert app.client_id in audience
     assert "realm_access" not in access  # no role of the person reaches the application
+    # lifetimes of the integration guide: access token 5 min (Keycloak's default, the realm file
+    # sets none), refresh token as long as the session may stay idle (ssoSessionIdleTimeout)
+    assert access["exp"] - access["iat"] == 300
+    refresh = jwt_claims(tokens["refresh_token"])
+    assert refresh["exp"] - refresh["iat"] == 1800
     assert jwt_claims(tokens["id_token"])["aud"] in (app.client_id, [app.client_id])
 
     refused = password_grant(platform.keycloak_url, app.client_id, email, PASSWORD, secret)

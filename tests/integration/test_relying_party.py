@@ -30,6 +30,7 @@ from tests.relying_party import (
     oauth2_proxy,
     oauth2_proxy_arguments,
     poll,
+    require_perimeters_scope,
     sign_in_through,
 )
 from tests.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
@@ -52,13 +53,6 @@ def scope_asked(platform: Any) -> str:
     know (invalid_scope): without the realm's perimeters scope, the rest still runs."""
     names = {s["name"] for s in platform.admin.get_client_scopes()}
     return "openid email profile" + (f" {PERIMETERS_SCOPE}" if PERIMETERS_SCOPE in names else "")
-
-
-def require_perimeters_scope(platform: Any) -> None:
-    names = {s["name"] for s in platform.admin.get_client_scopes()}
-    assert PERIMETERS_SCOPE in names, (
-        f"portée « {PERIMETERS_SCOPE} » absente du realm (extension de Keycloak non fusionnée)"
-    )
 
 
 @pytest.fixture(scope="module")
