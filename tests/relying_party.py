@@ -56,6 +56,12 @@ def jwt_claims(token: str) -> dict[str, Any]:
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
+def audiences(claims: dict[str, Any]) -> list[str]:
+    """`aud` as a list (a JWT may carry one string, a list, or none)."""
+    value = claims.get("aud") or []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def poll(check: Callable[[], T | None], what: str, deadline: float = DEADLINE) -> T:
     """`check()` until it returns something, at most `deadline` seconds."""
     end = time.monotonic() + deadline
