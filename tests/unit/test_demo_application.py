@@ -249,3 +249,24 @@ def test_sign_out_needs_the_form_token_then_ends_the_keycloak_session(
     assert query["post_logout_redirect_uri"] == ["http://localhost/"]
     assert query["client_id"] == [CLIENT_ID] and query["id_token_hint"]
     assert "Connecté(e)" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_demo_data_registers_the_demo_application_with_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from collecte_kc import demo
+    from collecte_kc.applications import Application
+    from collecte_kc.demo_application import NAME
+
+    seen: list[Application] = []
+    monkeypatch.setattr(demo, "register", lambda admin, app: seen.append(app) or "enregistrée")
+    assert demo.register_demo_application(object(), "http://localhost:5001/") == "enregistrée"
+    assert seen == [
+        Application(
+            NAME,
+            CLIENT_ID,
+            ("http://localhost:5001/auth/callback",),
+            ("http://localhost:5001/",),
+            "http://localhost:5001/auth/backchannel-logout",
+        )
+    ]
