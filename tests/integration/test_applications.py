@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -226,3 +227,63 @@ def test_the_discovery_document_is_where_the_command_says(platform):
     assert document["issuer"] == f"{platform.keycloak_url}/realms/collecte"
     assert "S256" in document["code_challenge_methods_supported"]
     assert document["backchannel_logout_session_supported"] is True
+
+
+def test_keycloak_sends_the_code_only_to_an_exact_registered_address(platform, registered):
+    """No wildcard, so Keycloak compares the whole address: a longer path, another port or a
+    sibling path gets its error page, never a redirect carrying a code."""
+    app = _app()
+    registered(app)
+    auth = f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/auth"
+    for redirect in (
+        REDIRECT_URI + "/../evil",
+        REDIRECT_URI + "x",
+        "http://127.0.0.1:10/connexion-essai",
+    ):
+        answer = requests.get(
+            auth,
+            params={
+                "client_id": app.client_id,
+                "redirect_uri": redirect,
+                "response_type": "code",
+                "scope": "openid",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 400 and "Location" not in answer.headers, redirect
+    accepted = requests.get(
+        auth,
+        params={
+            "client_id": app.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert accepted.status_code == 200 and 'id="kc-form-login"' in accepted.text
+
+
+def test_a_sign_in_without_pkce_is_refused(platform, registered):
+    app = _app()
+    registered(app)
+    answer = requests.get(
+        f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/auth",
+        params={
+            "client_id": app.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    location = answer.headers.get("Location", "")
+    assert location.startswith(REDIRECT_URI) and "error=invalid_request" in location, location
+    assert "code" not in parse_qs(urlsplit(location).query)
