@@ -1,4 +1,5 @@
-"""Demo data for the dev run: one groupement, two adherents, staff, and contacts to try.
+"""Demo data for the dev run: one groupement, two adherents, staff, contacts to try, and the demo
+application (registered with the product's command, `collecte_kc.applications`).
 
 Contacts are seeded through the portal's own gateway, so the demo goes down the product's paths
 (functions, principal, recorded invitations). Idempotent: what exists is left as it is, and an
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 
 from keycloak import KeycloakAdmin
 
+from collecte_kc.applications import Registration, application, register
 from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group
+from collecte_kc.demo_application import BACKCHANNEL_PATH, CALLBACK_PATH, CLIENT_ID, NAME
 from portal.domain import Change, ContactDetails, Function, Scope
 from portal.gateway import KeycloakGateway
 
@@ -108,3 +111,12 @@ def seed(admin: KeycloakAdmin, portal_url: str, keycloak_url: str) -> list[str]:
             gateway.invite(person.id, sign_in, change)
             invited.append(contact.details.email)
     return invited
+
+
+def register_demo_application(admin: KeycloakAdmin, app_url: str) -> Registration:
+    """The demo application's client, as an application's team registers theirs (idempotent)."""
+    base = app_url.rstrip("/")
+    return register(
+        admin,
+        application(NAME, CLIENT_ID, [base + CALLBACK_PATH], [base + "/"], base + BACKCHANNEL_PATH),
+    )

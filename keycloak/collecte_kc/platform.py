@@ -1,4 +1,5 @@
-"""The dev run: mail catcher, Keycloak with the realm, provisioning, demo data and the portal.
+"""The dev run: mail catcher, Keycloak with the realm, provisioning, demo data, the portal and the
+demo application (a relying party registered like any application of the platform).
 
 `python -m collecte_kc.platform` (what `make run` calls). Ctrl-C stops everything; the data in
 `.data/` stays, so the next run starts where this one ended.
@@ -12,7 +13,9 @@ import subprocess
 import sys
 import time
 
-from collecte_kc.demo import seed
+from collecte_kc.applications import read_secret
+from collecte_kc.demo import register_demo_application, seed
+from collecte_kc.demo_application import CLIENT_ID as DEMO_APP_CLIENT_ID
 from collecte_kc.paths import DATA_DIR, PROJECT_ROOT
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.server import KeycloakServer
@@ -23,6 +26,7 @@ DEV_DEFAULTS = {
     "COLLECTE_KC_PORT": "8080",
     "COLLECTE_KC_MANAGEMENT_PORT": "9000",
     "COLLECTE_PORTAL_PORT": "5000",
+    "COLLECTE_DEMO_APP_PORT": "5001",
     "COLLECTE_SMTP_PORT": "1025",
     "COLLECTE_MAIL_WEB_PORT": "8025",
     "COLLECTE_KC_ADMIN_USER": "admin",
@@ -48,6 +52,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     portal_url = f"http://localhost:{_setting('COLLECTE_PORTAL_PORT')}"
+    demo_app_url = f"http://localhost:{_setting('COLLECTE_DEMO_APP_PORT')}"
     children: list[subprocess.Popen[bytes]] = []
     mail = subprocess.Popen(  # noqa: S603 - our own module
         [
@@ -116,7 +121,24 @@ def main() -> None:
                 cwd=PROJECT_ROOT,
             )
         )
-        _print_welcome(keycloak.url, portal_url, invited)
+        registration = register_demo_application(admin, demo_app_url)
+        for warning in registration.warnings:
+            print(f"Application de démonstration : {warning}", flush=True)
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "collecte_kc.demo_application"],
+                env={
+                    **os.environ,
+                    "COLLECTE_KEYCLOAK_URL": keycloak.url,
+                    "COLLECTE_DEMO_APP_PORT": _setting("COLLECTE_DEMO_APP_PORT"),
+                    "COLLECTE_DEMO_APP_URL": demo_app_url,
+                    # Read from Keycloak at each start and handed over in memory: never on disk.
+                    "COLLECTE_DEMO_APP_CLIENT_SECRET": read_secret(admin, DEMO_APP_CLIENT_ID),
+                },
+                cwd=PROJECT_ROOT,
+            )
+        )
+        _print_welcome(keycloak.url, portal_url, demo_app_url, invited)
         while (
             all(child.poll() is None for child in children)
             and keycloak.process
@@ -135,7 +157,9 @@ def main() -> None:
             child.wait(10)
 
 
-def _print_welcome(keycloak_url: str, portal_url: str, invited: list[str]) -> None:
+def _print_welcome(
+    keycloak_url: str, portal_url: str, demo_app_url: str, invited: list[str]
+) -> None:
     mail_url = f"http://localhost:{_setting('COLLECTE_MAIL_WEB_PORT')}"
     admin_user = _setting("COLLECTE_KC_ADMIN_USER")
     print(
@@ -143,6 +167,7 @@ def _print_welcome(keycloak_url: str, portal_url: str, invited: list[str]) -> No
 Plateforme de collecte — environnement de développement prêt.
 
   Portail                  {portal_url}
+  Application de collecte  {demo_app_url}  (démonstration : ce que voit une application)
   Boîte mail (dév.)        {mail_url}
   Console d'administration {keycloak_url}/admin/master/console/
                            (identifiant {admin_user}, mot de passe : COLLECTE_KC_ADMIN_PASSWORD)
@@ -154,6 +179,10 @@ Plateforme de collecte — environnement de développement prêt.
   3. jean.technicien@demoville.fr est interlocuteur technique : il ne peut pas se connecter.
   4. L'invitation de support@collecte-demo.fr ouvre l'espace support ({portal_url}/support/) :
      demandes, diagnostic « pourquoi ne peut-elle pas se connecter ? », historique.
+  5. Connectée au portail, marie.dupont@demoville.fr ouvre l'application de collecte
+     ({demo_app_url}) sans ressaisir son mot de passe : la page montre ses SIREN/lots et la
+     version des CGU, lus dans le jeton de Keycloak. « Se déconnecter » ferme aussi la session
+     Keycloak, donc celle du portail.
   Invitations envoyées par ce démarrage : {", ".join(invited) or "aucune (données déjà présentes)"}
 Ctrl-C arrête tout ; les données restent dans .data/ (supprimez ce dossier pour repartir de zéro).
 """,
