@@ -48,8 +48,10 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
     registered = {path.name: path.read_text("utf-8").split() for path in sorted(SERVICES.iterdir())}
     assert registered == {
         "org.keycloak.authentication.AuthenticatorFactory": [
-            "fr.collecte.keycloak.PaddedResetCredentialEmail"
+            "fr.collecte.keycloak.PaddedResetCredentialEmail",
+            "fr.collecte.keycloak.NoPerimeterCondition",
         ],
+        "org.keycloak.protocol.ProtocolMapper": ["fr.collecte.keycloak.PerimetersProtocolMapper"],
         "org.keycloak.authentication.actiontoken.ActionTokenHandlerFactory": [
             "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
         ],

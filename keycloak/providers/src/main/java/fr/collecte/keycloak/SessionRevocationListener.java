@@ -23,7 +23,8 @@ import org.keycloak.services.managers.AuthenticationManager;
  * Ends at once every Keycloak session of a person who may no longer sign in, whoever made the
  * change and by whichever Admin API path (the portal's service account, the admin console, a
  * coordinator): the sign-in flows refuse a new session to whoever is neither a collection contact
- * (a non-empty value of the attribute {@code collecte}) nor staff (realm role
+ * (a perimeter under the authority rule, {@link Perimeters}: a {@code collecte} value, membership
+ * of the adherent's group, a lot of the adherent) nor staff (realm role
  * {@code equipe-plateforme}, directly, through the composites {@code support} and
  * {@code coordonnateur}, or through a group), but a session opened before would otherwise live on
  * until its idle timeout, its refresh tokens still accepted.
@@ -31,14 +32,15 @@ import org.keycloak.services.managers.AuthenticationManager;
  * <p>On each successful admin event that may take that right away from one user —
  * {@code users/<id>} updated (attributes, enabled), realm or client role mappings of
  * {@code users/<id>} deleted, {@code users/<id>/groups/<group>} deleted — the user is read again
- * in the same transaction; if they are now disabled, or have neither a {@code collecte} value nor
- * the role {@code equipe-plateforme}, and have any session, this does what the Admin API's
+ * in the same transaction; if they are now disabled, or have neither a perimeter nor the role
+ * {@code equipe-plateforme}, and have any session, this does what the Admin API's
  * « sign out » ({@code POST /users/<id>/logout}) does — not-before set to now for the user (tokens
  * issued before are refused) and a back-channel logout of each of their sessions (clients with a
  * back-channel logout URL are told) — and removes their offline sessions. A person keeping
  * another collection function or their staff role keeps their sessions.
  *
- * <p>Not covered: a role taken from a group or a composite role (it reaches many people at once;
+ * <p>Not covered: a role taken from a group or a composite role, a lot taken from an adherent
+ * group's {@code lots}, an adherent group deleted (each reaches many people at once;
  * the flows still refuse their next sign-in, and their sessions end at the idle timeout), and a
  * realm partial import.
  *
@@ -50,7 +52,6 @@ import org.keycloak.services.managers.AuthenticationManager;
 public class SessionRevocationListener implements EventListenerProvider, EventListenerProviderFactory {
 
     public static final String PROVIDER_ID = "collecte-fin-des-sessions";
-    static final String COLLECTION_ATTRIBUTE = "collecte";
     static final String STAFF_ROLE = "equipe-plateforme";
 
     private static final Logger LOG = Logger.getLogger(SessionRevocationListener.class);
@@ -111,14 +112,13 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
         return userUpdated || mappingRemoved ? path[1] : null;
     }
 
-    /** The sign-in flows' rule: enabled, and a collection contact or staff. */
+    /** The sign-in flows' rule: enabled, and a collection contact under the authority rule
+     *  (a perimeter: value, membership of the adherent's group, lot of the adherent) or staff. */
     static boolean mayStillSignIn(UserModel user, RoleModel staff) {
         if (!user.isEnabled()) {
             return false;
         }
-        boolean collectionContact = user.getAttributeStream(COLLECTION_ATTRIBUTE)
-                .anyMatch(value -> value != null && !value.isEmpty());
-        return collectionContact || user.hasRole(staff);
+        return user.hasRole(staff) || Perimeters.any(user);
     }
 
     private void endSessions(RealmModel realm, UserModel user) {
