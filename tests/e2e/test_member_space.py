@@ -6,6 +6,7 @@ import re
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
+from tests.conftest import join_adherents
 from tests.e2e.journeys import (
     PASSWORD,
     expect_signed_in,
@@ -14,7 +15,6 @@ from tests.e2e.journeys import (
     serious_violations,
     sign_in,
 )
-from tests.conftest import join_adherents
 from tests.realm_data import fresh_siren
 
 SIREN_A = "213500010"

@@ -186,7 +186,8 @@ def test_refusal_reads_the_authority_rule_not_the_attribute_alone(alias):
 def test_claims_scope_is_an_optional_realm_scope_with_our_mapper_off_the_access_token():
     """`scope=openid perimetres-collecte` gives the claims; the access token stays small.
     `CreateDefaultClientScopes`: with `clientScopes` in the file, Keycloak's import creates its
-    own scopes (profile, email, roles...) only when asked (RealmManager.isCreateDefaultClientScopes)."""
+    own scopes (profile, email, roles...) only when asked
+    (RealmManager.isCreateDefaultClientScopes, Keycloak 26.7.3)."""
     assert REALM["attributes"]["CreateDefaultClientScopes"] == "true"
     assert REALM["defaultOptionalClientScopes"] == ["perimetres-collecte"]
     assert "defaultDefaultClientScopes" not in REALM
