@@ -81,7 +81,10 @@ def refused_people(platform: Any) -> list[Person]:
     admin = platform.admin
     technical = _create(platform, {"technique": ["213100019/1"]})
     former = _create(platform, {"collecte": ["213100019/1"]})
-    admin.update_user(former, {**admin.get_user(former), "attributes": {}})
+    # the last value removed; the other attributes (the revision read) sent back as they are
+    read = admin.get_user(former)
+    kept = {k: v for k, v in (read.get("attributes") or {}).items() if k != "collecte"}
+    admin.update_user(former, {**read, "attributes": kept})
     code = f"GRP-JETON-{uuid.uuid4().hex[:6].upper()}"
     email = _email("coordination")
     outcome = add_groupement(admin, code, "Groupement jeton", Coordinator(email, "Claude", "Coord"))

@@ -172,7 +172,7 @@ def test_with_no_perimeter_at_all_the_sign_in_is_refused(platform, client, adher
         person = _person(platform, {"collecte": [f"{siren}/2"]}, joined=[f"{siren}/1"])
 
     with pytest.raises(SignInRefused) as refused:
-        sign_in(platform.keycloak_url, client, person.email, PASSWORD, scope=WITH_CLAIMS)
+        sign_in(platform.keycloak_url, client, person.email, PASSWORD)
 
     assert REFUSAL in str(refused.value), case
     assert platform.admin.get_sessions(person.id) == []
