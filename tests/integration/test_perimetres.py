@@ -217,3 +217,57 @@ def test_a_client_that_does_not_ask_for_the_scope_gets_no_claims(platform, clien
     for claims in (_claims(tokens["id_token"]), _userinfo(platform, tokens)):
         assert "perimetres" not in claims and "version_cgu" not in claims
         assert siren not in json.dumps(claims)
+
+
+def test_an_api_reads_the_claims_by_introspection(platform, adherent):
+    """The access token does not carry them; an API holding it asks Keycloak (introspection,
+    with its own client credentials) and gets the same claims as the ID token. Keycloak 26.7.3
+    answers only to a client in the token's audience (else `active: false`, « not in the token
+    audience »): the test client gets the audience mapper a registered application has."""
+    siren = adherent(fresh_siren(), "Commune Introspection", ("1",))
+    person = _person(platform, {"collecte": [f"{siren}/1"]}, joined=[f"{siren}/1"])
+    with signin_client(platform.admin, confidential=True) as confidential:
+        platform.admin.add_mapper_to_client(
+            confidential.uuid,
+            {
+                "name": "audience",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {
+                    "included.client.audience": confidential.client_id,
+                    "access.token.claim": "true",
+                    "introspection.token.claim": "true",
+                },
+            },
+        )
+        tokens = sign_in(
+            platform.keycloak_url, confidential, person.email, PASSWORD, scope=WITH_CLAIMS
+        )
+        answer = requests.post(
+            f"{platform.keycloak_url}/realms/collecte/protocol/openid-connect/token/introspect",
+            data={"token": tokens["access_token"]},
+            auth=(confidential.client_id, str(confidential.secret)),
+            timeout=10,
+        )
+    answer.raise_for_status()
+    introspected = answer.json()
+    assert introspected["active"] is True
+    assert introspected["perimetres"] == [_perimeter(siren, "1", "Commune Introspection")]
+
+
+def test_the_realm_offers_the_scope_as_optional_beside_keycloaks_own(platform):
+    """The realm file defines `perimetres-collecte`: Keycloak's own scopes are still made at
+    import (`CreateDefaultClientScopes`), ours is optional (asked for, never given by default),
+    and a client made later has it among its optional scopes."""
+    admin = platform.admin
+    defaults = {s["name"] for s in admin.get_default_default_client_scopes()}
+    optional = {s["name"] for s in admin.get_default_optional_client_scopes()}
+    assert {"profile", "email", "roles", "web-origins", "basic"} <= defaults
+    assert "perimetres-collecte" in optional and "perimetres-collecte" not in defaults
+    with signin_client(admin) as made:
+        assert "perimetres-collecte" in {
+            s["name"] for s in admin.get_client_optional_client_scopes(made.uuid)
+        }
+        assert "perimetres-collecte" not in {
+            s["name"] for s in admin.get_client_default_client_scopes(made.uuid)
+        }
