@@ -194,3 +194,23 @@ def test_leaving_one_of_two_adherents_keeps_the_session(platform, client, signed
     assert len(platform.admin.get_sessions(person.id)) == 1
     still = refresh(platform.keycloak_url, client, person.tokens["refresh_token"])
     assert still.status_code == 200, still.text
+
+
+def test_a_lot_taken_from_the_adherent_ends_the_sessions_it_was_the_last_perimeter_of(
+    platform, client, signed_in, gateway
+):
+    """An update of the adherent group checks its members: the person whose only perimeter was
+    that lot loses their sessions; a member for another lot keeps theirs."""
+    siren = fresh_siren()
+    losing = signed_in({"collecte": [f"{siren}/1"]})
+    keeping = signed_in({"collecte": [f"{siren}/2"]})
+    found = gateway.adherent(siren)
+    assert found is not None and set(found.lots) == {"1", "2"}
+    group = platform.admin.get_group(found.group_id)
+    attributes = {**group["attributes"], "lots": ["2"]}
+    platform.admin.update_group(found.group_id, {**group, "attributes": attributes})
+
+    _ended(platform, client, losing)
+    assert len(platform.admin.get_sessions(keeping.id)) == 1
+    still = refresh(platform.keycloak_url, client, keeping.tokens["refresh_token"])
+    assert still.status_code == 200, still.text

@@ -11,6 +11,7 @@ import org.keycloak.events.EventListenerProviderFactory;
 import org.keycloak.events.admin.AdminEvent;
 import org.keycloak.events.admin.OperationType;
 import org.keycloak.events.admin.ResourceType;
+import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
@@ -39,10 +40,12 @@ import org.keycloak.services.managers.AuthenticationManager;
  * back-channel logout URL are told) — and removes their offline sessions. A person keeping
  * another collection function or their staff role keeps their sessions.
  *
- * <p>Not covered: a role taken from a group or a composite role, a lot taken from an adherent
- * group's {@code lots}, an adherent group deleted (each reaches many people at once;
- * the flows still refuse their next sign-in, and their sessions end at the idle timeout), and a
- * realm partial import.
+ * <p>An update of an adherent group {@code groups/<id>} (a lot taken from its {@code lots})
+ * checks each of its members the same way.
+ *
+ * <p>Not covered: a role taken from a group or a composite role, an adherent group deleted or
+ * moved (the flows still refuse their next sign-in, and their sessions end at the idle timeout),
+ * and a realm partial import.
  *
  * <p>Admin event listeners are called inside the request's transaction, before it is committed:
  * the sessions end with the change, or, if this fails, the change is rolled back (as in
@@ -76,7 +79,8 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
     @Override
     public void onEvent(AdminEvent event, boolean includeRepresentation) {
         String userId = affectedUser(event);
-        if (userId == null) {
+        String groupId = userId == null ? updatedGroup(event) : null;
+        if (userId == null && groupId == null) {
             return;
         }
         RealmModel realm = session.realms().getRealm(event.getRealmId());
@@ -85,15 +89,41 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
             return;
         }
         try {
-            UserModel user = session.users().getUserById(realm, userId);
-            if (user == null || mayStillSignIn(user, staff)) {
-                return;
+            for (UserModel user : affectedUsers(realm, userId, groupId)) {
+                if (!mayStillSignIn(user, staff)) {
+                    endSessions(realm, user);
+                }
             }
-            endSessions(realm, user);
         } catch (RuntimeException error) {
-            LOG.errorf(error, "Sessions de %s non terminées : la modification est annulée", userId);
+            LOG.errorf(error, "Sessions de %s non terminées : la modification est annulée",
+                    event.getResourcePath());
             session.getTransactionManager().setRollbackOnly();
         }
+    }
+
+    /** The user of the event, or the members of the adherent group it updated (its {@code lots}
+     *  may have lost the lot that was someone's last perimeter: a handful of people). */
+    private List<UserModel> affectedUsers(RealmModel realm, String userId, String groupId) {
+        if (userId != null) {
+            UserModel user = session.users().getUserById(realm, userId);
+            return user == null ? List.of() : List.of(user);
+        }
+        GroupModel group = session.groups().getGroupById(realm, groupId);
+        boolean adherent = group != null && group.getParent() != null
+                && group.getParent().getParent() == null;
+        return adherent ? session.users().getGroupMembersStream(realm, group).toList() : List.of();
+    }
+
+    /** The group {@code groups/<id>} an update event changed (attributes, such as {@code lots}),
+     *  else null. */
+    static String updatedGroup(AdminEvent event) {
+        if (event.getError() != null || event.getResourcePath() == null
+                || event.getResourceType() != ResourceType.GROUP
+                || event.getOperationType() != OperationType.UPDATE) {
+            return null;
+        }
+        String[] path = event.getResourcePath().split("/");
+        return path.length == 2 && "groups".equals(path[0]) ? path[1] : null;
     }
 
     /** The user whose right to sign in the event may have taken away, else null. */
