@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakGetError
 
+from collecte_kc.demo import ADHERENTS
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
 from portal.gateway import KeycloakGateway
 
@@ -115,6 +116,9 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
     return create
 
 
+DEMO_NAMES = {adherent.siren: adherent.raison_sociale for adherent in ADHERENTS}
+
+
 def ensure_adherents(platform: Platform, values: list[str]) -> None:
     """The adherent group of each SIREN of these `SIREN/lot` values, made in /GRP-ESSAI (lots 1,
     2 and those named) when no adherent has that SIREN (test set-up)."""
@@ -125,7 +129,10 @@ def ensure_adherents(platform: Platform, values: list[str]) -> None:
         lots.setdefault(siren, {"1", "2"}).add(lot)
     for siren, named in sorted(lots.items()):
         if gateway.adherent(siren) is None:
-            _make_adherent(platform, siren, "Commune d'Essai", tuple(sorted(named)))
+            # a SIREN of the demo data gets its name there: tests that make it later, by
+            # that name, find it as they expect whichever test ran first
+            name = DEMO_NAMES.get(siren, "Commune d'Essai")
+            _make_adherent(platform, siren, name, tuple(sorted(named)))
 
 
 def _make_adherent(platform: Platform, siren: str, name: str, lots: tuple[str, ...]) -> None:
