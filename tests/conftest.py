@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakGetError
 
+from collecte_kc.demo import ADHERENTS
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
 from portal.gateway import KeycloakGateway
 
@@ -50,19 +51,7 @@ def adherent(platform: Platform) -> Callable[..., str]:
     def create(
         siren: str, name: str = "Commune d'Essai", lots: tuple[str, ...] = ("1", "2")
     ) -> str:
-        admin = platform.admin
-        try:
-            groupement = admin.get_group_by_path("/GRP-ESSAI")
-        except KeycloakGetError:
-            admin.create_group({"name": "GRP-ESSAI"})
-            groupement = admin.get_group_by_path("/GRP-ESSAI")
-        try:
-            admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
-        except KeycloakGetError:
-            admin.create_group(
-                {"name": siren, "attributes": {"raisonSociale": [name], "lots": list(lots)}},
-                parent=groupement["id"],
-            )
+        _make_adherent(platform, siren, name, lots)
         return siren
 
     return create
@@ -99,7 +88,10 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
         join: bool = True,
     ) -> str:
         """``join``: also make them a member of the adherent group of each SIREN their values
-        name, where that group exists (a function counts only with it: portal.authority)."""
+        name, where that group exists (a function counts only with it: portal.authority); for
+        a `collecte` value, the group is made first when no adherent has that SIREN (in
+        /GRP-ESSAI, lots 1, 2 and the value's), so that a collection contact may sign in
+        (Keycloak's flows apply the same rule)."""
         attributes: dict[str, Any] = {}
         if collecte:
             attributes["collecte"] = collecte
@@ -117,10 +109,47 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
             )
         )
         if join:
+            ensure_adherents(platform, collecte or [])
             join_adherents(platform, person_id, [*(collecte or ()), *(technique or ())])
         return person_id
 
     return create
+
+
+DEMO_NAMES = {adherent.siren: adherent.raison_sociale for adherent in ADHERENTS}
+
+
+def ensure_adherents(platform: Platform, values: list[str]) -> None:
+    """The adherent group of each SIREN of these `SIREN/lot` values, made in /GRP-ESSAI (lots 1,
+    2 and those named) when no adherent has that SIREN (test set-up)."""
+    gateway = KeycloakGateway.from_config(platform.portal_config)
+    lots: dict[str, set[str]] = {}
+    for value in values:
+        siren, _, lot = value.partition("/")
+        lots.setdefault(siren, {"1", "2"}).add(lot)
+    for siren, named in sorted(lots.items()):
+        if gateway.adherent(siren) is None:
+            # a SIREN of the demo data gets its name there: tests that make it later, by
+            # that name, find it as they expect whichever test ran first
+            name = DEMO_NAMES.get(siren, "Commune d'Essai")
+            _make_adherent(platform, siren, name, tuple(sorted(named)))
+
+
+def _make_adherent(platform: Platform, siren: str, name: str, lots: tuple[str, ...]) -> None:
+    admin = platform.admin
+    try:
+        groupement = admin.get_group_by_path("/GRP-ESSAI")
+    except KeycloakGetError:
+        admin.create_group({"name": "GRP-ESSAI"}, skip_exists=True)
+        groupement = admin.get_group_by_path("/GRP-ESSAI")
+    try:
+        admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
+    except KeycloakGetError:
+        admin.create_group(
+            {"name": siren, "attributes": {"raisonSociale": [name], "lots": list(lots)}},
+            parent=groupement["id"],
+            skip_exists=True,
+        )
 
 
 def join_adherents(platform: Platform, person_id: str, values: list[str]) -> None:

@@ -37,6 +37,11 @@ MAX_SECOND_FACTOR_PAGES = 2
 # Nobody listens there: the code is read from the redirect's Location, never followed.
 REDIRECT_URI = "http://127.0.0.1:9/connexion-essai"
 LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.S)
+# The CGU page (keycloak/themes/collecte/login/terms.ftl): its form and the version it shows.
+TERMS_FORM = re.compile(
+    r'<form[^>]*action="([^"]+)"[^>]*>\s*<input type="hidden" name="cguVersion" value="([^"]+)"',
+    re.S,
+)
 # The refusal page's message, or the login form's error next to the field.
 ERROR_TEXT = re.compile(
     r'id="kc-error-message">\s*<p[^>]*>(.*?)</p>|id="input-error[^"]*"[^>]*>(.*?)<', re.S
@@ -108,11 +113,21 @@ def token_url(keycloak_url: str) -> str:
     return f"{keycloak_url}/realms/{REALM}/protocol/openid-connect/token"
 
 
-def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) -> dict[str, Any]:
+def sign_in(
+    keycloak_url: str,
+    client: SigninClient,
+    email: str,
+    password: str,
+    *,
+    scope: str = "openid",
+    accept_terms: bool = False,
+) -> dict[str, Any]:
     """Keycloak's login form filled in and sent, the code exchanged with PKCE: the tokens
     (access, refresh, id) of the new Keycloak session. Staff give their second factor on the
-    way (enrolled at their first sign-in, tests/second_factor.py). Raises `SignInRefused`
-    with the message Keycloak showed when the sign-in does not end with a code."""
+    way (enrolled at their first sign-in, tests/second_factor.py). `scope`: what the client
+    asks for; `accept_terms`: accept the CGU page if Keycloak shows it (as the person would).
+    Raises `SignInRefused` with the message Keycloak showed when the sign-in does not end
+    with a code."""
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -124,7 +139,7 @@ def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) 
             "client_id": client.client_id,
             "redirect_uri": REDIRECT_URI,
             "response_type": "code",
-            "scope": "openid",
+            "scope": scope,
             "state": secrets.token_urlsafe(16),
             "code_challenge": challenge,
             "code_challenge_method": "S256",
@@ -143,13 +158,22 @@ def sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) 
     )
     # Redirects inside Keycloak are followed; the one to the client carries the code. Staff
     # meet the second factor on the way (tests/second_factor.py answers it).
-    for _ in range(MAX_SECOND_FACTOR_PAGES + 1):
+    for _ in range(MAX_SECOND_FACTOR_PAGES + 2):
         while response.is_redirect:
             location = urljoin(response.url, response.headers["Location"])
             if location.startswith(REDIRECT_URI):
                 break
             response = browser.get(location, allow_redirects=False, timeout=10)
         else:
+            terms = TERMS_FORM.search(response.text) if accept_terms else None
+            if terms is not None:
+                response = browser.post(
+                    html.unescape(terms.group(1)),
+                    data={"accept": "", "cguVersion": html.unescape(terms.group(2))},
+                    allow_redirects=False,
+                    timeout=10,
+                )
+                continue
             answered = answer_scripted(browser, response, email)
             if answered is None:
                 raise SignInRefused(response.text)

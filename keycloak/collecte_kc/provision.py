@@ -11,6 +11,10 @@
   policy of `realm-export.json` (executor `reject-ropc-grant`, any client) are added to the realm's
   own (others are kept), and the built-in `admin-cli` loses its direct grants. (The direct-grant
   flow « octroi direct collecte », a second layer, comes with the realm import only.)
+- the client scope `perimetres-collecte` (claims `perimetres` and `version_cgu`, our protocol
+  mapper) on a realm imported before it existed: created from `realm-export.json` when absent,
+  and made one of the realm's optional client scopes (clients made later get it as optional).
+  A scope already there is left as it is (an administrator may have tuned it).
 
 Every step is a PUT of the whole desired state, so running it twice changes nothing.
 """
@@ -91,6 +95,7 @@ def cgu_version() -> str:
 def provision(admin: KeycloakAdmin) -> None:
     version = cgu_version()  # checked before anything is written
     close_password_grant(admin)
+    ensure_claims_scope(admin)
     admin.update_realm_users_profile(json.loads(USER_PROFILE_FILE.read_text("utf-8")))
     # python-keycloak has no call for realm localization texts; this endpoint takes text/plain.
     connection = admin.connection
@@ -128,6 +133,28 @@ def close_password_grant(admin: KeycloakAdmin) -> None:
         client = admin.get_client(admin_cli)
         if client.get("directAccessGrantsEnabled"):
             admin.update_client(admin_cli, {**client, "directAccessGrantsEnabled": False})
+
+
+#: The client scope an application asks for to get the claims `perimetres` and `version_cgu`.
+CLAIMS_SCOPE = "perimetres-collecte"
+
+
+def ensure_claims_scope(admin: KeycloakAdmin) -> None:
+    """The realm file's client scope `perimetres-collecte`, created when absent, and listed
+    among the realm's optional client scopes. Idempotent."""
+    scope_id = _client_scope_id(admin, CLAIMS_SCOPE)
+    if scope_id is None:
+        realm = json.loads(REALM_FILE.read_text("utf-8"))
+        wanted = next(s for s in realm["clientScopes"] if s["name"] == CLAIMS_SCOPE)
+        scope_id = str(admin.create_client_scope(wanted))
+    optional = {str(s["id"]) for s in admin.get_default_optional_client_scopes()}
+    if scope_id not in optional:
+        admin.add_default_optional_client_scope(scope_id)
+
+
+def _client_scope_id(admin: KeycloakAdmin, name: str) -> str | None:
+    found = next((s for s in admin.get_client_scopes() if s.get("name") == name), None)
+    return None if found is None else str(found["id"])
 
 
 def _set_realm_attribute(admin: KeycloakAdmin, name: str, value: str) -> None:

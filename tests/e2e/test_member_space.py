@@ -6,6 +6,7 @@ import re
 
 from collecte_kc.mailsink import text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
+from tests.conftest import join_adherents
 from tests.e2e.journeys import (
     PASSWORD,
     expect_signed_in,
@@ -97,9 +98,13 @@ def test_a_collecte_value_without_the_adherents_group_opens_nothing(
     platform, adherent, activated_person, page
 ):
     """Attack 1, portal side: a `collecte` value written without membership of the adherent's
-    group (what a coordinator of another groupement could write) gives no member space."""
-    siren = adherent(fresh_siren())
-    email = activated_person(PASSWORD, collecte=[f"{siren}/1"], join=False)
+    group (what a coordinator of another groupement could write) gives no member space. The
+    person has another, real perimeter: with that value alone Keycloak refuses the sign-in
+    (tests/integration/test_perimetres.py)."""
+    siren, own = adherent(fresh_siren()), adherent(fresh_siren())
+    email = activated_person(PASSWORD, collecte=[f"{siren}/1", f"{own}/1"], join=False)
+    person_id = platform.admin.get_user_id(email)
+    join_adherents(platform, str(person_id), [f"{own}/1"])
 
     sign_in(page, platform.portal_url, email, PASSWORD)
     expect_signed_in(page, platform.portal_url, email)

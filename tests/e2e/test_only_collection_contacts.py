@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tests.e2e.journeys import PASSWORD, error_text, mail_link, open_login_form, sign_in
+from tests.realm_data import fresh_siren
 
 REFUSAL = "n'est pas identifiée comme celle d'un interlocuteur de collecte"
+# Who is refused: a technical contact (say, a former collection contact whose function was
+# removed), and a `collecte` value without membership of the adherent's group (what a
+# coordinator of another groupement could write): no perimeter under the authority rule.
+REFUSED = ["contact technique", "collecte sans le groupe de l'adhérent"]
 
 
-def test_technical_contact_is_refused_at_the_login_form(platform, activated_person, page):
-    # A technical contact with a password: a former collection contact whose function was removed.
-    email = activated_person(PASSWORD, technique=["213100019/1"])
+def _refused_functions(kind: str, adherent: Any) -> dict[str, Any]:
+    if kind == "contact technique":
+        return {"technique": ["213100019/1"]}
+    return {"collecte": [f"{adherent(fresh_siren())}/1"], "join": False}
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+def test_technical_contact_is_refused_at_the_login_form(
+    platform, activated_person, adherent, page, kind
+):
+    email = activated_person(PASSWORD, **_refused_functions(kind, adherent))
 
     sign_in(page, platform.portal_url, email, PASSWORD)
     page.wait_for_selector("text=" + REFUSAL)
@@ -19,11 +36,12 @@ def test_technical_contact_is_refused_at_the_login_form(platform, activated_pers
     assert platform.admin.get_sessions(person["id"]) == []
 
 
+@pytest.mark.parametrize("kind", REFUSED)
 def test_technical_contact_gets_no_session_through_forgot_password(
-    platform, create_person, unique_email, page
+    platform, create_person, unique_email, adherent, page, kind
 ):
     email = unique_email("technique")
-    person_id = create_person(email=email, technique=["213100019/1"])
+    person_id = create_person(email=email, **_refused_functions(kind, adherent))
 
     open_login_form(page, platform.portal_url)
     page.click("a[href*='reset-credentials']")

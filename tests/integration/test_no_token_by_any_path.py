@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from collecte_kc.coordinators import COORDINATOR_ROLE, Coordinator, add_groupement
+from tests.conftest import ensure_adherents, join_adherents
 from tests.signin import (
     SigninClient,
     password_grant,
@@ -74,14 +75,16 @@ def _create(platform: Any, attributes: dict[str, list[str]]) -> str:
 
 @pytest.fixture
 def refused_people(platform: Any) -> list[Person]:
-    """A technical contact, a former collection contact, a former coordinator (role removed,
-    still in the marker group), each with a password."""
+    """A technical contact, a `collecte` value without the adherent's group, a former collection
+    contact, a former coordinator (role removed, still in the marker group), each with a
+    password."""
     admin = platform.admin
     technical = _create(platform, {"technique": ["213100019/1"]})
     former = _create(platform, {"collecte": ["213100019/1"]})
+    # the last value removed; the other attributes (the revision read) sent back as they are
     read = admin.get_user(former)
-    # every attribute removed but the revision read (a write must send it back)
-    admin.update_user(former, {**read, "attributes": {"revision": read["attributes"]["revision"]}})
+    kept = {k: v for k, v in (read.get("attributes") or {}).items() if k != "collecte"}
+    admin.update_user(former, {**read, "attributes": kept})
     code = f"GRP-JETON-{uuid.uuid4().hex[:6].upper()}"
     email = _email("coordination")
     outcome = add_groupement(admin, code, "Groupement jeton", Coordinator(email, "Claude", "Coord"))
@@ -89,8 +92,11 @@ def refused_people(platform: Any) -> list[Person]:
         outcome.coordinator_id, [admin.get_realm_role(COORDINATOR_ROLE)]
     )
     assert outcome.marker_id in {g["id"] for g in admin.get_user_groups(outcome.coordinator_id)}
+    # a `collecte` value without membership of an adherent's group: nothing under the rule
+    valueless = _create(platform, {"collecte": ["213100019/2"]})
     return [
         _with_password(platform, "contact technique", technical),
+        _with_password(platform, "collecte sans le groupe de l'adhérent", valueless),
         _with_password(platform, "ancien interlocuteur de collecte", former),
         _with_password(platform, "ancien coordonnateur", outcome.coordinator_id),
     ]
@@ -98,9 +104,11 @@ def refused_people(platform: Any) -> list[Person]:
 
 @pytest.fixture
 def member(platform: Any) -> Person:
-    return _with_password(
-        platform, "interlocuteur de collecte", _create(platform, {"collecte": ["213100019/1"]})
-    )
+    """A collection contact under the authority rule: the value and the adherent's group."""
+    ensure_adherents(platform, ["213100019/1"])
+    person_id = _create(platform, {"collecte": ["213100019/1"]})
+    join_adherents(platform, person_id, ["213100019/1"])
+    return _with_password(platform, "interlocuteur de collecte", person_id)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import pytest
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
+from tests.conftest import ensure_adherents, join_adherents
 from tests.coordination import groupement
 from tests.realm_data import fresh_siren
 from tests.signin import SigninClient, refresh, sign_in, signin_client
@@ -54,10 +55,12 @@ def service_account(platform: Any) -> KeycloakAdmin:
 
 @pytest.fixture
 def signed_in(platform: Any, client: SigninClient) -> Callable[..., Signed]:
-    """A new person with these attributes and realm roles, signed in through the login form."""
+    """A new person with these attributes and realm roles, member of the adherent group of each
+    `collecte` value (the authority rule), signed in through the login form."""
 
     def make(attributes: dict[str, list[str]], roles: tuple[str, ...] = ()) -> Signed:
         admin = platform.admin
+        ensure_adherents(platform, attributes.get("collecte", []))
         email = f"revocation-{uuid.uuid4().hex[:8]}@exemple-revocation.fr"
         user_id = str(
             admin.create_user(
@@ -70,6 +73,7 @@ def signed_in(platform: Any, client: SigninClient) -> Callable[..., Signed]:
                 }
             )
         )
+        join_adherents(platform, user_id, attributes.get("collecte", []))
         if roles:
             admin.assign_realm_roles(user_id, [admin.get_realm_role(r) for r in roles])
         admin.set_user_password(user_id, PASSWORD, temporary=False)
@@ -164,3 +168,49 @@ def test_a_coordinator_removing_a_members_last_function_ends_their_sessions(plat
     person = Signed(colleague, email, sign_in(platform.keycloak_url, client, email, PASSWORD))
     _without_collecte(made.api, colleague, [])
     _ended(platform, client, person)
+
+
+def test_leaving_the_adherents_group_ends_the_sessions(
+    platform, client, signed_in, service_account, gateway
+):
+    """The authority rule, not the attribute: the `collecte` value stays, but the person is
+    taken out of the adherent's group (support's « Retirer », a coordinator, the console), so
+    the value gives nothing any more and the sessions end with the change."""
+    siren = fresh_siren()
+    person = signed_in({"collecte": [f"{siren}/1"]})
+    found = gateway.adherent(siren)
+    assert found is not None
+    service_account.group_user_remove(person.id, found.group_id)
+    assert service_account.get_user(person.id)["attributes"]["collecte"] == [f"{siren}/1"]
+    _ended(platform, client, person)
+
+
+def test_leaving_one_of_two_adherents_keeps_the_session(platform, client, signed_in, gateway):
+    siren, other = fresh_siren(), fresh_siren()
+    person = signed_in({"collecte": [f"{siren}/1", f"{other}/2"]})
+    found = gateway.adherent(siren)
+    assert found is not None
+    platform.admin.group_user_remove(person.id, found.group_id)
+    assert len(platform.admin.get_sessions(person.id)) == 1
+    still = refresh(platform.keycloak_url, client, person.tokens["refresh_token"])
+    assert still.status_code == 200, still.text
+
+
+def test_a_lot_taken_from_the_adherent_ends_the_sessions_it_was_the_last_perimeter_of(
+    platform, client, signed_in, gateway
+):
+    """An update of the adherent group checks its members: the person whose only perimeter was
+    that lot loses their sessions; a member for another lot keeps theirs."""
+    siren = fresh_siren()
+    losing = signed_in({"collecte": [f"{siren}/1"]})
+    keeping = signed_in({"collecte": [f"{siren}/2"]})
+    found = gateway.adherent(siren)
+    assert found is not None and set(found.lots) == {"1", "2"}
+    group = platform.admin.get_group(found.group_id)
+    attributes = {**group["attributes"], "lots": ["2"]}
+    platform.admin.update_group(found.group_id, {**group, "attributes": attributes})
+
+    _ended(platform, client, losing)
+    assert len(platform.admin.get_sessions(keeping.id)) == 1
+    still = refresh(platform.keycloak_url, client, keeping.tokens["refresh_token"])
+    assert still.status_code == 200, still.text

@@ -48,8 +48,10 @@ def test_services_files_register_our_providers_under_the_spi_interfaces():
     registered = {path.name: path.read_text("utf-8").split() for path in sorted(SERVICES.iterdir())}
     assert registered == {
         "org.keycloak.authentication.AuthenticatorFactory": [
-            "fr.collecte.keycloak.PaddedResetCredentialEmail"
+            "fr.collecte.keycloak.PaddedResetCredentialEmail",
+            "fr.collecte.keycloak.NoPerimeterCondition",
         ],
+        "org.keycloak.protocol.ProtocolMapper": ["fr.collecte.keycloak.PerimetersProtocolMapper"],
         "org.keycloak.authentication.actiontoken.ActionTokenHandlerFactory": [
             "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
         ],
@@ -134,9 +136,23 @@ def test_terms_action_replaces_keycloaks_and_shares_the_names_of_the_portal_and_
     assert re.search(r"public int order\(\) \{\s*return [1-9]\d*;", source)
     assert _constant(source, "REALM_VERSION") == CGU_VERSION_ATTRIBUTE == CURRENT_TERMS_VERSION
     assert _constant(source, "ACCEPTED_VERSION") == TERMS_VERSION
-    # Who may get a session, as the realm's browser flow decides it.
-    assert _constant(source, "COLLECTION_ATTRIBUTE") == "collecte"
+    # Who may get a session, as the realm's flows decide it (the authority rule, or staff).
+    assert "Perimeters.any(user)" in source
     assert _constant(source, "STAFF_ROLE") == "equipe-plateforme"
+
+
+def test_one_authority_rule_for_the_flows_the_sessions_and_the_claims():
+    """The sign-in condition, the end of sessions and the claims read the same Java rule, whose
+    names are the schema's (and the portal's: portal/authority.py, portal/gateway.py)."""
+    keycloak = JAVA / "fr" / "collecte" / "keycloak"
+    for name in ("NoPerimeterCondition", "SessionRevocationListener"):
+        assert "Perimeters.any(user)" in (keycloak / f"{name}.java").read_text("utf-8")
+    assert "Perimeters.of(user)" in (keycloak / "PerimetersProtocolMapper.java").read_text("utf-8")
+    rule = (keycloak / "Perimeters.java").read_text("utf-8")
+    assert _constant(rule, "RAISON_SOCIALE") == "raisonSociale"
+    assert _constant(rule, "PRINCIPAL_PREFIX") == "principal."
+    for name in ("COLLECTION", "LOTS", "COORDINATORS_GROUP"):
+        assert f"CollecteSchema.{name}" in rule
 
 
 def test_terms_page_shows_and_posts_back_the_version_the_action_sets():

@@ -112,11 +112,20 @@ def test_a_closed_realm_is_left_as_it_is(kc: responses.RequestsMock) -> None:
     assert [c for c in kc.calls if c.request.method != "GET"][1:] == []
 
 
+CLAIMS_SCOPE = {"id": "scope-uuid", "name": "perimetres-collecte"}
+
+
+def _claims_scope_present(kc: responses.RequestsMock) -> None:
+    kc.get(f"{ADMIN_REALM_URL}/client-scopes", json=[CLAIMS_SCOPE])
+    kc.get(f"{ADMIN_REALM_URL}/default-optional-client-scopes", json=[CLAIMS_SCOPE])
+
+
 def _provisioning_calls(
     kc: responses.RequestsMock, realm_attributes: dict[str, str], expect_put: bool
 ) -> None:
     kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
     _closed_realm_calls(kc)
+    _claims_scope_present(kc)
     kc.put(f"{ADMIN_REALM_URL}/users/profile", json={})
     kc.put(f"{ADMIN_REALM_URL}/localization/fr/termsText", status=204)
     kc.get(ADMIN_REALM_URL, json={"realm": "collecte", "attributes": realm_attributes})
@@ -170,3 +179,38 @@ def test_profile_declares_the_accepted_version_read_only_for_everyone() -> None:
     [attribute] = [a for a in profile["attributes"] if a["name"] == "cguVersionAcceptee"]
     assert attribute["permissions"] == {"view": ["admin"], "edit": []}
     assert not attribute.get("multivalued")
+
+
+def test_a_realm_imported_before_gets_the_claims_scope_as_an_optional_scope(
+    kc: responses.RequestsMock,
+) -> None:
+    """The client scope of the claims comes from the realm file, then joins the realm's optional
+    client scopes (clients made later get it)."""
+    kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    scopes = f"{ADMIN_REALM_URL}/client-scopes"
+    kc.get(scopes, json=[{"id": "p", "name": "profile"}])
+    kc.post(scopes, status=201, headers={"Location": f"{scopes}/scope-uuid"})
+    kc.get(f"{ADMIN_REALM_URL}/default-optional-client-scopes", json=[])
+    kc.put(f"{ADMIN_REALM_URL}/default-optional-client-scopes/scope-uuid", status=204)
+
+    provision.ensure_claims_scope(
+        provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret")
+    )
+
+    [created] = [
+        json.loads(str(c.request.body))
+        for c in kc.calls
+        if c.request.url == scopes and c.request.method == "POST"
+    ]
+    assert created == next(
+        s for s in REALM_FILE_JSON["clientScopes"] if s["name"] == "perimetres-collecte"
+    )
+
+
+def test_a_realm_with_the_claims_scope_is_left_as_it_is(kc: responses.RequestsMock) -> None:
+    kc.post(MASTER_TOKEN, json={"access_token": "jeton", "expires_in": 300})
+    _claims_scope_present(kc)
+    provision.ensure_claims_scope(
+        provision.admin_client(KEYCLOAK_URL, "collecte-bootstrap", "secret")
+    )
+    assert [c for c in kc.calls if c.request.method != "GET"][1:] == []

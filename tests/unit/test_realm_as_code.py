@@ -156,7 +156,51 @@ def test_padded_reset_step_is_the_one_our_provider_declares_and_registers():
     assert 'MINIMUM_RESPONSE_MILLIS = "minimumResponseMillis"' in java
     services = PROVIDER_SOURCES / "resources" / "META-INF" / "services"
     registered = (services / "org.keycloak.authentication.AuthenticatorFactory").read_text("utf-8")
-    assert registered.split() == ["fr.collecte.keycloak.PaddedResetCredentialEmail"]
+    assert "fr.collecte.keycloak.PaddedResetCredentialEmail" in registered.split()
+
+
+REFUSAL_SUBFLOWS = [
+    "navigateur collecte - refus",
+    "octroi direct collecte - refus",
+    "mot de passe oublie collecte - refus",
+]
+
+
+@pytest.mark.parametrize("alias", REFUSAL_SUBFLOWS)
+def test_refusal_reads_the_authority_rule_not_the_attribute_alone(alias):
+    """Refused: no perimeter under the authority rule (our condition, NoPerimeterCondition) and
+    not staff; Keycloak's attribute condition would let a `collecte` value without membership of
+    the adherent's group in (tests/integration/test_perimetres.py)."""
+    steps = sorted(_flow(alias)["authenticationExecutions"], key=lambda s: s["priority"])
+    assert [s["authenticator"] for s in steps] == [
+        "collecte-condition-sans-perimetre",
+        "conditional-user-role",
+        "deny-access-authenticator",
+    ]
+    java = (PROVIDER_SOURCES / "java" / "fr" / "collecte" / "keycloak").joinpath(
+        "NoPerimeterCondition.java"
+    )
+    assert 'PROVIDER_ID = "collecte-condition-sans-perimetre"' in java.read_text("utf-8")
+
+
+def test_claims_scope_is_an_optional_realm_scope_with_our_mapper_off_the_access_token():
+    """`scope=openid perimetres-collecte` gives the claims; the access token stays small.
+    `CreateDefaultClientScopes`: with `clientScopes` in the file, Keycloak's import creates its
+    own scopes (profile, email, roles...) only when asked
+    (RealmManager.isCreateDefaultClientScopes, Keycloak 26.7.3)."""
+    assert REALM["attributes"]["CreateDefaultClientScopes"] == "true"
+    assert REALM["defaultOptionalClientScopes"] == ["perimetres-collecte"]
+    assert "defaultDefaultClientScopes" not in REALM
+    [scope] = REALM["clientScopes"]
+    assert scope["name"] == "perimetres-collecte" and scope["protocol"] == "openid-connect"
+    assert scope["attributes"] == {
+        "include.in.token.scope": "true",
+        "display.on.consent.screen": "false",
+    }
+    [mapper] = scope["protocolMappers"]
+    assert mapper["protocolMapper"] == "collecte-perimetres"
+    assert mapper["config"].get("access.token.claim", "false") == "false"
+    assert mapper["config"]["id.token.claim"] == mapper["config"]["userinfo.token.claim"] == "true"
 
 
 def test_refusal_message_key_exists_in_the_french_login_theme():

@@ -11,6 +11,7 @@ import org.keycloak.events.EventListenerProviderFactory;
 import org.keycloak.events.admin.AdminEvent;
 import org.keycloak.events.admin.OperationType;
 import org.keycloak.events.admin.ResourceType;
+import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
@@ -23,7 +24,8 @@ import org.keycloak.services.managers.AuthenticationManager;
  * Ends at once every Keycloak session of a person who may no longer sign in, whoever made the
  * change and by whichever Admin API path (the portal's service account, the admin console, a
  * coordinator): the sign-in flows refuse a new session to whoever is neither a collection contact
- * (a non-empty value of the attribute {@code collecte}) nor staff (realm role
+ * (a perimeter under the authority rule, {@link Perimeters}: a {@code collecte} value, membership
+ * of the adherent's group, a lot of the adherent) nor staff (realm role
  * {@code equipe-plateforme}, directly, through the composites {@code support} and
  * {@code coordonnateur}, or through a group), but a session opened before would otherwise live on
  * until its idle timeout, its refresh tokens still accepted.
@@ -31,16 +33,19 @@ import org.keycloak.services.managers.AuthenticationManager;
  * <p>On each successful admin event that may take that right away from one user —
  * {@code users/<id>} updated (attributes, enabled), realm or client role mappings of
  * {@code users/<id>} deleted, {@code users/<id>/groups/<group>} deleted — the user is read again
- * in the same transaction; if they are now disabled, or have neither a {@code collecte} value nor
- * the role {@code equipe-plateforme}, and have any session, this does what the Admin API's
+ * in the same transaction; if they are now disabled, or have neither a perimeter nor the role
+ * {@code equipe-plateforme}, and have any session, this does what the Admin API's
  * « sign out » ({@code POST /users/<id>/logout}) does — not-before set to now for the user (tokens
  * issued before are refused) and a back-channel logout of each of their sessions (clients with a
  * back-channel logout URL are told) — and removes their offline sessions. A person keeping
  * another collection function or their staff role keeps their sessions.
  *
- * <p>Not covered: a role taken from a group or a composite role (it reaches many people at once;
- * the flows still refuse their next sign-in, and their sessions end at the idle timeout), and a
- * realm partial import.
+ * <p>An update of an adherent group {@code groups/<id>} (a lot taken from its {@code lots})
+ * checks each of its members the same way.
+ *
+ * <p>Not covered: a role taken from a group or a composite role, an adherent group deleted or
+ * moved (the flows still refuse their next sign-in, and their sessions end at the idle timeout),
+ * and a realm partial import.
  *
  * <p>Admin event listeners are called inside the request's transaction, before it is committed:
  * the sessions end with the change, or, if this fails, the change is rolled back (as in
@@ -50,7 +55,6 @@ import org.keycloak.services.managers.AuthenticationManager;
 public class SessionRevocationListener implements EventListenerProvider, EventListenerProviderFactory {
 
     public static final String PROVIDER_ID = "collecte-fin-des-sessions";
-    static final String COLLECTION_ATTRIBUTE = "collecte";
     static final String STAFF_ROLE = "equipe-plateforme";
 
     private static final Logger LOG = Logger.getLogger(SessionRevocationListener.class);
@@ -75,7 +79,8 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
     @Override
     public void onEvent(AdminEvent event, boolean includeRepresentation) {
         String userId = affectedUser(event);
-        if (userId == null) {
+        String groupId = userId == null ? updatedGroup(event) : null;
+        if (userId == null && groupId == null) {
             return;
         }
         RealmModel realm = session.realms().getRealm(event.getRealmId());
@@ -84,15 +89,41 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
             return;
         }
         try {
-            UserModel user = session.users().getUserById(realm, userId);
-            if (user == null || mayStillSignIn(user, staff)) {
-                return;
+            for (UserModel user : affectedUsers(realm, userId, groupId)) {
+                if (!mayStillSignIn(user, staff)) {
+                    endSessions(realm, user);
+                }
             }
-            endSessions(realm, user);
         } catch (RuntimeException error) {
-            LOG.errorf(error, "Sessions de %s non terminées : la modification est annulée", userId);
+            LOG.errorf(error, "Sessions de %s non terminées : la modification est annulée",
+                    event.getResourcePath());
             session.getTransactionManager().setRollbackOnly();
         }
+    }
+
+    /** The user of the event, or the members of the adherent group it updated (its {@code lots}
+     *  may have lost the lot that was someone's last perimeter: a handful of people). */
+    private List<UserModel> affectedUsers(RealmModel realm, String userId, String groupId) {
+        if (userId != null) {
+            UserModel user = session.users().getUserById(realm, userId);
+            return user == null ? List.of() : List.of(user);
+        }
+        GroupModel group = session.groups().getGroupById(realm, groupId);
+        boolean adherent = group != null && group.getParent() != null
+                && group.getParent().getParent() == null;
+        return adherent ? session.users().getGroupMembersStream(realm, group).toList() : List.of();
+    }
+
+    /** The group {@code groups/<id>} an update event changed (attributes, such as {@code lots}),
+     *  else null. */
+    static String updatedGroup(AdminEvent event) {
+        if (event.getError() != null || event.getResourcePath() == null
+                || event.getResourceType() != ResourceType.GROUP
+                || event.getOperationType() != OperationType.UPDATE) {
+            return null;
+        }
+        String[] path = event.getResourcePath().split("/");
+        return path.length == 2 && "groups".equals(path[0]) ? path[1] : null;
     }
 
     /** The user whose right to sign in the event may have taken away, else null. */
@@ -111,14 +142,13 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
         return userUpdated || mappingRemoved ? path[1] : null;
     }
 
-    /** The sign-in flows' rule: enabled, and a collection contact or staff. */
+    /** The sign-in flows' rule: enabled, and a collection contact under the authority rule
+     *  (a perimeter: value, membership of the adherent's group, lot of the adherent) or staff. */
     static boolean mayStillSignIn(UserModel user, RoleModel staff) {
         if (!user.isEnabled()) {
             return false;
         }
-        boolean collectionContact = user.getAttributeStream(COLLECTION_ATTRIBUTE)
-                .anyMatch(value -> value != null && !value.isEmpty());
-        return collectionContact || user.hasRole(staff);
+        return user.hasRole(staff) || Perimeters.any(user);
     }
 
     private void endSessions(RealmModel realm, UserModel user) {

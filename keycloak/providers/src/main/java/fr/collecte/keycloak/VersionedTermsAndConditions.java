@@ -36,9 +36,8 @@ public class VersionedTermsAndConditions extends TermsAndConditions {
     public static final String REALM_VERSION = "cguVersion";
     /** User attribute: the version the person accepted last. */
     public static final String ACCEPTED_VERSION = "cguVersionAcceptee";
-    /** Who may get a session, as in the realm's browser flow: this attribute non-empty... */
-    public static final String COLLECTION_ATTRIBUTE = "collecte";
-    /** ...or this realm role (composites included). */
+    /** Who may get a session, as in the realm's browser flow: a perimeter ({@link Perimeters})
+     *  or this realm role (composites included). */
     public static final String STAFF_ROLE = "equipe-plateforme";
     /** Form parameter and template attribute: the version shown on the page. */
     public static final String SHOWN_VERSION = "cguVersion";
@@ -116,12 +115,10 @@ public class VersionedTermsAndConditions extends TermsAndConditions {
         return date != null && !date.isBlank();
     }
 
+    /** The sign-in flows' rule: staff, or a collection contact under the authority rule. */
     private static boolean mayGetSession(RealmModel realm, UserModel user) {
-        if (user.getAttributeStream(COLLECTION_ATTRIBUTE).anyMatch(v -> v != null && !v.isBlank())) {
-            return true;
-        }
         RoleModel staff = realm.getRole(STAFF_ROLE);
-        return staff != null && user.hasRole(staff);
+        return (staff != null && user.hasRole(staff)) || Perimeters.any(user);
     }
 
     @Override
