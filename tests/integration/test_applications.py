@@ -240,33 +240,9 @@ def test_keycloak_sends_the_code_only_to_an_exact_registered_address(platform, r
         REDIRECT_URI + "x",
         "http://127.0.0.1:10/connexion-essai",
     ):
-        answer = requests.get(
-            auth,
-            params={
-                "client_id": app.client_id,
-                "redirect_uri": redirect,
-                "response_type": "code",
-                "scope": "openid",
-                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                "code_challenge_method": "S256",
-            },
-            allow_redirects=False,
-            timeout=10,
-        )
+        answer = authorization_request(auth, app.client_id, redirect)
         assert answer.status_code == 400 and "Location" not in answer.headers, redirect
-    accepted = requests.get(
-        auth,
-        params={
-            "client_id": app.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "response_type": "code",
-            "scope": "openid",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
+    accepted = authorization_request(auth, app.client_id, REDIRECT_URI)
     assert accepted.status_code == 200 and 'id="kc-form-login"' in accepted.text
 
 
@@ -287,3 +263,20 @@ def test_a_sign_in_without_pkce_is_refused(platform, registered):
     location = answer.headers.get("Location", "")
     assert location.startswith(REDIRECT_URI) and "error=invalid_request" in location, location
     assert "code" not in parse_qs(urlsplit(location).query)
+
+
+def authorization_request(auth: str, client_id: str, redirect_uri: str) -> requests.Response:
+    """A code-flow authorization request with PKCE (S256), as an application sends it."""
+    return requests.get(
+        auth,
+        params={
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )

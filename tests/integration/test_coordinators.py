@@ -104,6 +104,7 @@ def test_a_coordinators_powers_need_the_role_and_the_marker_group_together(platf
     person = admin.get_user(made.coordinator_id)
     attributes = {"collecte": [f"{siren}/1"], "revision": person["attributes"]["revision"]}
     admin.update_user(made.coordinator_id, {**person, "attributes": attributes})
+    admin.group_user_add(made.coordinator_id, made.adherent_id)  # a member, as the function needs
     admin.delete_realm_roles_of_user(made.coordinator_id, [admin.get_realm_role("coordonnateur")])
     marker = admin.get_group_by_path(f"/coordonnateurs/{code}")
     assert marker["id"] in {g["id"] for g in admin.get_user_groups(made.coordinator_id)}

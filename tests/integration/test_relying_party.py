@@ -144,7 +144,7 @@ def test_the_tokens_name_exactly_their_siren_and_lots(
     user = platform.admin.get_user(person_id)
     collecte = [*user["attributes"]["collecte"], f"{outside}/1"]
     platform.admin.update_user(
-        person_id, {"attributes": {**user["attributes"], "collecte": collecte}}
+        person_id, {**user, "attributes": {**user["attributes"], "collecte": collecte}}
     )
     gateway.ensure_principal(Scope(first, "1"), person_id)
     platform.admin.set_user_password(person_id, PASSWORD, temporary=False)

@@ -99,7 +99,10 @@ def test_providers_jar_is_built_once_per_version_of_the_sources(tmp_path, monkey
         services = "META-INF/services/org.keycloak.authentication"
         service = f"{services}.AuthenticatorFactory"
         assert "fr/collecte/keycloak/PaddedResetCredentialEmail.class" in names
-        assert built.read(service).split() == [b"fr.collecte.keycloak.PaddedResetCredentialEmail"]
+        assert built.read(service).split() == [
+            b"fr.collecte.keycloak.PaddedResetCredentialEmail",
+            b"fr.collecte.keycloak.NoPerimeterCondition",
+        ]
         handler = "fr.collecte.keycloak.LatestInvitationActionTokenHandler"
         handlers = f"{services}.actiontoken.ActionTokenHandlerFactory"
         assert f"{handler.replace('.', '/')}.class" in names
