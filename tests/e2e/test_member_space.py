@@ -94,6 +94,27 @@ def test_member_cannot_open_another_adherents_pages(
         assert re.search(r"introuvable|refusé", page.locator("main").inner_text(), re.I)
 
 
+def test_member_of_lot_1_cannot_open_lot_2_of_the_same_siren(
+    platform, adherent, activated_person, create_person, page
+):
+    """The adherent has lots 1 and 2 and the member is in its group: only their function
+    (collecte on lot 1) keeps them out of lot 2, whose pages do not exist for them."""
+    siren = adherent(fresh_siren(), lots=("1", "2"))
+    email = activated_person(PASSWORD, collecte=[f"{siren}/1"])
+    lot_2_contact = create_person(technique=[f"{siren}/2"])
+
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    expect_signed_in(page, platform.portal_url, email)
+    for path in (
+        f"/espace/{siren}/2/",
+        f"/espace/{siren}/2/contacts/nouveau",
+        f"/espace/{siren}/2/contacts/{lot_2_contact}/modifier",
+    ):
+        response = page.goto(platform.portal_url + path)
+        assert response is not None and response.status == 404, path
+        assert "Page introuvable" in page.locator("main").inner_text(), path
+
+
 def test_a_collecte_value_without_the_adherents_group_opens_nothing(
     platform, adherent, activated_person, page
 ):

@@ -33,6 +33,9 @@ CONTACT = {
     "fonctions": "technique",
 }
 A, B = f"/espace/{SIREN_A}/1", f"/espace/{SIREN_B}/1"
+# Lot 2 of member A's own SIREN: the adherent lists lots 1 and 2 and A is in its group, so only
+# A's function (collecte on lot 1 alone) keeps them out of it.
+A2, SCOPE_A2 = f"/espace/{SIREN_A}/2", f"{SIREN_A}/2"
 TECH_ID, OUTSIDER_ID = TECHNICIAN["id"], OUTSIDER["id"]
 
 
@@ -87,6 +90,11 @@ MATRIX = [
         pytest.param(m, p, no_read, id=f"perimetre-de-B-{m}-{p}")
         for m, p in scope_routes(B) + person_routes(OUTSIDER_ID, B, SCOPE_B)
     ),
+    # Another lot of A's own SIREN: same adherent, same group, no function there.
+    *(
+        pytest.param(m, p, no_read, id=f"autre-lot-meme-SIREN-{m}-{p}")
+        for m, p in scope_routes(A2) + person_routes(TECH_ID, A2, SCOPE_A2)
+    ),
     # A's SIREN/lot, with B's contact: not a contact of A's SIREN/lot.
     *(
         pytest.param(m, p, read_outsider, id=f"contact-de-B-{m}-{p}")
@@ -123,6 +131,15 @@ def test_another_adherent_looks_like_one_that_does_not_exist(
     other, missing = client.get(f"{B}/"), client.get("/espace/552081317/1/")
     assert_not_found(other)
     assert other.get_data() == missing.get_data()
+
+
+def test_another_lot_of_the_same_siren_looks_like_one_that_does_not_exist(
+    client: FlaskClient, member: AdminApi
+) -> None:
+    other, missing = client.get(f"{A2}/"), client.get(f"/espace/{SIREN_A}/7/")
+    assert_not_found(other)
+    assert other.get_data() == missing.get_data()
+    assert member.writes() == []
 
 
 def test_request_form_for_another_scope_offers_only_the_members_own(
