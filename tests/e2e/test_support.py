@@ -12,10 +12,12 @@ from tests.e2e.journeys import (
     fill_contact,
     mail_link,
     make_principal,
+    open_login_form,
     sign_in,
     sign_out,
     start_invitation,
 )
+from tests.e2e.lockout import FAILURE_FACTOR, type_wrong_password
 from tests.second_factor import sign_in_staff
 
 SIREN = "213500085"
@@ -122,8 +124,10 @@ def test_diagnosis_follows_a_person_from_invited_to_healthy_and_locked(
 
     # Locked by repeated wrong passwords, then unlocked by support.
     visitor.context.clear_cookies()
-    for attempt in range(5):
-        sign_in(visitor, platform.portal_url, newcomer, f"mauvais-{attempt}-mot-de-passe")
+    open_login_form(visitor, platform.portal_url)
+    newcomer_id = platform.admin.get_user_id(newcomer)
+    for failures in range(FAILURE_FACTOR):
+        type_wrong_password(visitor, platform.admin, newcomer_id, newcomer, failures)
     diagnose(page, platform, newcomer)
     assert condition(page, "verrouille") == "Oui"
     page.click("form.deverrouiller button")
