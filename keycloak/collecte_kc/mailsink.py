@@ -7,6 +7,7 @@ can open invitations and reset links in a browser.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import re
 import threading
@@ -27,8 +28,13 @@ class MailSink:
     def __init__(self) -> None:
         self._messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        # Seconds the sink waits before accepting a message: a slow mail server, so that a test
+        # can see whether the sending time leaks into an answer (the reset padding).
+        self.accept_delay_seconds = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.accept_delay_seconds > 0:
+            await asyncio.sleep(self.accept_delay_seconds)
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self._messages.append(message)
