@@ -158,3 +158,39 @@ def test_a_technical_contact_is_asked_only_once_made_collection_contact(
     accept_terms(page)
     expect_signed_in(page, platform.portal_url, email)
     assert _attributes(platform, person_id)["cguVersionAcceptee"] == ["2099-03"]
+
+
+def test_declining_a_new_version_keeps_the_earlier_acceptance_and_gives_no_session(
+    platform, gateway, create_person, publish_cgu, page
+):
+    """Declining version N+1 withdraws nothing from version N: its version and date stay
+    recorded (the proof of what the person accepted), the action stays pending, no session."""
+    current = _realm_version(platform)
+    person_id = create_person(collecte=[SCOPE])
+    email = platform.admin.get_user(person_id)["email"]
+    invite(gateway, platform, person_id)
+    complete_invitation(page, platform, mail_link(platform.mail, email), email)
+    accepted = _attributes(platform, person_id)
+    assert accepted["cguVersionAcceptee"] == [current]
+    sign_out(page)
+
+    publish_cgu("2099-04")
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    assert _terms_page_version(page) == "Version 2099-04 des CGU"
+    page.click("#kc-decline")
+    # Keycloak fails the sign-in and sends the browser back to the portal, which says so.
+    page.wait_for_selector("text=La connexion n’a pas abouti")
+
+    after = platform.admin.get_user(person_id)
+    assert after["attributes"]["cguVersionAcceptee"] == [current]
+    assert after["attributes"]["terms_and_conditions"] == accepted["terms_and_conditions"]
+    assert "TERMS_AND_CONDITIONS" in after["requiredActions"]
+    assert platform.admin.get_sessions(person_id) == []
+    assert page.locator("#utilisateur-connecte").count() == 0
+    diagnosis = gateway.diagnosis(email)
+    assert diagnosis.terms_outdated and not diagnosis.can_sign_in
+
+    # The next sign-in asks the new version again; the portal is never reached meanwhile.
+    sign_in(page, platform.portal_url, email, PASSWORD)
+    assert _terms_page_version(page) == "Version 2099-04 des CGU"
+    assert not page.url.startswith(platform.portal_url)

@@ -105,3 +105,46 @@ def test_a_mail_scanner_opening_the_link_does_not_consume_it(
         assert CONFIRMATION in html.unescape(again.text)
 
     complete_invitation(page, platform, link, email)
+
+
+def _record_sending(platform, person_id: str, second: int) -> None:
+    """Set the recorded sending time to a chosen second, as the portal writes it (Admin API)."""
+    person = platform.admin.get_user(person_id)
+    attributes = {**person["attributes"], INVITATION_SENT: [str(second)]}
+    platform.admin.update_user(person_id, {**person, "attributes": attributes})
+    assert platform.admin.get_user(person_id)["attributes"][INVITATION_SENT] == [str(second)]
+
+
+def _link_accepted(link: str) -> bool:
+    """Open the link as a fresh browser would (no cookie): Keycloak's confirmation page means
+    the link passed every verifier, ours included; our refusal means it did not."""
+    opened = requests.get(link, timeout=10)
+    text = html.unescape(opened.text)
+    if REPLACED in text:
+        return False
+    assert opened.status_code == 200 and CONFIRMATION in text, text[:500]
+    return True
+
+
+def test_a_link_issued_in_the_recorded_second_is_the_latest_one_issued_before_is_not(
+    platform, gateway, create_person, page
+):
+    """The boundary of the superseded-link rule, built deterministically: the recorded sending
+    time is set around the real token's `iat` (Keycloak's clock, in seconds). The portal records
+    the time before Keycloak signs, so a link issued in that same second is the new one."""
+    person_id = create_person(collecte=[SCOPE])
+    email = platform.admin.get_user(person_id)["email"]
+    invite(gateway, platform, person_id)
+    link = mail_link(platform.mail, email)
+    issued = _issued_at(link)
+
+    _record_sending(platform, person_id, issued + 1)
+    assert not _link_accepted(link)  # issued the second before: an earlier invitation's
+    _record_sending(platform, person_id, issued)
+    assert _link_accepted(link)  # same second: the latest invitation's
+    _record_sending(platform, person_id, issued - 1)
+    assert _link_accepted(link)
+
+    _record_sending(platform, person_id, issued)
+    complete_invitation(page, platform, link, email)
+    assert platform.admin.get_user(person_id)["requiredActions"] == []

@@ -23,6 +23,7 @@ from collecte_kc.coordinators import (
     ADMIN_PERMISSIONS_CLIENT,
     INVITATION_ACTIONS,
     Coordinator,
+    _find_by_name,
     _policy_state,
     add_groupement,
     protect_all_principals,
@@ -36,7 +37,9 @@ from tests.coordination import (
     Groupement,
     add_colleague,
     adherent,
+    coordinator_api,
     groupement,
+    member,
     new_email,
     portal_admin,
 )
@@ -429,6 +432,72 @@ def test_what_the_portal_writes_reaches_coordinators_without_synchronising(
     assert len(before) == 2
     synchronise(platform.admin)
     assert _permissions_named(platform.admin, watched) == before  # nothing left to catch up
+
+
+# --- principals written before their groupement had coordinators ----------------------------
+
+
+def _unprotect(admin: KeycloakAdmin, user_id: str) -> None:
+    """Remove the principal's permission if Keycloak's listener wrote one: the principal as it
+    stands when written before the extension, before any groupement had coordinators (no
+    « gestionnaires des utilisateurs » policy yet), or restored from a backup. Whatever the
+    other tests of the session provisioned, the situation is then the same."""
+    client_uuid = admin.get_client_id(ADMIN_PERMISSIONS_CLIENT)
+    assert client_uuid is not None
+    found = _find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}")
+    if found is not None:
+        admin.connection.raw_delete(
+            f"admin/realms/collecte/clients/{client_uuid}/authz/resource-server/policy/{found['id']}"
+        )
+    assert _find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}") is None
+
+
+def _cannot_touch_the_principal(api: KeycloakAdmin, user_id: str, email: str) -> None:
+    person = api.get_user(user_id)  # still visible: a member of their groupement
+    forbidden(lambda: api.update_user(user_id, {**person, "lastName": "Autre"}))
+    forbidden(lambda: api.update_user(user_id, {**person, "email": new_email("autre")}))
+    forbidden(lambda: api.delete_user(user_id))
+
+
+def test_a_principal_written_before_the_groupement_had_coordinators_is_protected(platform):
+    admin = platform.admin
+    code = f"GRP-AVANT-{uuid.uuid4().hex[:6].upper()}"
+    siren = fresh_siren()
+    admin.create_group({"name": code, "attributes": {"libelle": [f"Groupement {code}"]}})
+    principal_id, principal_email = member(admin, siren, adherent(admin, code, siren))
+    _unprotect(admin, principal_id)
+
+    email = new_email("coordination-avant")
+    outcome = add_groupement(
+        admin,
+        code,
+        f"Groupement {code}",
+        Coordinator(email, "Claire", "Coordonnatrice"),
+        platform.keycloak_url,
+    )
+    platform.mail.wait_for(email)
+    api = coordinator_api(platform, email, outcome.coordinator_id)
+
+    _cannot_touch_the_principal(api, principal_id, principal_email)
+    after = admin.get_user(principal_id)
+    assert (after["email"], after["lastName"]) == (principal_email, "Membre")
+
+
+def test_synchronising_protects_a_principal_left_without_protection(platform, nord):
+    """A principal of a groupement with coordinators whose permission is missing (restored from a
+    backup, written by a Keycloak without the extension): `synchroniser` protects it."""
+    siren = fresh_siren()
+    principal_id, principal_email = member(
+        platform.admin, siren, adherent(platform.admin, NORD, siren)
+    )
+    _unprotect(platform.admin, principal_id)
+    person = nord.api.get_user(principal_id)
+    nord.api.update_user(principal_id, {**person, "firstName": "Exposée"})  # the hole
+
+    synchronise(platform.admin)
+
+    _cannot_touch_the_principal(nord.api, principal_id, principal_email)
+    assert platform.admin.get_user(principal_id)["lastName"] == "Membre"
 
 
 # --- idempotence -------------------------------------------------------------------------------

@@ -81,13 +81,11 @@ public class VersionedTermsAndConditions extends TermsAndConditions {
     public void processAction(RequiredActionContext context) {
         MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
         UserModel user = context.getUser();
+        String current = currentVersion(context.getRealm());
         if (form.containsKey("cancel")) {
-            // Keycloak forgets the acceptance date of a person who declines: the version too.
-            user.removeAttribute(ACCEPTED_VERSION);
-            super.processAction(context);
+            decline(context, user, current);
             return;
         }
-        String current = currentVersion(context.getRealm());
         String shown = form.getFirst(SHOWN_VERSION);
         if (current != null && shown != null && !current.equals(shown)) {
             // The CGU changed while the page was open: accepting them is accepting what is shown.
@@ -101,6 +99,28 @@ public class VersionedTermsAndConditions extends TermsAndConditions {
             user.removeAttribute(ACCEPTED_VERSION);
         } else {
             user.setSingleAttribute(ACCEPTED_VERSION, current);
+        }
+    }
+
+    /**
+     * Keycloak's decline (it forgets the acceptance date and fails the flow: no session), except
+     * that declining a version newer than the one accepted withdraws nothing: the earlier
+     * acceptance (date and version) stays recorded, as the proof of what the person accepted, and
+     * the action stays pending. Declining the version already accepted (an invitation sent again)
+     * withdraws it: date and version are forgotten, as Keycloak does.
+     */
+    private void decline(RequiredActionContext context, UserModel user, String current) {
+        String acceptedOn = user.getFirstAttribute(USER_ATTRIBUTE);
+        String accepted = user.getFirstAttribute(ACCEPTED_VERSION);
+        boolean newerVersion = acceptedOn != null && !acceptedOn.isBlank() && current != null
+                && !current.equals(accepted);
+        super.processAction(context);
+        if (newerVersion) {
+            user.setSingleAttribute(USER_ATTRIBUTE, acceptedOn);
+            LOG.infof("CGU %s refusées par %s : acceptation antérieure (version %s) conservée",
+                    current, user.getId(), accepted);
+        } else {
+            user.removeAttribute(ACCEPTED_VERSION);
         }
     }
 
