@@ -43,10 +43,16 @@ class Outcome:
 
 
 def copy_project(target: Path, with_keycloak: bool) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():  # a deleted but still tracked file is skipped
@@ -55,7 +61,9 @@ def copy_project(target: Path, with_keycloak: bool) -> None:
     if with_keycloak:
         home = target / DISTRIBUTION
         shutil.copytree(
-            ROOT / DISTRIBUTION, home, symlinks=True,
+            ROOT / DISTRIBUTION,
+            home,
+            symlinks=True,
             ignore=shutil.ignore_patterns("tmp", "transaction-logs"),
         )
         # The theme link points at the worktree's themes: recreated by the copy at start.
@@ -84,8 +92,12 @@ def check_imports(copy: Path) -> None:
         "print(collecte_kc.paths.PROJECT_ROOT / 'x'); print(c.__file__)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=copy, env=environment(copy),
-        check=True, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=copy,
+        env=environment(copy),
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     strays = [where for where in out if not Path(where).resolve().is_relative_to(copy.resolve())]
     if strays:
@@ -96,7 +108,11 @@ def run_tests(copy: Path, tests: tuple[str, ...], timeout: float, log: Path) -> 
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
     with log.open("w") as out:
         process = subprocess.Popen(
-            command, cwd=copy, env=environment(copy), stdout=out, stderr=subprocess.STDOUT,
+            command,
+            cwd=copy,
+            env=environment(copy),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -167,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for guard in chosen:
         outcome = check(guard, args.timeout, args.baseline)
-        print(f"{guard.name}: {outcome.verdict} in {outcome.seconds:.0f} s ({outcome.log})",
-              flush=True)
+        print(
+            f"{guard.name}: {outcome.verdict} in {outcome.seconds:.0f} s ({outcome.log})",
+            flush=True,
+        )
         outcomes.append(outcome)
     print(table(outcomes))
     return 0 if all(o.verdict == "CAUGHT" for o in outcomes) else 1

@@ -30,7 +30,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/member_space.py",
         "if not self.unrestricted and scope not in self.scopes:",
         "if not self.unrestricted and scope.siren not in {s.siren for s in self.scopes}:",
-        ("tests/unit/test_espace_access.py",),
+        ("tests/unit/test_espace_access.py::test_member_a_cannot_reach_beyond_their_scope",),
     ),
     Guard(
         "csrf",
@@ -46,9 +46,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/sessions.py",
         'timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))',
         'timedelta(seconds=int(config["SESSION_MAX_LIFETIME"]))',
-        (
-            "tests/unit/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",
-        ),
+        ("tests/unit/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",),
     ),
     Guard(
         "authority-lot",
@@ -56,24 +54,32 @@ GUARDS: tuple[Guard, ...] = (
         "portal/authority.py",
         "    if scope.lot not in adherent.lots:\n",
         "    if False:\n",
-        ("tests/unit/test_authority.py",),
+        (
+            "tests/unit/test_authority.py"
+            "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
+        ),
     ),
     Guard(
         "authority-membership",
         "règle d'autorité : fonction sans appartenance au groupe acceptée",
         "portal/authority.py",
-        "    adherent = memberships.get(scope.siren)\n    if adherent is None:\n"
         "        return NOT_A_MEMBER.format(siren=scope.siren)\n",
-        "    adherent = memberships.get(scope.siren)\n    if adherent is None:\n        return None\n",
-        ("tests/unit/test_authority.py",),
+        "        return None\n",
+        (
+            "tests/unit/test_authority.py"
+            "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
+        ),
     ),
     Guard(
         "stale-user-write",
         "stale_user_write ne reconnaît plus le refus de révision",
         "portal/revisions.py",
-        "    return any(problem.get(\"field\") == ATTRIBUTE for problem in _problems(error))",
+        '    return any(problem.get("field") == ATTRIBUTE for problem in _problems(error))',
         "    return False",
-        ("tests/unit/test_no_lost_updates.py",),
+        (
+            "tests/unit/test_no_lost_updates.py"
+            "::test_an_edit_refused_as_stale_is_redone_on_a_new_read",
+        ),
     ),
     Guard(
         "abuse-limits",
@@ -81,7 +87,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/abuse_limits.py",
         "self._limiter.hit(limit.item, limit.name, _hashed(identifier))",
         "self._limiter.test(limit.item, limit.name, _hashed(identifier))",
-        ("tests/unit/test_abuse_limits.py",),
+        ("tests/unit/test_abuse_limits.py::test_a_fourth_request_for_the_same_address_is_refused",),
     ),
     Guard(
         "backchannel-aud",
@@ -89,7 +95,9 @@ GUARDS: tuple[Guard, ...] = (
         "portal/backchannel.py",
         'aud={"essential": True, "value": client_id},',
         'aud={"essential": True},',
-        ("tests/unit/test_backchannel.py",),
+        (
+            "tests/unit/test_backchannel.py::test_an_invalid_logout_token_is_refused_and_ends_nothing",
+        ),
     ),
     Guard(
         "safe-files-dimension",
@@ -97,7 +105,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/safe_files.py",
         "        sheet.reset_dimensions()\n",
         "",
-        ("tests/unit/test_hostile_files.py",),
+        ("tests/unit/test_hostile_files.py::test_rows_and_cells_far_away_are_bounded",),
     ),
     Guard(
         "safe-files-zip",
@@ -105,15 +113,15 @@ GUARDS: tuple[Guard, ...] = (
         "portal/safe_files.py",
         "if sum(info.file_size for info in infos) > MAX_INFLATED_BYTES:",
         "if sum(info.file_size for info in infos) > 100 * MAX_INFLATED_BYTES:",
-        ("tests/unit/test_hostile_files.py",),
+        ("tests/unit/test_hostile_files.py::test_a_zip_bomb_is_refused_from_the_zip_directory",),
     ),
     Guard(
         "csv-formula",
         "export CSV : formules plus neutralisées",
         "portal/suivi.py",
-        "return \"'\" + value if value.startswith(FORMULA_STARTS) else value",
+        'return "\'" + value if value.startswith(FORMULA_STARTS) else value',
         "return value",
-        ("tests/unit/test_suivi.py",),
+        ("tests/unit/test_suivi.py::test_csv_export_neutralises_formulas",),
     ),
     Guard(
         "host-guard",
@@ -121,7 +129,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/public_url.py",
         '                self.app.config["TRUSTED_HOSTS"],\n',
         "                None,\n",
-        ("tests/unit/test_public_url.py",),
+        ("tests/unit/test_public_url.py::test_a_forged_host_gets_the_french_400_page",),
     ),
     # --- Keycloak side: each starts a Keycloak with the mutated extensions or realm -----------
     Guard(
@@ -130,7 +138,9 @@ GUARDS: tuple[Guard, ...] = (
         JAVA + "NoPerimeterCondition.java",
         "return user == null || !Perimeters.any(user);",
         "return user == null;",
-        ("tests/integration/test_perimetres.py::test_with_no_perimeter_at_all_the_sign_in_is_refused",),
+        (
+            "tests/integration/test_perimetres.py::test_with_no_perimeter_at_all_the_sign_in_is_refused",
+        ),
         keycloak=True,
     ),
     Guard(
