@@ -82,6 +82,17 @@ GUARDS: tuple[Guard, ...] = (
         ),
     ),
     Guard(
+        "stale-user-write-status",
+        "stale_user_write : toute erreur non-400 prise pour une révision périmée",
+        "portal/revisions.py",
+        "    if error.response_code != 400:\n        return False\n",
+        "    if error.response_code != 400:\n        return True\n",
+        (
+            "tests/unit/test_no_lost_updates.py"
+            "::test_only_a_400_on_the_revision_field_is_a_stale_write",
+        ),
+    ),
+    Guard(
         "abuse-limits",
         "les actions ne sont plus comptées (hit → test)",
         "portal/abuse_limits.py",
