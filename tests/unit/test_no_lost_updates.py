@@ -157,3 +157,18 @@ def test_an_undo_keeps_a_value_someone_else_wrote_over_ours() -> None:
     now = {"attributes": {"collecte": ["A/1", "A/2"]}}
     revisions.undo(now, before, written)
     assert now == {"attributes": {"collecte": ["A/1", "A/2"]}}
+
+
+def test_only_a_400_on_the_revision_field_is_a_stale_write() -> None:
+    """Any other refusal is not redone on a new read: it is the error it says (mutmut found that
+    `return True` for a non-400 answer survived every test)."""
+    on_revision = json.dumps({"errors": [{"field": revisions.ATTRIBUTE}]}).encode()
+    on_email = json.dumps({"errors": [{"field": "email"}]}).encode()
+
+    def error(code: int, body: bytes) -> revisions.KeycloakError:
+        return revisions.KeycloakError("refus", response_code=code, response_body=body)
+
+    assert revisions.stale_user_write(error(400, on_revision))
+    assert not revisions.stale_user_write(error(400, on_email))
+    assert not revisions.stale_user_write(error(409, on_revision))
+    assert not revisions.stale_user_write(error(500, on_revision))

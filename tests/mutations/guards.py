@@ -1,0 +1,216 @@
+"""The critical guards, each with one small mutation and the tests expected to catch it.
+
+A mutation names its file, the exact text to replace (found exactly once, or the run stops:
+the list cannot rot silently when the code moves) and its replacement. ``keycloak`` guards
+start a throwaway Keycloak (about 60–100 s each) with the mutated extensions or realm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+JAVA = "keycloak/providers/src/main/java/fr/collecte/keycloak/"
+
+
+@dataclass(frozen=True)
+class Guard:
+    name: str
+    what: str  # French: the guard and how the mutation breaks it (for the table)
+    path: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+    keycloak: bool = False
+
+
+GUARDS: tuple[Guard, ...] = (
+    Guard(
+        "lot-isolation",
+        "Member.require réduit au même SIREN",
+        "portal/member_space.py",
+        "if not self.unrestricted and scope not in self.scopes:",
+        "if not self.unrestricted and scope.siren not in {s.siren for s in self.scopes}:",
+        ("tests/unit/test_espace_access.py::test_member_a_cannot_reach_beyond_their_scope",),
+    ),
+    Guard(
+        "csrf",
+        "jeton CSRF désactivé (WTF_CSRF_ENABLED = False)",
+        "portal/__init__.py",
+        "    CSRFProtect(app)\n",
+        '    app.config["WTF_CSRF_ENABLED"] = False\n    CSRFProtect(app)\n',
+        ("tests/unit/test_auth.py::test_logout_requires_csrf_token",),
+    ),
+    Guard(
+        "session-idle",
+        "délai d'inactivité remplacé par la durée maximale",
+        "portal/sessions.py",
+        'timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))',
+        'timedelta(seconds=int(config["SESSION_MAX_LIFETIME"]))',
+        ("tests/unit/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",),
+    ),
+    Guard(
+        "authority-lot",
+        "règle d'autorité : lot hors de l'adhérent accepté",
+        "portal/authority.py",
+        "    if scope.lot not in adherent.lots:\n",
+        "    if False:\n",
+        (
+            "tests/unit/test_authority.py"
+            "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
+        ),
+    ),
+    Guard(
+        "authority-membership",
+        "règle d'autorité : fonction sans appartenance au groupe acceptée",
+        "portal/authority.py",
+        "        return NOT_A_MEMBER.format(siren=scope.siren)\n",
+        "        return None\n",
+        (
+            "tests/unit/test_authority.py"
+            "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
+        ),
+    ),
+    Guard(
+        "stale-user-write",
+        "stale_user_write ne reconnaît plus le refus de révision",
+        "portal/revisions.py",
+        '    return any(problem.get("field") == ATTRIBUTE for problem in _problems(error))',
+        "    return False",
+        (
+            "tests/unit/test_no_lost_updates.py"
+            "::test_an_edit_refused_as_stale_is_redone_on_a_new_read",
+        ),
+    ),
+    Guard(
+        "stale-user-write-status",
+        "stale_user_write : toute erreur non-400 prise pour une révision périmée",
+        "portal/revisions.py",
+        "    if error.response_code != 400:\n        return False\n",
+        "    if error.response_code != 400:\n        return True\n",
+        (
+            "tests/unit/test_no_lost_updates.py"
+            "::test_only_a_400_on_the_revision_field_is_a_stale_write",
+        ),
+    ),
+    Guard(
+        "abuse-limits",
+        "les actions ne sont plus comptées (hit → test)",
+        "portal/abuse_limits.py",
+        "self._limiter.hit(limit.item, limit.name, _hashed(identifier))",
+        "self._limiter.test(limit.item, limit.name, _hashed(identifier))",
+        ("tests/unit/test_abuse_limits.py::test_a_fourth_request_for_the_same_address_is_refused",),
+    ),
+    Guard(
+        "backchannel-aud",
+        "jeton de déconnexion : audience non comparée",
+        "portal/backchannel.py",
+        'aud={"essential": True, "value": client_id},',
+        'aud={"essential": True},',
+        (
+            "tests/unit/test_backchannel.py::test_an_invalid_logout_token_is_refused_and_ends_nothing",
+        ),
+    ),
+    Guard(
+        "safe-files-dimension",
+        "XLSX : la dimension annoncée par la feuille est crue",
+        "portal/safe_files.py",
+        "        sheet.reset_dimensions()\n",
+        "",
+        ("tests/unit/test_hostile_files.py::test_rows_and_cells_far_away_are_bounded",),
+    ),
+    Guard(
+        "safe-files-zip",
+        "XLSX : taille décompressée annoncée non bornée",
+        "portal/safe_files.py",
+        "if sum(info.file_size for info in infos) > MAX_INFLATED_BYTES:",
+        "if sum(info.file_size for info in infos) > 100 * MAX_INFLATED_BYTES:",
+        ("tests/unit/test_hostile_files.py::test_a_zip_bomb_is_refused_from_the_zip_directory",),
+    ),
+    Guard(
+        "csv-formula",
+        "export CSV : formules plus neutralisées",
+        "portal/suivi.py",
+        'return "\'" + value if value.startswith(FORMULA_STARTS) else value',
+        "return value",
+        ("tests/unit/test_suivi.py::test_csv_export_neutralises_formulas",),
+    ),
+    Guard(
+        "host-guard",
+        "en-tête Host : tout hôte accepté",
+        "portal/public_url.py",
+        '                self.app.config["TRUSTED_HOSTS"],\n',
+        "                None,\n",
+        ("tests/unit/test_public_url.py::test_a_forged_host_gets_the_french_400_page",),
+    ),
+    # --- Keycloak side: each starts a Keycloak with the mutated extensions or realm -----------
+    Guard(
+        "no-perimeter",
+        "flux : la condition « aucun périmètre » ne refuse plus personne",
+        JAVA + "NoPerimeterCondition.java",
+        "return user == null || !Perimeters.any(user);",
+        "return user == null;",
+        (
+            "tests/integration/test_perimetres.py::test_with_no_perimeter_at_all_the_sign_in_is_refused",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "revision-validator",
+        "RevisionValidator : révision périmée acceptée",
+        JAVA + "RevisionValidator.java",
+        "if (!stored.equals(sent)) {",
+        "if (false && !stored.equals(sent)) {",
+        (
+            "tests/integration/test_no_lost_updates.py"
+            "::test_a_user_update_based_on_a_stale_read_is_refused",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "password-chosen-by-user",
+        "PasswordChosenByUserPolicy ne refuse plus rien",
+        JAVA + "PasswordChosenByUserPolicy.java",
+        "        return REFUSAL_TEXT;\n",
+        "        return null;\n",
+        (
+            "tests/integration/test_coordinators.py::test_coordinator_cannot_reset_a_members_password",
+            "tests/integration/test_coordinators.py"
+            "::test_coordinator_cannot_set_a_password_through_the_user_representation",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "brute-force",
+        "failureFactor 5 → 50",
+        "realm-export.json",
+        '"failureFactor": 5,',
+        '"failureFactor": 50,',
+        (
+            "tests/e2e/test_only_collection_contacts.py"
+            "::test_repeated_wrong_passwords_lock_the_account_for_a_while",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "reset-padding",
+        "délai du « mot de passe oublié » compté après l'envoi",
+        JAVA + "PaddedResetCredentialEmail.java",
+        "        long deadline = System.nanoTime()\n"
+        "                + TimeUnit.MILLISECONDS.toNanos("
+        "minimumMillis(context.getAuthenticatorConfig()));\n"
+        "        try {\n"
+        "            super.authenticate(context);\n"
+        "        } finally {\n",
+        "        try {\n"
+        "            super.authenticate(context);\n"
+        "        } finally {\n"
+        "            long deadline = System.nanoTime()\n"
+        "                + TimeUnit.MILLISECONDS.toNanos("
+        "minimumMillis(context.getAuthenticatorConfig()));\n",
+        (
+            "tests/e2e/test_forgot_password.py"
+            "::test_reset_answers_the_same_for_known_and_unknown_emails",
+        ),
+        keycloak=True,
+    ),
+)
