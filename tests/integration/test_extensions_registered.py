@@ -52,6 +52,7 @@ def test_our_factory_replaces_keycloaks_under_the_same_id(providers, spi, provid
 
 
 def test_the_realm_uses_our_password_policy_beside_keycloaks_own(platform):
-    policies = {p.strip() for p in platform.admin.get_realm("collecte")["passwordPolicy"].split(" and ")}
+    policy = platform.admin.get_realm("collecte")["passwordPolicy"]
+    policies = {part.strip() for part in policy.split(" and ")}
     assert "collecteMotDePasseParUtilisateur" in policies
     assert {"length(12)", "notUsername", "notEmail", "passwordHistory(5)"} <= policies

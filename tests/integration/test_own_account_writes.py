@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 import requests
+from keycloak.exceptions import KeycloakError
 
+from tests.coordination import portal_admin
 from tests.realm_data import fresh_siren
 from tests.signin import SigninClient, sign_in, signin_client
 
@@ -125,3 +127,21 @@ def test_a_person_cannot_record_a_cgu_acceptance_themselves(platform, signed, at
     after = _stored(platform, signed)["attributes"]
     assert after.get(ACCEPTED_VERSION) == before[ACCEPTED_VERSION]
     assert after.get(KEYCLOAK_TERMS_ATTRIBUTE) == before.get(KEYCLOAK_TERMS_ATTRIBUTE)
+
+
+@pytest.mark.parametrize("writer", ["master", "portal"])
+def test_no_administrator_records_a_cgu_acceptance_either(platform, signed, writer):
+    """The provisioning's master administrator and the portal's service account (the Admin API
+    the console and the portal use): a sent version is not stored, a left-out one is kept."""
+    admin = platform.admin if writer == "master" else portal_admin(platform)
+    before = _stored(platform, signed)
+    accepted = before["attributes"][ACCEPTED_VERSION]
+    forged = {**before["attributes"], ACCEPTED_VERSION: ["2099-12-31"]}
+    try:
+        admin.update_user(signed.id, {**before, "attributes": forged})
+    except KeycloakError as refused:
+        assert refused.response_code == 400, refused
+    assert _stored(platform, signed)["attributes"][ACCEPTED_VERSION] == accepted
+    left_out = {k: v for k, v in before["attributes"].items() if k != ACCEPTED_VERSION}
+    admin.update_user(signed.id, {**_stored(platform, signed), "attributes": left_out})
+    assert _stored(platform, signed)["attributes"][ACCEPTED_VERSION] == accepted
