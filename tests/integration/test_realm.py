@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from collecte_kc.provision import provision
+from tests.realm_data import fresh_siren
 from tests.signin import password_grant
 
 VOLATILE_KEYS = {"id", "notBefore"}
@@ -130,7 +133,24 @@ def test_portal_service_account_holds_only_the_roles_it_needs(platform):
     assert {"manage-users", "view-users", "query-users"} <= roles
 
 
-def test_siren_lot_values_are_validated_by_the_user_profile(platform, unique_email):
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("{siren}/1", True),
+        ("{siren}/lot-2", True),
+        ("12345/1", False),
+        ("21350001/1", False),
+        ("{siren}", False),
+        ("{siren}0/1", False),
+        ("{siren}/", False),
+        ("ABCDEFGHI/1", False),
+    ],
+)
+def test_siren_lot_values_are_validated_by_the_user_profile(
+    platform, unique_email, value, accepted
+):
+    """Keycloak's user profile (pattern of `collecte`), asked by the realm's user managers."""
+    value = value.format(siren=fresh_siren())
     response = platform.admin.connection.raw_post(
         "admin/realms/collecte/users",
         data=json.dumps(
@@ -139,8 +159,8 @@ def test_siren_lot_values_are_validated_by_the_user_profile(platform, unique_ema
                 "firstName": "Alex",
                 "lastName": "Bernard",
                 "enabled": True,
-                "attributes": {"collecte": ["12345/1"]},
+                "attributes": {"collecte": [value]},
             }
         ),
     )
-    assert response.status_code == 400
+    assert response.status_code == (201 if accepted else 400), response.text

@@ -172,15 +172,6 @@ def test_an_invalid_version_writes_nothing(
     assert not kc.calls
 
 
-def test_profile_declares_the_accepted_version_read_only_for_everyone() -> None:
-    """Only Keycloak (our required action) writes it: neither the console nor the portal can
-    record an acceptance, and an Admin API update that leaves it out keeps it."""
-    profile = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
-    [attribute] = [a for a in profile["attributes"] if a["name"] == "cguVersionAcceptee"]
-    assert attribute["permissions"] == {"view": ["admin"], "edit": []}
-    assert not attribute.get("multivalued")
-
-
 def test_a_realm_imported_before_gets_the_claims_scope_as_an_optional_scope(
     kc: responses.RequestsMock,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Checks of the realm file, the user profile and the themes that need no server."""
+"""Checks of the realm file and the themes that need no server (the user profile and our
+extensions are tried against Keycloak: tests/integration)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ from typing import Any
 
 import pytest
 
-from collecte_kc.paths import PROVIDERS_DIR, REALM_FILE, THEMES_DIR, USER_PROFILE_FILE
+from collecte_kc.paths import REALM_FILE, THEMES_DIR
 
 REALM: dict[str, Any] = json.loads(REALM_FILE.read_text("utf-8"))
-PROFILE: dict[str, Any] = json.loads(USER_PROFILE_FILE.read_text("utf-8"))
 LOGIN_THEME = THEMES_DIR / "collecte" / "login"
 EMAIL_THEME = THEMES_DIR / "collecte" / "email"
-PROVIDER_SOURCES = PROVIDERS_DIR / "src" / "main"
 PADDED_RESET_EMAIL = "collecte-reset-credential-email"
 
 
@@ -149,16 +148,6 @@ def test_reset_mail_step_answers_after_the_same_minimum_time_for_every_address()
     assert int(config["config"]["minimumResponseMillis"]) >= 1000
 
 
-def test_padded_reset_step_is_the_one_our_provider_declares_and_registers():
-    source = PROVIDER_SOURCES / "java" / "fr" / "collecte" / "keycloak"
-    java = (source / "PaddedResetCredentialEmail.java").read_text("utf-8")
-    assert f'PROVIDER_ID = "{PADDED_RESET_EMAIL}"' in java
-    assert 'MINIMUM_RESPONSE_MILLIS = "minimumResponseMillis"' in java
-    services = PROVIDER_SOURCES / "resources" / "META-INF" / "services"
-    registered = (services / "org.keycloak.authentication.AuthenticatorFactory").read_text("utf-8")
-    assert "fr.collecte.keycloak.PaddedResetCredentialEmail" in registered.split()
-
-
 REFUSAL_SUBFLOWS = [
     "navigateur collecte - refus",
     "octroi direct collecte - refus",
@@ -177,10 +166,6 @@ def test_refusal_reads_the_authority_rule_not_the_attribute_alone(alias):
         "conditional-user-role",
         "deny-access-authenticator",
     ]
-    java = (PROVIDER_SOURCES / "java" / "fr" / "collecte" / "keycloak").joinpath(
-        "NoPerimeterCondition.java"
-    )
-    assert 'PROVIDER_ID = "collecte-condition-sans-perimetre"' in java.read_text("utf-8")
 
 
 def test_claims_scope_is_an_optional_realm_scope_with_our_mapper_off_the_access_token():
@@ -214,34 +199,6 @@ def test_refusal_message_key_exists_in_the_french_login_theme():
 def test_cgu_is_a_default_required_action():
     terms = next(a for a in REALM["requiredActions"] if a["alias"] == "TERMS_AND_CONDITIONS")
     assert terms["enabled"] and terms["defaultAction"]
-
-
-def _attribute(name: str) -> dict[str, Any]:
-    return next(a for a in PROFILE["attributes"] if a["name"] == name)
-
-
-@pytest.mark.parametrize("function", ["collecte", "technique", "facturation"])
-def test_members_can_read_but_not_change_their_siren_and_lots(function):
-    attribute = _attribute(function)
-    assert attribute["multivalued"]
-    assert attribute["permissions"] == {"view": ["admin", "user"], "edit": ["admin"]}
-
-
-@pytest.mark.parametrize(
-    ("value", "accepted"),
-    [
-        ("213500010/1", True),
-        ("213500010/lot-2", True),
-        ("21350001/1", False),
-        ("213500010", False),
-        ("2135000100/1", False),
-        ("213500010/", False),
-        ("ABCDEFGHI/1", False),
-    ],
-)
-def test_siren_lot_pattern(value, accepted):
-    pattern = _attribute("collecte")["validations"]["pattern"]["pattern"]
-    assert bool(re.fullmatch(pattern, value)) is accepted
 
 
 def test_themes_extend_keycloak_themes():
