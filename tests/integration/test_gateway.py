@@ -6,6 +6,7 @@ import pytest
 
 from portal.domain import Change, ContactDetails, Function, Scope
 from portal.gateway import UnknownAdherent
+from tests.realm_data import fresh_siren
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"
@@ -24,11 +25,11 @@ def details(email: str, **changes: str | None) -> ContactDetails:
 
 
 def test_adherent_is_found_by_siren_with_its_lots(gateway, adherent):
-    adherent(SIREN_A, "Commune de Démoville", ("1", "2"))
-    found = gateway.adherent(SIREN_A)
+    siren = adherent(fresh_siren(), "Commune de Démoville", ("1", "2"))
+    found = gateway.adherent(siren)
     assert found is not None
     assert (found.siren, found.name, found.groupement, found.lots) == (
-        SIREN_A,
+        siren,
         "Commune de Démoville",
         "GRP-ESSAI",
         ("1", "2"),
