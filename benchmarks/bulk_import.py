@@ -6,7 +6,8 @@ Starts a throwaway platform (collecte_kc.sandbox), then for each size imports th
 generated rows (distinct people, valid SIRENs via the Luhn key, ten people per adherent, lots 1
 and 2, one person in three a collection contact) three ways, each on a fresh groupement:
 
-1. our path (`portal.bulk` + `KeycloakGateway.import_state`/`apply_import` with the command
+1. our path (`portal.core.services.bulk` + `KeycloakGateway.import_state`/`apply_import` with the
+command
    line's bootstrap client): reading and checking the file, reading what exists, creating the
    adherent groups, partial import by chunks of 100, principals — **without invitations**
    (measured apart, on a sample of 50: one e-mail each through Keycloak's SMTP to the sink,
@@ -38,9 +39,9 @@ from typing import Any
 from stdnum import luhn
 
 from collecte_kc.sandbox import Sandbox, sandbox
-from portal.bulk import check, dry_run, read_table
-from portal.domain import Change
-from portal.gateway import INVITATION_WORKERS, KeycloakGateway
+from portal.core.domain import Change
+from portal.core.keycloak.gateway import INVITATION_WORKERS, KeycloakGateway
+from portal.core.services.bulk import check, dry_run, read_table
 
 HEADER = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
 # A SIREN is an adherent of one groupement only: each generated file has SIRENs of its own.

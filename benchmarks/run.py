@@ -23,7 +23,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
-from portal.gateway import KeycloakGateway
+from portal.core.keycloak.gateway import KeycloakGateway
 
 
 def _reset_seconds(page: Page, platform: Sandbox, email: str) -> float:

@@ -31,7 +31,7 @@ MAX_CONTENT_LENGTH = 6 * 1024 * 1024
 # tests) a plain "collecte-session".
 PORTAL_URL = None
 
-# Session cookie (the session itself is kept on the server, see portal.sessions).
+# Session cookie (the session itself is kept on the server, see portal.web.sessions).
 # Development over plain HTTP sets COLLECTE_SESSION_COOKIE_SECURE=false.
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -54,7 +54,7 @@ MAIL_FROM = "ne-pas-repondre@collecte.localhost"
 # Where requests for a new collection contact are announced.
 SUPPORT_EMAIL = "support@collecte.localhost"
 
-# Abuse limits (portal.abuse_limits), each « N per <window> » in the notation of the `limits`
+# Abuse limits (portal.core.abuse_limits), each « N per <window> » in the notation of the `limits`
 # library, counted over a moving window (at most N in any such window), successful actions
 # only. Where the counters live: "memory://" counts in each process (dev run, tests; with
 # several workers or hosts each counts apart); a shared store, e.g.

@@ -16,7 +16,7 @@ from keycloak.exceptions import KeycloakGetError
 
 from collecte_kc.demo import ADHERENTS
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
-from portal.gateway import KeycloakGateway
+from portal.core.keycloak.gateway import KeycloakGateway
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -59,7 +59,7 @@ def adherent(platform: Platform) -> Callable[..., str]:
 
 @pytest.fixture
 def own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The portal's pending uploads and import jobs (`portal.jobs.folder`, under the temporary
+    """The portal's pending uploads and import jobs (`portal.web.jobs.folder`, under the temporary
     folder) go to this test's folder, not the machine's; returns that temporary folder. The
     session's portal runs in this process, so this holds for it too."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -88,7 +88,7 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
         join: bool = True,
     ) -> str:
         """``join``: also make them a member of the adherent group of each SIREN their values
-        name, where that group exists (a function counts only with it: portal.authority); for
+        name, where that group exists (a function counts only with it: portal.core.authority); for
         a `collecte` value, the group is made first when no adherent has that SIREN (in
         /GRP-ESSAI, lots 1, 2 and the value's), so that a collection contact may sign in
         (Keycloak's flows apply the same rule)."""

@@ -25,10 +25,19 @@ from pathlib import Path
 from tqdm import tqdm
 
 from collecte_kc.provision import add_url_argument, admin_from_environment
-from portal import safe_files
-from portal.bulk import DryRun, FileError, Kind, Outcome, check, dry_run, import_steps, read_table
-from portal.domain import Change
-from portal.gateway import KeycloakGateway
+from portal.core import safe_files
+from portal.core.domain import Change
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services.bulk import (
+    DryRun,
+    FileError,
+    Kind,
+    Outcome,
+    check,
+    dry_run,
+    import_steps,
+    read_table,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,8 @@ from keycloak import KeycloakAdmin
 from collecte_kc.applications import Registration, application, register
 from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group
 from collecte_kc.demo_application import BACKCHANNEL_PATH, CALLBACK_PATH, CLIENT_ID, NAME
-from portal.domain import Change, ContactDetails, Function, Scope
-from portal.gateway import KeycloakGateway
+from portal.core.domain import Change, ContactDetails, Function, Scope
+from portal.core.keycloak.gateway import KeycloakGateway
 
 GROUPEMENT = "GRP-DEMO"
 GROUPEMENT_LABEL = "Groupement de commandes d'énergie — démonstration"

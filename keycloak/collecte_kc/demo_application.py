@@ -31,7 +31,7 @@ from joserfc.errors import JoseError
 
 from collecte_kc.applications import PERIMETERS_SCOPE
 from collecte_kc.provision import REALM
-from portal.backchannel import LogoutTokenError, RealmKeys
+from portal.web.backchannel import LogoutTokenError, RealmKeys
 
 CLIENT_ID = "application-collecte-demo"
 NAME = "Application de collecte (démonstration)"

@@ -108,7 +108,7 @@ def _started(data_dir: Path) -> Iterator[Sandbox]:
         admin = admin_client(server.url, server.bootstrap_client_id, server.bootstrap_client_secret)
         provision(admin)
 
-        from portal import create_app  # the portal is imported only where it is served
+        from portal.web.app import create_app  # the portal is imported only where it is served
 
         portal_config: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(32),

@@ -8,7 +8,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 
 from collecte_kc.mailsink import MailSink, links
-from portal.domain import Change
+from portal.core.domain import Change
 
 PASSWORD = "Collecte-Essai-2026!"
 NEW_PASSWORD = "Nouveau-Secret-2026?"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from collecte_kc.provision import provision
-from portal.domain import Change, Function, Scope
+from portal.core.domain import Change, Function, Scope
 from tests.e2e.journeys import (
     PASSWORD,
     accept_terms,

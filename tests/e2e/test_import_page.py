@@ -27,7 +27,7 @@ import pytest
 from keycloak.exceptions import KeycloakGetError
 from playwright.sync_api import Page, expect
 
-from portal.gateway import KeycloakGateway
+from portal.core.keycloak.gateway import KeycloakGateway
 from tests.coordination import PASSWORD, Groupement, groupement
 from tests.e2e.journeys import expect_signed_in, mail_link, serious_violations
 from tests.second_factor import sign_in_staff

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collecte_kc.mailsink import html_body, text_body
-from portal.domain import Change, Function, Scope
+from portal.core.domain import Change, Function, Scope
 from tests.e2e.journeys import (
     PASSWORD,
     choose_password,

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from portal.domain import INVITATION_SENT
+from portal.core.domain import INVITATION_SENT
 from tests.e2e.journeys import (
     complete_invitation,
     error_text,

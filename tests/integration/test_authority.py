@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from portal import defaults, diagnostic
-from portal.abuse_limits import AbuseLimits
-from portal.domain import ContactDetails, Function, Scope
-from portal.gateway import KeycloakGateway
-from portal.member_space import MemberSpace, NotAllowed, ProtectedAddress
-from portal.suivi_service import follow_up
+from portal import defaults
+from portal.core.abuse_limits import AbuseLimits
+from portal.core.domain import ContactDetails, Function, Scope
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services import diagnostic
+from portal.core.services.follow_up import follow_up
+from portal.core.services.member_space import MemberSpace, NotAllowed, ProtectedAddress
 from tests.realm_data import fresh_siren
 
 

@@ -13,11 +13,12 @@ import pytest
 from stdnum import luhn
 
 from collecte_kc import bulk_import
-from portal import create_app, jobs
-from portal import gateway as gateway_module
-from portal.bulk import check, dry_run, read_table
-from portal.domain import Change, Function, Scope
-from portal.gateway import KeycloakGateway
+from portal.core.domain import Change, Function, Scope
+from portal.core.keycloak import gateway as gateway_module
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services.bulk import check, dry_run, read_table
+from portal.web import jobs
+from portal.web.app import create_app
 from tests.conftest import Platform
 
 pytestmark = pytest.mark.keycloak

@@ -30,8 +30,8 @@ from collecte_kc.coordinators import (
     protect_principal,
     synchronise,
 )
-from portal.bulk import check, dry_run, read_table
-from portal.domain import Change
+from portal.core.domain import Change
+from portal.core.services.bulk import check, dry_run, read_table
 from tests.coordination import (
     PASSWORD,
     Groupement,

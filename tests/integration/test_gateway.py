@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.domain import Change, ContactDetails, Function, Scope
-from portal.gateway import UnknownAdherent
+from portal.core.domain import Change, ContactDetails, Function, Scope
+from portal.core.keycloak.gateway import UnknownAdherent
 from tests.realm_data import fresh_siren
 
 SIREN_A = "213500010"

@@ -21,8 +21,8 @@ import pytest
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakPutError
 
-from portal.domain import Change, ContactDetails, Function, Scope
-from portal.gateway import InvitationNotSent, KeycloakGateway
+from portal.core.domain import Change, ContactDetails, Function, Scope
+from portal.core.keycloak.gateway import InvitationNotSent, KeycloakGateway
 from tests.coordination import groupement, new_email
 from tests.realm_data import fresh_siren, principal_of
 
@@ -308,7 +308,7 @@ def test_a_writer_that_keeps_losing_gets_a_clear_refusal(
 ):
     """Someone changes the person before each of our writes: after a few attempts the portal
     gives up with ConcurrentChange (a French page), having written nothing."""
-    from portal.gateway import ConcurrentChange
+    from portal.core.keycloak.gateway import ConcurrentChange
 
     siren = adherent(fresh_siren())
     person_id = create_person(technique=[f"{siren}/1"])

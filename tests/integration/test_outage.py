@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portal import create_app
+from portal.web.app import create_app
 from tests.ports import free_port
 
 

@@ -1,5 +1,6 @@
 """The claims an application reads (issue 11): `perimetres` and `version_cgu`, computed by
-Keycloak with the platform's one authority rule (`Perimeters`, Java twin of portal/authority.py),
+Keycloak with the platform's one authority rule (`Perimeters`, Java twin of
+portal/core/authority.py),
 in the ID token and at userinfo when the client asks for the scope `perimetres-collecte`; and the
 sign-in that follows the same rule (a `collecte` value without the adherent's group opens no
 session). Tokens come from the real login form (tests/signin.py), on a client made by the test:
@@ -17,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from portal.domain import Change, Scope
-from portal.gateway import KeycloakGateway
+from portal.core.domain import Change, Scope
+from portal.core.keycloak.gateway import KeycloakGateway
 from tests.conftest import ensure_adherents, join_adherents
 from tests.realm_data import fresh_siren
 from tests.signin import SigninClient, SignInRefused, refresh, sign_in, signin_client

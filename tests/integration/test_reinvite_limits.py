@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.abuse_limits import LimitReached
-from portal.support_desk import SupportDesk
+from portal.core.abuse_limits import LimitReached
+from portal.core.services.support_desk import SupportDesk
 from tests.realm_data import fresh_siren
 
 SUPPORT = "sam.support@collecte.test"

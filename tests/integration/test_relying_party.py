@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from collecte_kc.applications import PERIMETERS_SCOPE, application, read_secret, register
-from portal.domain import Change, Scope
+from portal.core.domain import Change, Scope
 from tests.ports import free_port
 from tests.realm_data import fresh_siren
 from tests.relying_party import (

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from collecte_kc.coordinators import Coordinator, add_groupement
-from portal.domain import Change
-from portal.gateway import KeycloakGateway
-from portal.suivi_service import State, follow_up
+from portal.core.domain import Change
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services.follow_up import State, follow_up
 from tests.signin import sign_in, signin_client
 
 CODE = "GRP-SUIVI"

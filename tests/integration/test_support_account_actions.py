@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from portal.domain import Function, Scope
-from portal.member_space import MemberSpace, NotAllowed
-from portal.support_admin import EmailTaken
-from portal.support_desk import NotCollectionContact, SameEmail, StaffEmail, SupportDesk
+from portal.core.domain import Function, Scope
+from portal.core.keycloak.support_admin import EmailTaken
+from portal.core.services.member_space import MemberSpace, NotAllowed
+from portal.core.services.support_desk import (
+    NotCollectionContact,
+    SameEmail,
+    StaffEmail,
+    SupportDesk,
+)
 from tests.realm_data import fresh_siren, principal_of
 
 SUPPORT = "sam.support@collecte.test"

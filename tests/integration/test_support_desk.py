@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from portal.domain import Change, ContactDetails, Function, RequestStatus, Scope
-from portal.gateway import InvitationNotSent
-from portal.support_desk import LotNotInContract, SupportDesk
+from portal.core.domain import Change, ContactDetails, Function, RequestStatus, Scope
+from portal.core.keycloak.gateway import InvitationNotSent
+from portal.core.services.support_desk import LotNotInContract, SupportDesk
 from tests.ports import free_port
 
 SIREN = "213500028"  # each test its own adherent, so lots and principals do not mix

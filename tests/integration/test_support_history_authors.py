@@ -14,9 +14,9 @@ import uuid
 import pytest
 from keycloak.exceptions import KeycloakError
 
-from portal.domain import Change, Scope
-from portal.gateway import KeycloakGateway
-from portal.support_desk import SupportDesk
+from portal.core.domain import Change, Scope
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services.support_desk import SupportDesk
 from tests.coordination import add_colleague, groupement
 from tests.realm_data import fresh_siren
 

@@ -27,7 +27,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "lot-isolation",
         "Member.require réduit au même SIREN",
-        "portal/member_space.py",
+        "portal/core/services/member_space.py",
         "if not self.unrestricted and scope not in self.scopes:",
         "if not self.unrestricted and scope.siren not in {s.siren for s in self.scopes}:",
         ("tests/unit/test_espace_access.py::test_member_a_cannot_reach_beyond_their_scope",),
@@ -35,7 +35,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "csrf",
         "jeton CSRF désactivé (WTF_CSRF_ENABLED = False)",
-        "portal/__init__.py",
+        "portal/web/app.py",
         "    CSRFProtect(app)\n",
         '    app.config["WTF_CSRF_ENABLED"] = False\n    CSRFProtect(app)\n',
         ("tests/unit/test_auth.py::test_logout_requires_csrf_token",),
@@ -43,7 +43,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "session-idle",
         "délai d'inactivité remplacé par la durée maximale",
-        "portal/sessions.py",
+        "portal/web/sessions.py",
         'timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))',
         'timedelta(seconds=int(config["SESSION_MAX_LIFETIME"]))',
         ("tests/unit/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",),
@@ -51,7 +51,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "authority-lot",
         "règle d'autorité : lot hors de l'adhérent accepté",
-        "portal/authority.py",
+        "portal/core/authority.py",
         "    if scope.lot not in adherent.lots:\n",
         "    if False:\n",
         (
@@ -62,7 +62,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "authority-membership",
         "règle d'autorité : fonction sans appartenance au groupe acceptée",
-        "portal/authority.py",
+        "portal/core/authority.py",
         "        return NOT_A_MEMBER.format(siren=scope.siren)\n",
         "        return None\n",
         (
@@ -73,7 +73,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "stale-user-write",
         "stale_user_write ne reconnaît plus le refus de révision",
-        "portal/revisions.py",
+        "portal/core/keycloak/revisions.py",
         '    return any(problem.get("field") == ATTRIBUTE for problem in _problems(error))',
         "    return False",
         (
@@ -84,7 +84,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "stale-user-write-status",
         "stale_user_write : toute erreur non-400 prise pour une révision périmée",
-        "portal/revisions.py",
+        "portal/core/keycloak/revisions.py",
         "    if error.response_code != 400:\n        return False\n",
         "    if error.response_code != 400:\n        return True\n",
         (
@@ -95,7 +95,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "abuse-limits",
         "les actions ne sont plus comptées (hit → test)",
-        "portal/abuse_limits.py",
+        "portal/core/abuse_limits.py",
         "self._limiter.hit(limit.item, limit.name, _hashed(identifier))",
         "self._limiter.test(limit.item, limit.name, _hashed(identifier))",
         ("tests/unit/test_abuse_limits.py::test_a_fourth_request_for_the_same_address_is_refused",),
@@ -103,7 +103,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "backchannel-aud",
         "jeton de déconnexion : audience non comparée",
-        "portal/backchannel.py",
+        "portal/web/backchannel.py",
         'aud={"essential": True, "value": client_id},',
         'aud={"essential": True},',
         (
@@ -113,7 +113,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "safe-files-dimension",
         "XLSX : la dimension annoncée par la feuille est crue",
-        "portal/safe_files.py",
+        "portal/core/safe_files.py",
         "        sheet.reset_dimensions()\n",
         "",
         ("tests/unit/test_hostile_files.py::test_rows_and_cells_far_away_are_bounded",),
@@ -121,7 +121,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "safe-files-zip",
         "XLSX : taille décompressée annoncée non bornée",
-        "portal/safe_files.py",
+        "portal/core/safe_files.py",
         "if sum(info.file_size for info in infos) > MAX_INFLATED_BYTES:",
         "if sum(info.file_size for info in infos) > 100 * MAX_INFLATED_BYTES:",
         ("tests/unit/test_hostile_files.py::test_a_zip_bomb_is_refused_from_the_zip_directory",),
@@ -129,7 +129,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "csv-formula",
         "export CSV : formules plus neutralisées",
-        "portal/suivi.py",
+        "portal/web/suivi.py",
         'return "\'" + value if value.startswith(FORMULA_STARTS) else value',
         "return value",
         ("tests/unit/test_suivi.py::test_csv_export_neutralises_formulas",),
@@ -137,7 +137,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "host-guard",
         "en-tête Host : tout hôte accepté",
-        "portal/public_url.py",
+        "portal/web/public_url.py",
         '                self.app.config["TRUSTED_HOSTS"],\n',
         "                None,\n",
         ("tests/unit/test_public_url.py::test_a_forged_host_gets_the_french_400_page",),

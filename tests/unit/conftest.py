@@ -25,9 +25,9 @@ from requests import PreparedRequest
 from responses import matchers
 from werkzeug.test import TestResponse
 
-from portal import create_app
-from portal.auth import USER_KEY, SessionUser
-from portal.domain import CollectionRequest, Scope
+from portal.core.domain import CollectionRequest, Scope
+from portal.web.app import create_app
+from portal.web.auth import USER_KEY, SessionUser
 
 KEYCLOAK_URL = "http://keycloak.test"
 ISSUER = f"{KEYCLOAK_URL}/realms/collecte"
@@ -265,7 +265,7 @@ class AdminApi:
         self.kc = kc
         self.people: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
-        # person id → SIRENs of the adherent groups they are a member of (portal.authority)
+        # person id → SIRENs of the adherent groups they are a member of (portal.core.authority)
         self.memberships: dict[str, set[str]] = {}
         self.role_names: dict[str, tuple[str, ...]] = {}  # person id → realm roles (optional)
         self._optional: list[responses.BaseResponse] = []
@@ -279,7 +279,7 @@ class AdminApi:
         self._serve(representation["id"])
         self._serve_groups(representation["id"])
 
-    # --- authority (portal.authority): memberships and group members, as Keycloak 26 answers
+    # --- authority (portal.core.authority): memberships and group members, as Keycloak 26 answers
     # them. A person registered with `person()` is by default a member of the groups of the
     # SIRENs their attributes name; `memberships` changes that. Reading a person's groups is
     # optional for a test (see `forget_unused`).
@@ -484,7 +484,7 @@ class AdminApi:
             match=[matchers.query_param_matcher(query)],
         )
 
-    # --- support: who the history names (portal.support_admin) --------------------------------
+    # --- support: who the history names (portal.core.keycloak.support_admin) ----------------------
 
     def portal_account(self) -> None:
         """What the gateway reads once to recognise its own calls in admin events: the realm's
@@ -797,5 +797,5 @@ class FakeSMTP:
 def outbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmailMessage]]:
     messages: list[EmailMessage] = []
     monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", FakeSMTP)
+    monkeypatch.setattr("portal.core.notify.smtplib.SMTP", FakeSMTP)
     yield messages

@@ -224,7 +224,7 @@ def test_a_request_that_did_not_go_through_is_not_counted(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("SMTP down")
 
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", refuse)
+    monkeypatch.setattr("portal.core.notify.smtplib.SMTP", refuse)
     member.adherent(SIREN_A)
     member.email_search("cible@demoville.fr", [])
     member.accept_create("n-1")
@@ -234,7 +234,7 @@ def test_a_request_that_did_not_go_through_is_not_counted(
 
     messages: list[EmailMessage] = []
     monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", FakeSMTP)
+    monkeypatch.setattr("portal.core.notify.smtplib.SMTP", FakeSMTP)
     member.email_search("cible@demoville.fr", [])
     response = post(REQUEST_URL, {**CONTACT, "email": "cible@demoville.fr", "perimetre": SCOPE_A})
     assert response.status_code == 302
@@ -422,7 +422,7 @@ def test_support_and_coordinators_share_the_per_person_limit(
 
 
 def test_the_stated_limits_are_the_defaults(app: Flask) -> None:
-    from portal.pages import abuse_limits
+    from portal.web.pages import abuse_limits
 
     with app.app_context():
         limits = abuse_limits()
@@ -441,7 +441,7 @@ def test_the_stated_limits_are_the_defaults(app: Flask) -> None:
 def test_limits_and_store_are_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask]
 ) -> None:
-    from portal.pages import abuse_limits
+    from portal.web.pages import abuse_limits
 
     monkeypatch.setenv("COLLECTE_RATE_LIMIT_STORAGE_URI", "memory://portail-essai")
     monkeypatch.setenv("COLLECTE_RATE_LIMIT_REQUESTS_PER_MEMBER", "5 per 2 hours")
@@ -466,7 +466,7 @@ def test_limits_and_store_are_read_from_the_environment(
 def test_an_unusable_limit_or_store_stops_the_start(
     monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask], name: str, value: str
 ) -> None:
-    from portal import ConfigurationError
+    from portal.web.app import ConfigurationError
 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match="COLLECTE_RATE_LIMIT_"):
@@ -474,7 +474,7 @@ def test_an_unusable_limit_or_store_stops_the_start(
 
 
 def test_each_app_counts_in_its_own_memory_store(make_app: Callable[..., Flask]) -> None:
-    from portal.pages import abuse_limits
+    from portal.web.pages import abuse_limits
 
     first, second = make_app(), make_app()
     with first.app_context():

@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
-from portal.auth import is_safe_next
+from portal.web.auth import is_safe_next
 
 from .conftest import (
     AUTHORIZATION_ENDPOINT,

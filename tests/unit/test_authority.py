@@ -1,4 +1,5 @@
-"""The authority rule and a member's remit (portal.authority), in the pure functions and through
+"""The authority rule and a member's remit (portal.core.authority), in the pure functions and
+through
 the member space's pages (Keycloak answers mocked as Keycloak 26 gives them)."""
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal.authority import (
+from portal.core.authority import (
     KNOWN_ELSEWHERE,
     Standing,
     authorised_scopes,
     refused_scopes,
     within_remit,
 )
-from portal.domain import Adherent, Function, Person, Scope
+from portal.core.domain import Adherent, Function, Person, Scope
 
 from .conftest import (
     ADMIN_USERS_URL,
@@ -82,7 +83,7 @@ def test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent() -> N
 
 
 def test_user_groups_become_adherents_and_markers_are_left_out() -> None:
-    from portal.gateway import adherent_groups
+    from portal.core.keycloak.gateway import adherent_groups
 
     groups = [
         group_json(SIREN_A, lot_1="p"),
@@ -271,7 +272,7 @@ def test_a_staff_address_is_refused_and_nothing_is_written(
 def test_a_request_for_a_known_person_keeps_their_identity_and_is_listed_by_email(
     client: FlaskClient, member: AdminApi, post: Post, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("portal.notify.Mailer.collection_request", lambda *a, **k: None)
+    monkeypatch.setattr("portal.core.notify.Mailer.collection_request", lambda *a, **k: None)
     member.adherent(SIREN_A)
     member.email_search(PRINCIPAL_B["email"], [PRINCIPAL_B])
     member.person(PRINCIPAL_B)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from portal.backchannel import LOGOUT_EVENT, RealmKeys
+from portal.web.backchannel import LOGOUT_EVENT, RealmKeys
 
 from .conftest import ISSUER, JWKS_URI, TOKEN_ENDPOINT
 from .test_auth import id_token_for, start_sign_in

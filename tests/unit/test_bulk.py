@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import Workbook
 
-from portal import forms
-from portal.bulk import (
+from portal.core.domain import Adherent, Function, Invitation, Person, Scope
+from portal.core.services.bulk import (
     Existing,
     FileError,
     Kind,
@@ -19,7 +19,7 @@ from portal.bulk import (
     plan,
     read_table,
 )
-from portal.domain import Adherent, Function, Invitation, Person, Scope
+from portal.web import forms
 
 HEADER = "E-mail;Nom;Prénom;Téléphone;SIREN;Raison sociale;Lot(s);Fonction"
 SIREN_A, SIREN_B, SIREN_C = "213500010", "253500011", "100000009"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from portal import REQUIRED_SECRETS, ConfigurationError, create_app
+from portal.web.app import REQUIRED_SECRETS, ConfigurationError, create_app
 
 from .conftest import TEST_CONFIG
 

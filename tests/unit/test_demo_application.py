@@ -25,7 +25,7 @@ from collecte_kc.demo_application import (
     perimeters,
     scope_for,
 )
-from portal.backchannel import LOGOUT_EVENT
+from portal.web.backchannel import LOGOUT_EVENT
 
 from .conftest import (
     AUTHORIZATION_ENDPOINT,

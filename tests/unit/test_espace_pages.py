@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from portal.domain import RequestStatus
+from portal.core.domain import RequestStatus
 
 from .conftest import (
     MEMBER,

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal import forms
+from portal.web import forms
 
 from .conftest import (
     ADMIN_USERS_URL,
@@ -278,7 +278,7 @@ def test_request_is_withdrawn_when_support_cannot_be_told(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("SMTP down")
 
-    monkeypatch.setattr("portal.notify.smtplib.SMTP", refuse)
+    monkeypatch.setattr("portal.core.notify.smtplib.SMTP", refuse)
     member.adherent(SIREN_A)
     member.email_search(TECHNICIAN["email"], [TECHNICIAN])
     member.person(TECHNICIAN)

@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
-from portal.domain import ContactDetails
-from portal.forms import (
+from portal.core.domain import ContactDetails
+from portal.web.forms import (
     CollectionRequestForm,
     ConfirmForm,
     ContactForm,

@@ -17,9 +17,10 @@ from keycloak.exceptions import KeycloakGetError
 from requests import PreparedRequest
 from responses import matchers
 
-from portal.bulk import Plan
-from portal.domain import Change, Function, Person, Scope
-from portal.gateway import INVITATION_WORKERS, KeycloakGateway, KeycloakUnavailable, get_gateway
+from portal.core.domain import Change, Function, Person, Scope
+from portal.core.keycloak.gateway import INVITATION_WORKERS, KeycloakGateway, KeycloakUnavailable
+from portal.core.services.bulk import Plan
+from portal.web.gateway import get_gateway
 
 from .conftest import (
     ADMIN_GROUPS_URL,

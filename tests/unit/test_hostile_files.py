@@ -1,6 +1,7 @@
 """Issue 10, hostile import files: each is checked or refused in French within 2 seconds and a
 bounded amount of memory, by the reading shared by the portal and the command line
-(:func:`portal.bulk.read_table`). Every file is built here from zipfile and XML strings."""
+(:func:`portal.core.services.bulk.read_table`). Every file is built here from zipfile and XML
+strings."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from portal import safe_files
-from portal.bulk import FileError, check, read_table
+from portal.core import safe_files
+from portal.core.services.bulk import FileError, check, read_table
 
 from .conftest import ADMIN_REALM_URL, GROUPEMENT, SIREN_A, AdminApi, html
 from .xlsx_parts import (

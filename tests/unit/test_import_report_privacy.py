@@ -3,7 +3,7 @@ adherents of other groupements beyond « déjà adhérent d’un autre groupemen
 
 from __future__ import annotations
 
-from portal.bulk import Existing, Kind, dry_run
+from portal.core.services.bulk import Existing, Kind, dry_run
 
 from .test_bulk import SIREN_A, SIREN_B, adherent, checked, person
 

@@ -23,9 +23,9 @@ from requests import PreparedRequest
 from responses import matchers
 from werkzeug.test import TestResponse
 
-from portal import jobs
-from portal.bulk import Kind, Outcome, ReportLine
-from portal.gateway import get_gateway
+from portal.core.services.bulk import Kind, Outcome, ReportLine
+from portal.web import jobs
+from portal.web.gateway import get_gateway
 
 from .conftest import (
     ADMIN_GROUPS_URL,
@@ -87,7 +87,7 @@ def groupement_state(api: AdminApi, people: list[dict[str, Any]], groups: list[A
     api.kc.get(f"{ADMIN_USERS_URL}/count", json=3)
     known = [person for person in people if "id" in person]
     for group in groups if known else []:
-        # The members of the adherents of known people (portal.authority: membership counts).
+        # The members of the adherents of known people (portal.core.authority: membership counts).
         members = [{"id": p["id"]} for p in known if group["name"] in str(p.get("attributes"))]
         api.kc.get(f"{ADMIN_REALM_URL}/groups/{group['id']}/members", json=members)
     for person in people:

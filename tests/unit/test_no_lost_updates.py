@@ -1,4 +1,5 @@
-"""No lost updates, on the portal's side (portal.revisions): a write Keycloak refuses because the
+"""No lost updates, on the portal's side (portal.core.keycloak.revisions): a write Keycloak
+refuses because the
 record changed since it was read is redone on a new read, keeping the other writer's change; a
 record that keeps changing gives a French page and nothing written; an undo puts back only what
 we changed. Keycloak's side is proven against Keycloak (tests/integration/test_no_lost_updates)."""
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from requests import PreparedRequest
 from werkzeug.test import TestResponse
 
-from portal import revisions
+from portal.core.keycloak import revisions
 
 from .conftest import (
     ADMIN_USERS_URL,
@@ -107,8 +108,8 @@ def test_a_principal_claimed_by_someone_else_meanwhile_is_not_replaced(
 ) -> None:
     """The conditional group write answers 409: the portal reads again, finds a principal and
     leaves it."""
-    from portal.domain import Scope
-    from portal.gateway import get_gateway
+    from portal.core.domain import Scope
+    from portal.web.gateway import get_gateway
 
     admin_api.token()
     group = group_json(SIREN_A)

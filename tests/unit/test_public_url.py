@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import ConfigurationError, create_app
+from portal.web.app import ConfigurationError, create_app
 
 from .conftest import SCOPE_A, SIREN_A, TEST_CONFIG, AdminApi, html
 from .test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post
@@ -85,7 +85,7 @@ def test_the_oidc_redirect_uri_is_the_public_one(
 
 
 def test_the_invitation_link_of_an_import_is_the_public_one(app: Flask) -> None:
-    from portal.public_url import external_url
+    from portal.web.public_url import external_url
 
     with app.test_request_context("/", headers={"Host": "localhost"}):
         assert external_url("auth.login") == f"{PUBLIC}/connexion"

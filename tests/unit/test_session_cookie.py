@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.sessions import SESSION_PREFIX
+from portal.web.sessions import SESSION_PREFIX
 
 from .conftest import session_user
 

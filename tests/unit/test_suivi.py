@@ -448,7 +448,7 @@ def test_csv_export_neutralises_formulas(
     ],
 )
 def test_csv_cell(value: str, written: str) -> None:
-    from portal.suivi import csv_cell
+    from portal.web.suivi import csv_cell
 
     assert csv_cell(value) == written
 
@@ -528,8 +528,8 @@ def test_support_resends_as_itself(client: FlaskClient, support: AdminApi, post:
 
 
 def test_cgu_of_an_earlier_version_are_shown_and_not_counted() -> None:
-    from portal.domain import Person
-    from portal.suivi import terms_text
+    from portal.core.domain import Person
+    from portal.web.suivi import terms_text
 
     person = Person.from_representation(
         user_json(
@@ -549,8 +549,8 @@ def test_cgu_of_an_earlier_version_are_shown_and_not_counted() -> None:
 
 
 def test_counts_only_the_cgu_version_in_force() -> None:
-    from portal.domain import Adherent, Person
-    from portal.suivi_service import Account, FollowUp, Line, State
+    from portal.core.domain import Adherent, Person
+    from portal.core.services.follow_up import Account, FollowUp, Line, State
 
     adherent = Adherent("g", SIREN_A, "Commune", GROUPEMENT, ("1",))
 

@@ -12,8 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal import support_forms
-from portal.fields import EMAIL_INVALID
+from portal.core.validation import EMAIL_INVALID
+from portal.web import support_forms
 
 from .conftest import (
     ADMIN_USERS_URL,

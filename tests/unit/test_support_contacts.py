@@ -12,8 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal import forms
-from portal.pages import date_paris
+from portal.core.dates import date_paris
+from portal.web import forms
 
 from .conftest import (
     ADMIN_USERS_URL,

@@ -13,9 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal import forms
-from portal.diagnostic import action_label
-from portal.pages import date_paris
+from portal.core.dates import date_paris
+from portal.core.services.diagnostic import action_label
+from portal.web import forms
 
 from .conftest import (
     ADMIN_REALM_URL,

@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal import forms
-from portal.domain import RequestStatus
-from portal.pages import date_paris
+from portal.core.dates import date_paris
+from portal.core.domain import RequestStatus
+from portal.web import forms
 
 from .conftest import (
     ADMIN_GROUPS_URL,

@@ -11,7 +11,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.gateway import get_gateway
+from portal.web.gateway import get_gateway
 
 from .conftest import DISCOVERY_URL, END_SESSION_ENDPOINT, TOKEN_ENDPOINT
 
