@@ -11,15 +11,16 @@ How they live in Keycloak (see README, « Modèle d'identité ») :
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-LOT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}")
-SIREN_PATTERN = re.compile(r"[0-9]{9}")
+# The patterns are re-exported for the modules that read SIRENs and lots from Keycloak.
+from portal.core.validation import LOT_PATTERN, SIREN_PATTERN, parse_scope
+
+__all__ = ["LOT_PATTERN", "SIREN_PATTERN"]
 
 
 class Function(StrEnum):
@@ -53,10 +54,9 @@ class Scope:
 
     @classmethod
     def parse(cls, value: str) -> Scope | None:
-        siren, _, lot = value.partition("/")
-        if SIREN_PATTERN.fullmatch(siren) and LOT_PATTERN.fullmatch(lot):
-            return cls(siren, lot)
-        return None
+        """The scope written ``"SIREN/lot"`` (:func:`portal.core.validation.parse_scope`)."""
+        parsed = parse_scope(value)
+        return cls(*parsed) if parsed else None
 
 
 @dataclass(frozen=True)

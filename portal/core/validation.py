@@ -1,7 +1,9 @@
-"""Pure field checks shared by the forms (:mod:`portal.web.forms`) and the bulk import
+"""Pure field checks shared by the forms (:mod:`portal.web.fields`) and the bulk import
 (:mod:`portal.core.services.bulk`): python-stdnum (SIREN check digit), phonenumbers (French
-numbers, kept in
-E.164) and email-validator (syntax only, no network). No Flask here.
+numbers, kept in E.164) and email-validator (syntax only, no network). No Flask here.
+
+:func:`parse_scope` is the one reader of a ``"SIREN/lot"`` value, wherever it comes from (a URL,
+a form, a Keycloak attribute through :meth:`portal.core.domain.Scope.parse`).
 
 Each ``check_*`` returns the normalized value or raises :class:`FieldError` with the French
 message shown to the person who typed it.
@@ -9,6 +11,7 @@ message shown to the person who typed it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import phonenumbers
@@ -17,8 +20,8 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, P
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
-from portal.core.domain import LOT_PATTERN
-
+LOT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}")
+SIREN_PATTERN = re.compile(r"[0-9]{9}")
 NAME_MAX = 100
 EMAIL_MAX = 254
 PHONE_MAX = 30
@@ -89,6 +92,19 @@ def check_siren(value: str) -> str:
         return str(stdnum_siren.validate(value))
     except StdnumError:
         raise FieldError(SIREN_INVALID) from None
+
+
+def parse_scope(value: str) -> tuple[str, str] | None:
+    """``(siren, lot)`` from ``"SIREN/lot"``: 9 digits with a correct SIREN check digit, then a
+    valid lot; ``None`` for anything else (no spaces, no other separator)."""
+    siren, _, lot = value.partition("/")
+    if (
+        SIREN_PATTERN.fullmatch(siren)
+        and stdnum_siren.is_valid(siren)
+        and LOT_PATTERN.fullmatch(lot)
+    ):
+        return siren, lot
+    return None
 
 
 def check_lot(value: str) -> str:

@@ -11,18 +11,12 @@ from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError as LimitsConfigurationError
 
 from portal.core import abuse_limits
-from portal.web import (
-    auth,
-    errors,
-    espace,
-    imports,
-    main,
-    pages,
-    public_url,
-    security,
-    suivi,
-    support,
-)
+from portal.web import auth, errors, pages, public_url, security
+from portal.web.espace import views as espace
+from portal.web.imports import views as imports
+from portal.web.main import views as main
+from portal.web.suivi import views as suivi
+from portal.web.support import views as support
 
 ENV_PREFIX = "COLLECTE"
 

@@ -16,11 +16,10 @@ the callback passes the expected issuer and audience explicitly.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ParamSpec, Protocol, TypeGuard, cast
+from typing import Any, Protocol, TypeGuard, cast
 from urllib.parse import quote, urlsplit
 
 from authlib.common.errors import AuthlibBaseError
@@ -44,8 +43,6 @@ from portal.web import backchannel, sessions
 from portal.web.public_url import external_url
 
 bp = Blueprint("auth", __name__)
-
-P = ParamSpec("P")
 
 _OAUTH_EXTENSION = "authlib.integrations.flask_client"
 _CLIENT_NAME = "keycloak"
@@ -213,55 +210,6 @@ def _keep_tokens(token: Mapping[str, Any]) -> None:
     for key in (ID_TOKEN_KEY, REFRESH_TOKEN_KEY):
         if isinstance(token.get(key), str):
             session[key] = token[key]
-
-
-def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
-    """Send signed-out users (or users whose token expired) to the sign-in page."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-        if current_user() is None:
-            return redirect(url_for("auth.login", next=_requested_path()))
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-ViewDecorator = Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]
-
-
-def access_guard(
-    flag_key: str, refusal: type[Exception], authorize: Callable[[SessionUser], None]
-) -> ViewDecorator[P]:
-    """A view decorator for pages reserved to a role checked against Keycloak on every request:
-    signed in, then `authorize(user)`, which raises `refusal` or keeps what the view needs in
-    `flask.g`. The session flag `flag_key` only remembers, for the home page's links, whether
-    this access was granted last time."""
-
-    def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            user = current_user()
-            if user is None:  # login_required has already sent signed-out users to sign in
-                raise refusal("signed out")
-            try:
-                authorize(user)
-            except refusal:
-                session.pop(flag_key, None)
-                raise
-            if session.get(flag_key) is not True:
-                session[flag_key] = True
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def _requested_path() -> str:
-    query = request.query_string.decode("utf-8", "replace")
-    return f"{request.path}?{query}" if query else request.path
 
 
 def is_safe_next(target: str | None) -> TypeGuard[str]:

@@ -19,7 +19,7 @@ from portal.core.keycloak.gateway import (
 from portal.core.notify import NotificationFailed
 from portal.core.services.member_space import NotAllowed
 from portal.core.services.support_desk import NotSupport
-from portal.web.staff import NotStaff
+from portal.web.guards import NotStaff
 
 #: (title, explanation) shown for each HTTP status.
 MESSAGES: dict[int, tuple[str, str]] = {

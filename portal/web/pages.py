@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from portal.core.abuse_limits import EXTENSION_KEY, AbuseLimits
 from portal.core.dates import date_paris
 from portal.core.domain import Adherent, Scope
-from portal.web.forms import format_phone
+from portal.web.fields import format_phone
 
 
 def abuse_limits() -> AbuseLimits:

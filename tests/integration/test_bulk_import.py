@@ -17,7 +17,7 @@ from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak import gateway as gateway_module
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.bulk import check, dry_run, read_table
-from portal.web import jobs
+from portal.web.imports import jobs
 from portal.web.app import create_app
 from tests.conftest import Platform
 
@@ -235,7 +235,7 @@ def test_the_portals_background_job_applies_a_plan(
         job_id = jobs.start(code, "m.csv", result.plan, f"{platform.portal_url}/connexion", change)
     jobs.wait(job_id, timeout=60)
     job = jobs.load(job_id)
-    assert job is not None and job.state is jobs.State.DONE, job
+    assert job is not None and job.state is jobs.JobState.DONE, job
     assert (job.done, job.total) == (3, 3)  # adherent, person, invitation
     assert job.outcome is not None and job.outcome.invitations_sent == 1
     person = gateway.find_person_by_email(email)

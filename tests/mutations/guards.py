@@ -129,7 +129,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "csv-formula",
         "export CSV : formules plus neutralisées",
-        "portal/web/suivi.py",
+        "portal/web/suivi/views.py",
         'return "\'" + value if value.startswith(FORMULA_STARTS) else value',
         "return value",
         ("tests/unit/test_suivi.py::test_csv_export_neutralises_formulas",),

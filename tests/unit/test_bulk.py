@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import Workbook
 
+from portal.core import validation
 from portal.core.domain import Adherent, Function, Invitation, Person, Scope
 from portal.core.services.bulk import (
     Existing,
@@ -19,7 +20,6 @@ from portal.core.services.bulk import (
     plan,
     read_table,
 )
-from portal.web import forms
 
 HEADER = "E-mail;Nom;Prénom;Téléphone;SIREN;Raison sociale;Lot(s);Fonction"
 SIREN_A, SIREN_B, SIREN_C = "213500010", "253500011", "100000009"
@@ -131,8 +131,8 @@ def test_a_file_full_of_mistakes_gets_one_french_message_per_problem() -> None:
     report = result.report
     assert all(r.kind is Kind.ERROR for r in report)
     assert messages(report, 2) == []
-    assert messages(report, 3) == [forms.EMAIL_INVALID]
-    assert messages(report, 4) == [forms.SIREN_INVALID]
+    assert messages(report, 3) == [validation.EMAIL_INVALID]
+    assert messages(report, 4) == [validation.SIREN_INVALID]
     assert messages(report, 5) == [
         "Ce numéro de téléphone n’est pas valide (exemple : 01 23 45 67 89)."
     ]
@@ -147,10 +147,10 @@ def test_a_file_full_of_mistakes_gets_one_french_message_per_problem() -> None:
         "Indiquez le nom.",
         "Le prénom ne peut contenir que des lettres, des espaces, des apostrophes, des traits "
         "d’union et des points.",
-        "1! : " + forms.LOT_INVALID,
+        "1! : " + validation.LOT_INVALID,
     ]
     assert messages(report, 10)[0].startswith("Raison sociale différente de celle de la ligne 2")
-    assert messages(report, 11) == [forms.PHONE_FOREIGN]
+    assert messages(report, 11) == [validation.PHONE_FOREIGN]
     assert [r.line for r in result.rows] == [2]
     assert {r.column for r in report if r.line == 3} == {"e-mail"}
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal.web import forms
+from portal.web import fields
 
 from .conftest import (
     ADMIN_USERS_URL,
@@ -321,14 +321,14 @@ PERSON_CASES = [
     ("nom", "x" * 101, "Le nom ne doit pas dépasser 100 caractères."),
     ("prenom", "", "Indiquez le prénom."),
     ("prenom", "<b>Jean</b>", "Le prénom" + NAME_CHARACTERS),
-    ("telephone_fixe", "06 12 34 56 78", forms.PHONE_IS_MOBILE),
+    ("telephone_fixe", "06 12 34 56 78", fields.PHONE_IS_MOBILE),
     ("telephone_fixe", "12", "Ce numéro de téléphone n’est pas valide (exemple : 01 23 45 67 89)."),
-    ("telephone_mobile", "01 23 45 67 89", forms.PHONE_NOT_MOBILE),
-    ("telephone_mobile", "+44 7911 123456", forms.PHONE_FOREIGN),
+    ("telephone_mobile", "01 23 45 67 89", fields.PHONE_NOT_MOBILE),
+    ("telephone_mobile", "+44 7911 123456", fields.PHONE_FOREIGN),
 ]
 EMAIL_CASES = [
     ("email", "", "Indiquez l’adresse e-mail."),
-    ("email", "pas-une-adresse", forms.EMAIL_INVALID),
+    ("email", "pas-une-adresse", fields.EMAIL_INVALID),
 ]
 FUNCTION_CASES = [
     ("fonctions", [], "Cochez au moins une fonction."),
@@ -379,4 +379,4 @@ def test_bad_input_is_shown_next_to_its_field(
 @pytest.mark.parametrize("form", FORMS)
 def test_at_least_one_phone(member: AdminApi, post: Post, form: str) -> None:
     page = html(submit_bad(post, member, form, NO_PHONE))
-    assert page.by_id("telephone_fixe-erreur").text() == forms.PHONE_REQUIRED
+    assert page.by_id("telephone_fixe-erreur").text() == fields.PHONE_REQUIRED

@@ -11,15 +11,13 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from portal.core.domain import ContactDetails
-from portal.web.forms import (
+from portal.core.validation import parse_scope as parse_perimetre
+from portal.web.espace.forms import (
     CollectionRequestForm,
-    ConfirmForm,
-    ContactForm,
     EditContactForm,
     TechnicalBillingContactForm,
-    format_phone,
-    parse_perimetre,
 )
+from portal.web.fields import ConfirmForm, ContactForm, format_phone
 
 F = TypeVar("F", bound=FlaskForm)
 

@@ -24,7 +24,7 @@ from responses import matchers
 from werkzeug.test import TestResponse
 
 from portal.core.services.bulk import Kind, Outcome, ReportLine
-from portal.web import jobs
+from portal.web.imports import jobs
 from portal.web.gateway import get_gateway
 
 from .conftest import (
@@ -337,7 +337,7 @@ def test_the_upload_page_lists_the_groupements_latest_jobs(
 
 def test_a_job_state_survives_its_file_and_a_still_job_is_interrupted(app: Flask) -> None:
     outcome = Outcome(created=3, failures=[ReportLine(4, Kind.ERROR, "a@x.fr non modifié")])
-    done = jobs.Job("x" * 32, GROUPEMENT, "m.csv", 5, 5, jobs.State.DONE, outcome=outcome)
+    done = jobs.Job("x" * 32, GROUPEMENT, "m.csv", 5, 5, jobs.JobState.DONE, outcome=outcome)
     assert jobs.Job.from_json(done.to_json()) == done
     job_id = save_job()
     loaded = jobs.load(job_id)
@@ -346,7 +346,7 @@ def test_a_job_state_survives_its_file_and_a_still_job_is_interrupted(app: Flask
     loaded.updated_at = datetime.now(UTC) - jobs.STALE_AFTER * 2
     (jobs.folder() / f"{job_id}.json").write_text(loaded.to_json(), "utf-8")
     interrupted = jobs.load(job_id)
-    assert interrupted is not None and interrupted.state is jobs.State.FAILED
+    assert interrupted is not None and interrupted.state is jobs.JobState.FAILED
     assert interrupted.message == jobs.FAILED
     assert jobs.folder().stat().st_mode & 0o777 == 0o700
 

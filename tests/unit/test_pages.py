@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal.web.auth import login_required
+from portal.web.guards import login_required
 
 
 def text(response: TestResponse) -> str:

@@ -448,7 +448,7 @@ def test_csv_export_neutralises_formulas(
     ],
 )
 def test_csv_cell(value: str, written: str) -> None:
-    from portal.web.suivi import csv_cell
+    from portal.web.suivi.views import csv_cell
 
     assert csv_cell(value) == written
 
@@ -529,7 +529,7 @@ def test_support_resends_as_itself(client: FlaskClient, support: AdminApi, post:
 
 def test_cgu_of_an_earlier_version_are_shown_and_not_counted() -> None:
     from portal.core.domain import Person
-    from portal.web.suivi import terms_text
+    from portal.web.suivi.views import terms_text
 
     person = Person.from_representation(
         user_json(

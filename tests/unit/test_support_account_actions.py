@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.core.validation import EMAIL_INVALID
-from portal.web import support_forms
+from portal.web.support import forms as support_forms
 
 from .conftest import (
     ADMIN_USERS_URL,

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.core.dates import date_paris
-from portal.web import forms
+from portal.web import fields
 
 from .conftest import (
     ADMIN_USERS_URL,
@@ -184,14 +184,14 @@ def submit_bad(post: Post, api: AdminApi, changes: dict[str, Any]) -> TestRespon
     [
         *PERSON_CASES,
         *EMAIL_CASES,
-        ("siren", "", forms.SIREN_REQUIRED),
-        ("siren", "213500011", forms.SIREN_INVALID),
-        ("siren", "21350001", forms.SIREN_INVALID),
-        ("siren", "21350001A", forms.SIREN_INVALID),
-        ("lot", "", forms.LOT_REQUIRED),
-        ("lot", "lot 1", forms.LOT_INVALID),
-        ("lot", "-1", forms.LOT_INVALID),
-        ("lot", "1" * 21, forms.LOT_INVALID),
+        ("siren", "", fields.SIREN_REQUIRED),
+        ("siren", "213500011", fields.SIREN_INVALID),
+        ("siren", "21350001", fields.SIREN_INVALID),
+        ("siren", "21350001A", fields.SIREN_INVALID),
+        ("lot", "", fields.LOT_REQUIRED),
+        ("lot", "lot 1", fields.LOT_INVALID),
+        ("lot", "-1", fields.LOT_INVALID),
+        ("lot", "1" * 21, fields.LOT_INVALID),
     ],
 )
 def test_bad_input_is_shown_next_to_its_field_and_nothing_is_read_or_written(
@@ -202,7 +202,7 @@ def test_bad_input_is_shown_next_to_its_field_and_nothing_is_read_or_written(
 
 def test_at_least_one_phone(support: AdminApi, post: Post) -> None:
     page = html(submit_bad(post, support, NO_PHONE))
-    assert page.by_id("telephone_fixe-erreur").text() == forms.PHONE_REQUIRED
+    assert page.by_id("telephone_fixe-erreur").text() == fields.PHONE_REQUIRED
 
 
 def test_unknown_adherent(support: AdminApi, post: Post) -> None:
@@ -243,7 +243,7 @@ def test_an_adherent_lists_its_lots(client: FlaskClient, support: AdminApi) -> N
     ("siren", "reads", "message"),
     [
         ("552081317", True, "Aucun adhérent n'a ce SIREN."),
-        ("552081318", False, forms.SIREN_INVALID),
+        ("552081318", False, fields.SIREN_INVALID),
     ],
 )
 def test_no_adherent_for_this_siren(

@@ -15,7 +15,8 @@ from werkzeug.test import TestResponse
 
 from portal.core.dates import date_paris
 from portal.core.services.diagnostic import action_label
-from portal.web import forms
+from portal.web import fields
+from portal.web.support import forms as support_forms
 
 from .conftest import (
     ADMIN_REALM_URL,
@@ -120,7 +121,7 @@ def test_an_empty_form_only_shows_the_form(client: FlaskClient, support: AdminAp
 
 def test_a_bad_email_is_shown_next_to_the_field(client: FlaskClient, support: AdminApi) -> None:
     page = get_page(client, "/support/diagnostic?email=pas-une-adresse")
-    assert page.by_id("email-erreur").text() == forms.EMAIL_INVALID
+    assert page.by_id("email-erreur").text() == fields.EMAIL_INVALID
     assert not page.find_all(id="verdict")
 
 
@@ -554,9 +555,9 @@ def test_no_history(client: FlaskClient, support: AdminApi) -> None:
 @pytest.mark.parametrize(
     ("query", "error_id", "message"),
     [
-        (f"email={MEMBER['email']}&siren={SIREN_A}", None, forms.HISTORY_ONE_CRITERION),
-        ("siren=123", "siren-erreur", forms.SIREN_INVALID),
-        ("email=pas-une-adresse", "email-erreur", forms.EMAIL_INVALID),
+        (f"email={MEMBER['email']}&siren={SIREN_A}", None, support_forms.HISTORY_ONE_CRITERION),
+        ("siren=123", "siren-erreur", fields.SIREN_INVALID),
+        ("email=pas-une-adresse", "email-erreur", fields.EMAIL_INVALID),
     ],
 )
 def test_bad_history_criteria_read_nothing(

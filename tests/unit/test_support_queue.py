@@ -13,7 +13,8 @@ from werkzeug.test import TestResponse
 
 from portal.core.dates import date_paris
 from portal.core.domain import RequestStatus
-from portal.web import forms
+from portal.web import fields
+from portal.web.support import forms as support_forms
 
 from .conftest import (
     ADMIN_GROUPS_URL,
@@ -152,10 +153,10 @@ def test_filters(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("siren", "213500011", forms.SIREN_INVALID),
-        ("siren", "12345", forms.SIREN_INVALID),
-        ("lot", "lot 1", forms.LOT_INVALID),
-        ("groupement", "x" * 101, forms.GROUPEMENT_TOO_LONG),
+        ("siren", "213500011", fields.SIREN_INVALID),
+        ("siren", "12345", fields.SIREN_INVALID),
+        ("lot", "lot 1", fields.LOT_INVALID),
+        ("groupement", "x" * 101, support_forms.GROUPEMENT_TOO_LONG),
     ],
 )
 def test_a_bad_filter_is_shown_next_to_its_field(

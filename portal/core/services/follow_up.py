@@ -9,17 +9,28 @@ the only proof of activation) and, for those activated, their latest LOGIN event
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from keycloak.exceptions import KeycloakError
+
+from portal.core.abuse_limits import AbuseLimits, LimitReached
 from portal.core.authority import authorised_scopes
-from portal.core.domain import Adherent, Function, Person, Scope
-from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.domain import Adherent, Change, Function, Person, Scope
+from portal.core.keycloak.gateway import (
+    InvitationNotSent,
+    KeycloakGateway,
+    KeycloakUnavailable,
+    UnknownPerson,
+)
 
 #: Per-person reads (credentials, last sign-in) made at the same time.
 PARALLEL_READS = 8
+
+_log = logging.getLogger(__name__)
 
 
 class State(StrEnum):
@@ -198,3 +209,76 @@ def _account(gateway: KeycloakGateway, person: Person) -> Account:
     # Without a password nobody signs in: no need to look for a sign-in.
     last_login = gateway.last_login(person.id) if activated_at else None
     return Account(person, activated_at, last_login)
+
+
+# --- re-inviting everyone not activated yet ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reinvitations:
+    """What re-sending the invitations of a groupement did, and how the staff member is told."""
+
+    sent: int
+    skipped: int  # over an abuse limit: nothing written, no mail
+    failed: tuple[str, ...]  # e-mails of the people whose invitation was not sent
+    limits: AbuseLimits
+
+    def done_message(self) -> str:
+        """« 3 invitations renvoyées. »"""
+        plural = "s" if self.sent > 1 else ""
+        return f"{self.sent} invitation{plural} renvoyée{plural}."
+
+    def problems(self) -> list[str]:
+        """What went wrong, one message each (none when all were sent)."""
+        messages = []
+        if self.skipped:
+            messages.append(skipped_message(self.skipped, self.limits))
+        if self.failed:
+            messages.append(
+                f"Invitations non envoyées ({len(self.failed)}) : {', '.join(self.failed)}."
+            )
+        return messages
+
+
+def reinvite_all(
+    gateway: KeycloakGateway,
+    suivi: FollowUp,
+    actor: str,
+    redirect_uri: str,
+    limits: AbuseLimits,
+) -> Reinvitations:
+    """A new invitation to each collection contact of the groupement not activated yet
+    (:meth:`FollowUp.to_reinvite`), each recorded as made by ``actor``. One failure does not
+    stop the others; Keycloak gone stops there, the rest counted as not sent."""
+    sent, skipped, failed = 0, 0, []
+    people = suivi.to_reinvite()
+    for index, person in enumerate(people):
+        change = Change.now(actor, f"relance de l'invitation (groupement {suivi.groupement})")
+        try:
+            # Per person and per actor: over either limit, the person is skipped (nothing
+            # written, no mail) and the others still get theirs.
+            with limits.invitation(person.id, actor).around():
+                gateway.invite(person.id, redirect_uri, change)
+        except LimitReached:
+            skipped += 1
+        except (InvitationNotSent, UnknownPerson, KeycloakError) as error:
+            _log.warning("Invitation to %s not sent: %r", person.id, error)
+            failed.append(person.email)
+        except KeycloakUnavailable as error:
+            _log.warning("Keycloak unavailable while re-sending: %r", error)
+            failed += [p.email for p in people[index:]]
+            break
+        else:
+            sent += 1
+    return Reinvitations(sent, skipped, tuple(failed), limits)
+
+
+def skipped_message(skipped: int, limits: AbuseLimits) -> str:
+    """« 2 invitations non renvoyées : limite atteinte (…). »"""
+    plural = "s" if skipped > 1 else ""
+    return (
+        f"{skipped} invitation{plural} non renvoyée{plural} : limite atteinte "
+        f"({limits.reinvites_per_target.rate} par personne, "
+        f"{limits.reinvites_per_actor.rate} par auteur de la relance). "
+        "Réessayez plus tard pour ces personnes."
+    )

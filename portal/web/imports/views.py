@@ -1,0 +1,118 @@
+"""Import en masse des membres d'un groupement : `/coordination/<groupement>/import`.
+
+Support or the groupement's coordinators (:func:`portal.web.guards.staff_required`). A file is
+always checked first (dry run, nothing written) and its report shown; if no line is in error, the
+file is kept server-side in a temporary folder under a random token held in the session, and
+« Confirmer l'import » re-reads it (once: it is deleted on use), checks it again against what
+Keycloak holds now, then starts applying it in the background (:mod:`portal.web.imports.jobs`: a
+large file takes longer than gunicorn lets a request run) and redirects to the job's page
+`/coordination/<groupement>/import/<job>`, which follows its progress and shows its outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from portal.core.domain import Change
+from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.services.bulk import Checked, DryRun, FileError, Kind, check, dry_run, read_table
+from portal.web.fields import ConfirmForm
+from portal.web.gateway import get_gateway
+from portal.web.guards import current_staff, staff_required
+from portal.web.imports import jobs
+from portal.web.imports.forms import ImportForm
+from portal.web.public_url import external_url
+
+bp = Blueprint("imports", __name__, url_prefix="/coordination", template_folder="templates")
+
+SESSION_KEY = "import_en_attente"
+EXPIRED = "Le fichier à confirmer n’est plus disponible : déposez-le de nouveau."
+
+
+def _check(gateway: KeycloakGateway, groupement: str, data: bytes, name: str) -> DryRun:
+    checked: Checked = check(read_table(data, name))
+    existing = gateway.import_state(
+        groupement, {row.email for row in checked.rows}, {row.siren for row in checked.rows}
+    )
+    return dry_run(checked, existing)
+
+
+def _discard_pending() -> None:
+    pending = session.pop(SESSION_KEY, None)
+    if pending:
+        (jobs.folder() / pending["jeton"]).unlink(missing_ok=True)
+
+
+@bp.route("/<groupement>/import", methods=["GET", "POST"])
+@staff_required
+def televerser(groupement: str) -> ResponseReturnValue:
+    current_staff().require(groupement)
+    gateway = get_gateway()
+    if not gateway.groupement_exists(groupement):
+        abort(404)
+    form, confirm = ImportForm(), ConfirmForm(prefix="confirmation")
+    context: dict[str, Any] = {
+        "groupement": groupement,
+        "form": form,
+        "confirm": confirm,
+        "recent": jobs.recent(groupement),
+        "erreur": Kind.ERROR,
+    }
+    if request.method == "POST" and request.form.get("etape") == "confirmer":
+        return _confirm(gateway, groupement, confirm, context)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("imports/televerser.html", **context), status
+    upload = form.fichier.data
+    data, name = upload.read(), str(upload.filename or "")
+    try:
+        result = _check(gateway, groupement, data, name)
+    except FileError as error:
+        form.fichier.errors.append(str(error))
+        return render_template("imports/televerser.html", **context), 422
+    _discard_pending()
+    if result.plan is not None and not result.plan.empty:
+        token = secrets.token_urlsafe(24)
+        (jobs.folder() / token).write_bytes(data)
+        session[SESSION_KEY] = {"jeton": token, "groupement": groupement, "nom": name}
+    return render_template("imports/televerser.html", result=result, fichier=name, **context)
+
+
+def _confirm(
+    gateway: KeycloakGateway, groupement: str, confirm: ConfirmForm, context: dict[str, Any]
+) -> ResponseReturnValue:
+    pending = session.get(SESSION_KEY)
+    if not confirm.validate_on_submit() or not pending or pending["groupement"] != groupement:
+        context["expired"] = EXPIRED
+        return render_template("imports/televerser.html", **context), 409
+    path = jobs.folder() / pending["jeton"]
+    try:
+        data = path.read_bytes()
+    except OSError:
+        session.pop(SESSION_KEY, None)
+        context["expired"] = EXPIRED
+        return render_template("imports/televerser.html", **context), 409
+    _discard_pending()
+    result = _check(gateway, groupement, data, pending["nom"])
+    if result.plan is None:  # something changed in Keycloak since the dry run
+        return render_template("imports/televerser.html", result=result, **context), 409
+    change = Change.now(current_staff().email, "import en masse")
+    job_id = jobs.start(groupement, pending["nom"], result.plan, external_url("auth.login"), change)
+    # 303: the browser GETs the job's page, and reloading it never posts the confirmation again.
+    return redirect(url_for("imports.tache", groupement=groupement, job_id=job_id), 303)
+
+
+@bp.get("/<groupement>/import/<job_id>")
+@staff_required
+def tache(groupement: str, job_id: str) -> ResponseReturnValue:
+    """A job's progress, refreshed by the page itself while it runs, then its outcome. Any staff
+    member of the groupement may follow it; another groupement's job is "not found"."""
+    current_staff().require(groupement)
+    job = jobs.load(job_id)
+    if job is None or job.groupement != groupement:
+        abort(404)
+    return render_template("imports/tache.html", groupement=groupement, job=job)
