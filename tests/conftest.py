@@ -59,9 +59,9 @@ def adherent(platform: Platform) -> Callable[..., str]:
 
 @pytest.fixture
 def own_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The portal's pending uploads and import jobs (`portal.web.imports.jobs.folder`, under the temporary
-    folder) go to this test's folder, not the machine's; returns that temporary folder. The
-    session's portal runs in this process, so this holds for it too."""
+    """The portal's pending uploads and import jobs (`portal.web.imports.jobs.folder`, under the
+    temporary folder) go to this test's folder, not the machine's; returns that temporary folder.
+    The session's portal runs in this process, so this holds for it too."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
 

@@ -17,8 +17,8 @@ from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak import gateway as gateway_module
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.bulk import check, dry_run, read_table
-from portal.web.imports import jobs
 from portal.web.app import create_app
+from portal.web.imports import jobs
 from tests.conftest import Platform
 
 pytestmark = pytest.mark.keycloak

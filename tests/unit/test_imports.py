@@ -24,8 +24,8 @@ from responses import matchers
 from werkzeug.test import TestResponse
 
 from portal.core.services.bulk import Kind, Outcome, ReportLine
-from portal.web.imports import jobs
 from portal.web.gateway import get_gateway
+from portal.web.imports import jobs
 
 from .conftest import (
     ADMIN_GROUPS_URL,
