@@ -1,0 +1,1 @@
+"""« Mon espace » : the member space of a collection contact (views, forms, templates)."""

@@ -1,0 +1,1 @@
+"""A groupement's follow-up of activations, for its coordinators and support."""

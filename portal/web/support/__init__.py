@@ -1,0 +1,1 @@
+"""The support console (views, forms, templates)."""
