@@ -39,7 +39,9 @@ from typing import Any
 from stdnum import luhn
 
 from collecte_kc.sandbox import Sandbox, sandbox
+from portal import create_app
 from portal.core.domain import Change
+from portal.core.keycloak import schema
 from portal.core.keycloak.gateway import INVITATION_WORKERS, KeycloakGateway
 from portal.core.services.bulk import check, dry_run, read_table
 
@@ -64,9 +66,7 @@ def generate(size: int, tag: str) -> tuple[str, list[dict[str, Any]], list[tuple
         if index % PER_ADHERENT == 0:
             adherents.append((siren, f"Commune {index // PER_ADHERENT}"))
         email = f"p{index}-{tag}@bench.fr"
-        function = (
-            "collecte" if index % 3 == 0 else ("technique" if index % 3 == 1 else "facturation")
-        )
+        function = schema.FUNCTIONS[index % 3]  # collecte, technique, facturation in turn
         phone = f"06{index:08d}"[-10:]
         lines.append(
             f"{email};Nom;Prénom;{phone};{siren};Commune {index // PER_ADHERENT};1 2;{function}"
@@ -78,7 +78,7 @@ def generate(size: int, tag: str) -> tuple[str, list[dict[str, Any]], list[tuple
                 "firstName": "Prénom",
                 "lastName": "Nom",
                 "enabled": True,
-                "requiredActions": ["TERMS_AND_CONDITIONS"],
+                "requiredActions": [schema.TERMS_AND_CONDITIONS],
                 "attributes": {function: [f"{siren}/1", f"{siren}/2"]},
                 "groups": [],  # filled with the groupement's path
             }
@@ -94,7 +94,10 @@ def _groupement(platform: Sandbox, adherents: list[tuple[str, str]] | None) -> s
         parent = admin.get_group_by_path(f"/{code}")["id"]
         for siren, name in adherents:
             admin.create_group(
-                {"name": siren, "attributes": {"raisonSociale": [name], "lots": ["1", "2"]}},
+                {
+                    "name": siren,
+                    "attributes": {schema.COMPANY_NAME: [name], schema.LOTS: ["1", "2"]},
+                },
                 parent=parent,
             )
     return code
@@ -221,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tailles", type=int, nargs="+", default=[1000, 10000])
     args = parser.parse_args()
-    with sandbox(Path(tempfile.mkdtemp(prefix="bench-import-"))) as platform:
+    with sandbox(Path(tempfile.mkdtemp(prefix="bench-import-")), create_app) as platform:
         print(f"Keycloak prêt en {platform.startup_seconds:.1f} s")
         one_by_one, per_invitation = invitation_seconds(platform)
         print(

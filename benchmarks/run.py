@@ -23,6 +23,8 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
+from portal import create_app
+from portal.core.keycloak import schema
 from portal.core.keycloak.gateway import KeycloakGateway
 
 
@@ -44,7 +46,7 @@ def reset_timing(platform: Sandbox, rounds: int) -> tuple[float, float]:
             "firstName": "Ana",
             "lastName": "Lyse",
             "enabled": True,
-            "attributes": {"collecte": ["213500010/1"]},
+            "attributes": {schema.COLLECTION: ["213500010/1"]},
         }
     )
     known_times, unknown_times = [], []
@@ -89,7 +91,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=200)
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data, sandbox(Path(data)) as platform:
+    with tempfile.TemporaryDirectory() as data, sandbox(Path(data), create_app) as platform:
         print(f"Keycloak prêt en {platform.startup_seconds:.1f} s")
         known, unknown = reset_timing(platform, arguments.rounds)
         print(

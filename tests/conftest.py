@@ -16,6 +16,7 @@ from keycloak.exceptions import KeycloakGetError
 
 from collecte_kc.demo import ADHERENTS
 from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
+from portal import create_app
 from portal.core.keycloak.gateway import KeycloakGateway
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -27,7 +28,7 @@ Platform = Sandbox
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with sandbox(tmp_path_factory.mktemp("keycloak-data")) as started:
+    with sandbox(tmp_path_factory.mktemp("keycloak-data"), create_app) as started:
         print(
             f"\nKeycloak prêt en {started.startup_seconds:.1f} s "
             f"(journal : {started.keycloak.log_file})"

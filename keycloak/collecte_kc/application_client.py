@@ -1,41 +1,17 @@
-"""What an application's client is: the inputs of `collecte_kc.applications`, validated (exact
-redirect URIs, French messages), and the client representation the command keeps in Keycloak."""
+"""The inputs of `collecte_kc.applications`, validated (exact redirect URIs, French messages);
+the client Keycloak keeps for them is :mod:`portal.core.keycloak.clients`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from collecte_kc.coordinators import InvalidArgument, validate_text
+from portal.core.keycloak.clients import Application
 
-#: The realm's client scope carrying `perimetres` and `version_cgu` (a Keycloak extension).
-PERIMETERS_SCOPE = "perimetres-collecte"
-#: Default client scopes every application gets, besides the realm's default ones.
-DEFAULT_SCOPES = ("basic", "profile", "email")
-#: Client attribute marking a client made by this command: only those are ever updated.
-MARKER_ATTRIBUTE = "collecte.application"
-AUDIENCE_MAPPER = "audience de l'application"
 CLIENT_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-#: Keycloak keeps the post-logout redirect URIs in one attribute, joined by this.
-URI_SEPARATOR = "##"
-
-
-@dataclass(frozen=True)
-class Application:
-    """What the application's team gives: validated by `application()`."""
-
-    name: str
-    client_id: str
-    redirect_uris: tuple[str, ...]
-    post_logout_redirect_uris: tuple[str, ...] = ()
-    backchannel_logout_url: str | None = None
-
-
-# --- validation --------------------------------------------------------------------------------
 
 
 def validate_client_id(value: str) -> str:
@@ -98,78 +74,3 @@ def application(
             else None
         ),
     )
-
-
-# --- the client Keycloak should hold -----------------------------------------------------------
-
-
-def wanted_client(app: Application) -> dict[str, Any]:
-    """The client representation this command keeps (fields it does not name are left)."""
-    return {
-        "clientId": app.client_id,
-        "name": app.name,
-        "description": "Application de collecte, enregistrée par collecte_kc.applications.",
-        "enabled": True,
-        "protocol": "openid-connect",
-        "publicClient": False,
-        "bearerOnly": False,
-        "clientAuthenticatorType": "client-secret",
-        "standardFlowEnabled": True,
-        "implicitFlowEnabled": False,
-        "directAccessGrantsEnabled": False,
-        "serviceAccountsEnabled": False,
-        "consentRequired": False,
-        "frontchannelLogout": False,
-        "fullScopeAllowed": False,
-        "redirectUris": list(app.redirect_uris),
-        "webOrigins": [],
-        "attributes": {
-            MARKER_ATTRIBUTE: "true",
-            "pkce.code.challenge.method": "S256",
-            "post.logout.redirect.uris": URI_SEPARATOR.join(app.post_logout_redirect_uris),
-            "backchannel.logout.url": app.backchannel_logout_url or "",
-            "backchannel.logout.session.required": "true",
-            "backchannel.logout.revoke.offline.tokens": "false",
-            "oauth2.device.authorization.grant.enabled": "false",
-            "oidc.ciba.grant.enabled": "false",
-            "standard.token.exchange.enabled": "false",
-            "use.refresh.tokens": "true",
-        },
-    }
-
-
-def audience_mapper(client_id: str) -> dict[str, Any]:
-    return {
-        "name": AUDIENCE_MAPPER,
-        "protocol": "openid-connect",
-        "protocolMapper": "oidc-audience-mapper",
-        "config": {
-            "included.client.audience": client_id,
-            "access.token.claim": "true",
-            "id.token.claim": "true",
-            "introspection.token.claim": "true",
-        },
-    }
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(wanted, list):
-        return sorted(current or []) == sorted(wanted)
-    return bool(current == wanted)
-
-
-def differences(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """Names of the fields (and `attributes.<name>`) where the client differs. An absent
-    attribute counts as empty: Keycloak drops some empty ones."""
-    changed = [
-        key
-        for key, value in wanted.items()
-        if key != "attributes" and not _same(current.get(key), value)
-    ]
-    attributes = current.get("attributes") or {}
-    changed += [
-        f"attributes.{key}"
-        for key, value in wanted["attributes"].items()
-        if attributes.get(key, "") != value
-    ]
-    return changed

@@ -27,24 +27,23 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from keycloak import KeycloakAdmin
 
-from collecte_kc.application_client import (
-    AUDIENCE_MAPPER,
-    DEFAULT_SCOPES,
+from collecte_kc.application_client import application, validate_client_id
+from collecte_kc.coordinators import InvalidArgument
+from collecte_kc.provision import add_url_argument, admin_from_environment
+from portal.core.keycloak.clients import (
     MARKER_ATTRIBUTE,
-    PERIMETERS_SCOPE,
     Application,
-    application,
+    ForeignClient,
+    Registration,
     audience_mapper,
-    differences,
-    validate_client_id,
+    client_secret,
+    register,
     wanted_client,
 )
-from collecte_kc.coordinators import InvalidArgument
-from collecte_kc.provision import REALM, add_url_argument, admin_from_environment
+from portal.core.keycloak.schema import PERIMETERS_SCOPE, REALM
 
 __all__ = [
     "MARKER_ATTRIBUTE",
@@ -60,123 +59,12 @@ __all__ = [
 ]
 
 
-@dataclass
-class Registration:
-    """What a run did: `created`, or the list of what it changed (empty: nothing)."""
-
-    client_id: str
-    uuid: str
-    created: bool
-    changes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-# --- writes over the Admin API -----------------------------------------------------------------
-
-
-class ForeignClient(InvalidArgument):
-    """The client id is taken by a client this command did not make."""
-
-
-def register(admin: KeycloakAdmin, app: Application) -> Registration:
-    """Create or update the application's client; idempotent. Raises ForeignClient when the
-    client id belongs to a client not made here (the portal's, Keycloak's)."""
-    wanted = wanted_client(app)
-    client_uuid = admin.get_client_id(app.client_id)
-    if client_uuid is None:
-        client_uuid = str(admin.create_client(wanted))
-        outcome = Registration(app.client_id, client_uuid, created=True)
-    else:
-        current = admin.get_client(client_uuid)
-        if (current.get("attributes") or {}).get(MARKER_ATTRIBUTE) != "true":
-            raise ForeignClient(
-                f"Le client « {app.client_id} » existe déjà et n'a pas été enregistré par cette "
-                "commande (client du portail ou de Keycloak) : choisissez un autre identifiant."
-            )
-        outcome = Registration(app.client_id, str(client_uuid), created=False)
-        outcome.changes = differences(current, wanted)
-        if outcome.changes:
-            payload = {k: v for k, v in current.items() if k not in ("protocolMappers",)}
-            payload.update({k: v for k, v in wanted.items() if k != "attributes"})
-            payload["attributes"] = {**(current.get("attributes") or {}), **wanted["attributes"]}
-            admin.update_client(outcome.uuid, payload)
-    _ensure_audience(admin, outcome)
-    _ensure_scopes(admin, outcome)
-    if app.backchannel_logout_url is None:
-        outcome.warnings.append(
-            "Sans --deconnexion-canal-arriere, la session de l'application survit à la fin de "
-            "la session Keycloak jusqu'au prochain renouvellement de ses jetons (5 minutes)."
-        )
-    return outcome
-
-
-def _ensure_audience(admin: KeycloakAdmin, outcome: Registration) -> None:
-    wanted = audience_mapper(outcome.client_id)
-    mappers = admin.get_mappers_from_client(outcome.uuid)
-    current = next((m for m in mappers if m.get("name") == AUDIENCE_MAPPER), None)
-    if current is None:
-        admin.add_mapper_to_client(outcome.uuid, wanted)
-        if not outcome.created:
-            outcome.changes.append("mappeur d'audience ajouté")
-    elif current.get("protocolMapper") != wanted["protocolMapper"] or any(
-        (current.get("config") or {}).get(k) != v for k, v in wanted["config"].items()
-    ):
-        admin.update_client_mapper(outcome.uuid, current["id"], {**wanted, "id": current["id"]})
-        outcome.changes.append("mappeur d'audience corrigé")
-
-
-def _ensure_scopes(admin: KeycloakAdmin, outcome: Registration) -> None:
-    """Default: the realm's default scopes plus DEFAULT_SCOPES; optional: PERIMETERS_SCOPE only
-    (when the realm has it). Anything else attached to the client is detached."""
-    # The realm's default scopes include SAML ones (role_list…), which an OIDC client ignores.
-    by_name = {
-        scope["name"]: scope["id"]
-        for scope in admin.get_client_scopes()
-        if scope.get("protocol", "openid-connect") == "openid-connect"
-    }
-    realm_defaults = {scope["name"] for scope in admin.get_default_default_client_scopes()}
-    default = {n for n in (*realm_defaults, *DEFAULT_SCOPES) if n in by_name} - {PERIMETERS_SCOPE}
-    optional = {PERIMETERS_SCOPE} if PERIMETERS_SCOPE in by_name else set()
-    if not optional:
-        outcome.warnings.append(
-            f"La portée « {PERIMETERS_SCOPE} » n'existe pas dans le realm : l'application ne "
-            "recevra ni les SIREN/lots ni la version des CGU. Relancez la commande une fois "
-            "l'extension de Keycloak déployée."
-        )
-    kinds = (
-        ("défaut", default, admin.get_client_default_client_scopes),
-        ("facultative", optional, admin.get_client_optional_client_scopes),
-    )
-    for kind, wanted, read in kinds:
-        held = {scope["name"]: scope["id"] for scope in read(outcome.uuid)}
-        for name in sorted(set(held) - wanted):
-            if kind == "défaut":
-                admin.delete_client_default_client_scope(outcome.uuid, held[name])
-            else:
-                admin.delete_client_optional_client_scope(outcome.uuid, held[name])
-            outcome.changes.append(f"portée {kind} retirée : {name}")
-        for name in sorted(wanted - set(held)):
-            payload = {"realm": REALM, "client": outcome.uuid, "clientScopeId": by_name[name]}
-            if kind == "défaut":
-                admin.add_client_default_client_scope(outcome.uuid, by_name[name], payload)
-            else:
-                admin.add_client_optional_client_scope(outcome.uuid, by_name[name], payload)
-            outcome.changes.append(f"portée {kind} ajoutée : {name}")
-    if outcome.created:
-        outcome.changes = []
-
-
 def read_secret(admin: KeycloakAdmin, client_id: str, renew: bool = False) -> str:
     """The client's secret from the Admin API (a new one when `renew`)."""
-    client_uuid = admin.get_client_id(validate_client_id(client_id))
-    if client_uuid is None:
+    secret = client_secret(admin, validate_client_id(client_id), renew)
+    if secret is None:
         raise InvalidArgument(f"Aucun client « {client_id} » dans le realm {REALM}.")
-    answer = (
-        admin.generate_client_secrets(client_uuid)
-        if renew
-        else admin.get_client_secrets(client_uuid)
-    )
-    return str(answer["value"])
+    return secret
 
 
 def discovery_url(keycloak_url: str) -> str:

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from keycloak import KeycloakAdmin
 
 from collecte_kc.applications import Registration, application, register
-from collecte_kc.coordinators import Coordinator, add_groupement, ensure_group
-from collecte_kc.demo_application import BACKCHANNEL_PATH, CALLBACK_PATH, CLIENT_ID, NAME
+from collecte_kc.coordinators import Coordinator, add_groupement
+from collecte_kc.demo_client import BACKCHANNEL_PATH, CALLBACK_PATH, CLIENT_ID, NAME
 from portal.core.domain import Change, ContactDetails, Function, Scope
+from portal.core.keycloak import schema
+from portal.core.keycloak.coordination import ensure_group
 from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.keycloak.provisioning import create_staff_member
 
 GROUPEMENT = "GRP-DEMO"
 GROUPEMENT_LABEL = "Groupement de commandes d'énergie — démonstration"
@@ -49,7 +52,10 @@ ADHERENTS = (
 )
 COORDINATOR = Coordinator("coordination@groupement-demo.fr", "Claire", "Coordonnatrice")
 STAFF = (
-    Staff(ContactDetails("Support", "Sam", "support@collecte-demo.fr", None, None), "support"),
+    Staff(
+        ContactDetails("Support", "Sam", "support@collecte-demo.fr", None, None),
+        schema.SUPPORT_ROLE,
+    ),
 )
 CONTACTS = (
     Contact(
@@ -67,13 +73,18 @@ CONTACTS = (
 
 def _ensure_groups(admin: KeycloakAdmin) -> None:
     """The groupement and its adherents (before the coordinators' permissions, which list them)."""
-    groupement = ensure_group(admin, GROUPEMENT, attributes={"libelle": [GROUPEMENT_LABEL]})
+    groupement = ensure_group(
+        admin, GROUPEMENT, attributes={schema.GROUPEMENT_LABEL: [GROUPEMENT_LABEL]}
+    )
     for adherent in ADHERENTS:
         ensure_group(
             admin,
             adherent.siren,
             parent=groupement,
-            attributes={"raisonSociale": [adherent.raison_sociale], "lots": list(adherent.lots)},
+            attributes={
+                schema.COMPANY_NAME: [adherent.raison_sociale],
+                schema.LOTS: list(adherent.lots),
+            },
         )
 
 
@@ -89,15 +100,7 @@ def seed(admin: KeycloakAdmin, portal_url: str, keycloak_url: str) -> list[str]:
     for staff in STAFF:
         if gateway.find_person_by_email(staff.details.email):
             continue
-        person_id = admin.create_user(
-            {
-                "email": staff.details.email,
-                "firstName": staff.details.first_name,
-                "lastName": staff.details.last_name,
-                "enabled": True,
-            }
-        )
-        admin.assign_realm_roles(person_id, [admin.get_realm_role(staff.role)])
+        person_id = create_staff_member(admin, staff.details, staff.role)
         gateway.invite(person_id, sign_in, change)
         invited.append(staff.details.email)
     for contact in CONTACTS:

@@ -29,15 +29,13 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from joserfc.errors import JoseError
 
-from collecte_kc.applications import PERIMETERS_SCOPE
-from collecte_kc.provision import REALM
+from collecte_kc.demo_client import BACKCHANNEL_PATH, CALLBACK_PATH, CLIENT_ID, NAME
+from portal.core.keycloak.schema import PERIMETERS_SCOPE, REALM
 from portal.web.backchannel import LogoutTokenError, RealmKeys
 
-CLIENT_ID = "application-collecte-demo"
-NAME = "Application de collecte (démonstration)"
+__all__ = ["BACKCHANNEL_PATH", "CALLBACK_PATH", "CLIENT_ID", "NAME", "create_app"]
+
 SCOPE = f"openid profile email {PERIMETERS_SCOPE}"
-CALLBACK_PATH = "/auth/callback"
-BACKCHANNEL_PATH = "/auth/backchannel-logout"
 #: Not the portal's cookie: both run on localhost, and cookies do not tell ports apart.
 COOKIE_NAME = "application-collecte-demo"
 _SESSION_KEY = "demo_session"

@@ -15,7 +15,7 @@ import time
 
 from collecte_kc.applications import read_secret
 from collecte_kc.demo import register_demo_application, seed
-from collecte_kc.demo_application import CLIENT_ID as DEMO_APP_CLIENT_ID
+from collecte_kc.demo_client import CLIENT_ID as DEMO_APP_CLIENT_ID
 from collecte_kc.paths import DATA_DIR, PROJECT_ROOT
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.server import KeycloakServer

@@ -32,10 +32,8 @@ from typing import Any
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, REALM_FILE, USER_PROFILE_FILE
+from portal.core.keycloak import provisioning, schema
 
-REALM = "collecte"
-#: Realm attribute holding the CGU version in force (read by the Keycloak extension and the portal).
-CGU_VERSION_ATTRIBUTE = "cguVersion"
 # Shown in a French message (MessageFormat) and stored as an attribute: no quotes nor braces.
 CGU_VERSION_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}")
 
@@ -44,7 +42,7 @@ def admin_client(server_url: str, client_id: str, client_secret: str) -> Keycloa
     """An Admin API client for realm `collecte`, authenticated as the master bootstrap client."""
     connection = KeycloakOpenIDConnection(
         server_url=server_url,
-        realm_name=REALM,
+        realm_name=schema.REALM,
         user_realm_name="master",
         client_id=client_id,
         client_secret_key=client_secret,
@@ -96,74 +94,33 @@ def provision(admin: KeycloakAdmin) -> None:
     version = cgu_version()  # checked before anything is written
     close_password_grant(admin)
     ensure_claims_scope(admin)
-    admin.update_realm_users_profile(json.loads(USER_PROFILE_FILE.read_text("utf-8")))
-    # python-keycloak has no call for realm localization texts; this endpoint takes text/plain.
-    connection = admin.connection
-    connection.add_param_headers("Content-Type", "text/plain; charset=utf-8")
-    try:
-        response = connection.raw_put(
-            f"admin/realms/{REALM}/localization/fr/termsText",
-            data=cgu_file().read_text("utf-8").encode("utf-8"),
-        )
-    finally:
-        connection.add_param_headers("Content-Type", "application/json")
-    response.raise_for_status()
+    provisioning.set_user_profile(admin, json.loads(USER_PROFILE_FILE.read_text("utf-8")))
+    provisioning.set_terms_text(admin, cgu_file().read_text("utf-8"))
     # The version after the text: someone accepting in between is asked again (the text they saw
     # is the new one), never recorded with a version whose text they did not see.
-    _set_realm_attribute(admin, CGU_VERSION_ATTRIBUTE, version)
+    provisioning.set_realm_attribute(admin, schema.TERMS_CURRENT_VERSION, version)
+
+
+def _realm_file() -> dict[str, Any]:
+    realm: dict[str, Any] = json.loads(REALM_FILE.read_text("utf-8"))
+    return realm
 
 
 def close_password_grant(admin: KeycloakAdmin) -> None:
     """The realm file's client profiles and policies in the realm (by name; the realm's other
     ones kept), then `admin-cli` without direct grants. Idempotent: nothing is written when the
     realm already has them."""
-    realm = json.loads(REALM_FILE.read_text("utf-8"))
-    for kind, key in (("profiles", "clientProfiles"), ("policies", "clientPolicies")):
-        path = f"admin/realms/{REALM}/client-policies/{kind}"
-        response = admin.connection.raw_get(path)
-        response.raise_for_status()
-        current: list[dict[str, Any]] = response.json().get(kind) or []
-        wanted: list[dict[str, Any]] = realm[key][kind]
-        names = {item["name"] for item in wanted}
-        merged = [item for item in current if item["name"] not in names] + wanted
-        if sorted(current, key=lambda i: i["name"]) != sorted(merged, key=lambda i: i["name"]):
-            admin.connection.raw_put(path, data=json.dumps({kind: merged})).raise_for_status()
-    admin_cli = admin.get_client_id("admin-cli")
-    if admin_cli is not None:
-        client = admin.get_client(admin_cli)
-        if client.get("directAccessGrantsEnabled"):
-            admin.update_client(admin_cli, {**client, "directAccessGrantsEnabled": False})
-
-
-#: The client scope an application asks for to get the claims `perimetres` and `version_cgu`.
-CLAIMS_SCOPE = "perimetres-collecte"
+    provisioning.ensure_client_policies(admin, _realm_file())
+    provisioning.close_direct_grants(admin)
 
 
 def ensure_claims_scope(admin: KeycloakAdmin) -> None:
     """The realm file's client scope `perimetres-collecte`, created when absent, and listed
     among the realm's optional client scopes. Idempotent."""
-    scope_id = _client_scope_id(admin, CLAIMS_SCOPE)
-    if scope_id is None:
-        realm = json.loads(REALM_FILE.read_text("utf-8"))
-        wanted = next(s for s in realm["clientScopes"] if s["name"] == CLAIMS_SCOPE)
-        scope_id = str(admin.create_client_scope(wanted))
-    optional = {str(s["id"]) for s in admin.get_default_optional_client_scopes()}
-    if scope_id not in optional:
-        admin.add_default_optional_client_scope(scope_id)
-
-
-def _client_scope_id(admin: KeycloakAdmin, name: str) -> str | None:
-    found = next((s for s in admin.get_client_scopes() if s.get("name") == name), None)
-    return None if found is None else str(found["id"])
-
-
-def _set_realm_attribute(admin: KeycloakAdmin, name: str, value: str) -> None:
-    """Keycloak replaces the realm's attributes with those of a PUT (absent ones are removed,
-    DefaultExportImportManager.updateRealm): send them all back, with this one set."""
-    attributes = dict(admin.get_realm(REALM).get("attributes") or {})
-    if attributes.get(name) != value:
-        attributes[name] = value
-        admin.update_realm(REALM, {"attributes": attributes})
+    scopes = _realm_file()["clientScopes"]
+    provisioning.ensure_optional_client_scope(
+        admin, next(s for s in scopes if s["name"] == schema.PERIMETERS_SCOPE)
+    )
 
 
 def main() -> None:

@@ -2,6 +2,9 @@
 
 SMTP sink, Keycloak on a fresh data folder with the realm imported and provisioned, and the
 portal served from a thread. Everything stops when the context ends.
+
+The portal is whatever the caller's app factory builds (``portal.create_app``): this module
+imports no web application, so the core and the tooling stay usable without Flask.
 """
 
 from __future__ import annotations
@@ -10,18 +13,24 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keycloak import KeycloakAdmin
-from werkzeug.serving import make_server
 
 from collecte_kc.mailsink import MailSink, start_sink
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.server import KeycloakServer
+from portal.core.keycloak import schema
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+#: Builds the portal from its configuration (``portal.create_app``).
+AppFactory = Callable[[Mapping[str, Any]], "WSGIApplication"]
 
 SUPPORT_EMAIL = "support@collecte.test"
 # Debian's Chromium, as tests and benchmarks drive it: without background networking it makes no
@@ -77,13 +86,14 @@ def _term_unwinds() -> Iterator[None]:
 
 
 @contextmanager
-def sandbox(data_dir: Path) -> Iterator[Sandbox]:
-    with _term_unwinds(), _started(data_dir) as started:
+def sandbox(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
+    """The platform, its portal built by `create_app` from the sandbox's configuration."""
+    with _term_unwinds(), _started(data_dir, create_app) as started:
         yield started
 
 
 @contextmanager
-def _started(data_dir: Path) -> Iterator[Sandbox]:
+def _started(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
     smtp_port = free_port()
     mail, smtp = start_sink(port=smtp_port)
     portal_port = free_port()
@@ -107,16 +117,16 @@ def _started(data_dir: Path) -> Iterator[Sandbox]:
         startup = server.wait_ready()
         admin = admin_client(server.url, server.bootstrap_client_id, server.bootstrap_client_secret)
         provision(admin)
-
-        from portal.web.app import create_app  # the portal is imported only where it is served
+        # Werkzeug comes with the portal's web stack: imported only where the portal is served.
+        from werkzeug.serving import make_server
 
         portal_config: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(32),
             "KEYCLOAK_URL": server.url,
-            "KEYCLOAK_REALM": "collecte",
+            "KEYCLOAK_REALM": schema.REALM,
             "KEYCLOAK_TIMEOUT": 5,
-            "OIDC_CLIENT_ID": "collecte-portail",
-            "ADMIN_CLIENT_ID": "collecte-portail-admin",
+            "OIDC_CLIENT_ID": schema.PORTAL_CLIENT,
+            "ADMIN_CLIENT_ID": schema.PORTAL_ADMIN_CLIENT,
             "OIDC_CLIENT_SECRET": oidc_secret,
             "ADMIN_CLIENT_SECRET": admin_secret,
             "SESSION_COOKIE_SECURE": False,

@@ -19,18 +19,15 @@ import pytest
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
-from collecte_kc.coordinators import (
-    ADMIN_PERMISSIONS_CLIENT,
-    INVITATION_ACTIONS,
-    Coordinator,
-    _find_by_name,
-    _policy_state,
-    add_groupement,
-    protect_all_principals,
-    protect_principal,
-    synchronise,
-)
+from collecte_kc.coordinators import Coordinator, add_groupement, synchronise
 from portal.core.domain import Change
+from portal.core.keycloak.admin_permissions import (
+    ADMIN_PERMISSIONS_CLIENT,
+    find_by_name,
+    policy_state,
+)
+from portal.core.keycloak.coordination import protect_all_principals, protect_principal
+from portal.core.keycloak.schema import INVITATION_ACTIONS
 from portal.core.services.bulk import check, dry_run, read_table
 from tests.coordination import (
     PASSWORD,
@@ -57,7 +54,7 @@ def _permissions_snapshot(admin: KeycloakAdmin) -> list[Any]:
     path = f"admin/realms/collecte/clients/{client_uuid}/authz/resource-server/policy"
     policies = admin.connection.raw_get(path, first=0, max=1000).json()
     return sorted(
-        (p["name"], p["type"], repr(_policy_state(admin, client_uuid, p))) for p in policies
+        (p["name"], p["type"], repr(policy_state(admin, client_uuid, p))) for p in policies
     )
 
 
@@ -444,12 +441,12 @@ def _unprotect(admin: KeycloakAdmin, user_id: str) -> None:
     other tests of the session provisioned, the situation is then the same."""
     client_uuid = admin.get_client_id(ADMIN_PERMISSIONS_CLIENT)
     assert client_uuid is not None
-    found = _find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}")
+    found = find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}")
     if found is not None:
         admin.connection.raw_delete(
             f"admin/realms/collecte/clients/{client_uuid}/authz/resource-server/policy/{found['id']}"
         )
-    assert _find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}") is None
+    assert find_by_name(admin, client_uuid, f"interlocuteur principal {user_id}") is None
 
 
 def _cannot_touch_the_principal(api: KeycloakAdmin, user_id: str, email: str) -> None:

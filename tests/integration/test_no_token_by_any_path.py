@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 import requests
 
-from collecte_kc.coordinators import COORDINATOR_ROLE, Coordinator, add_groupement
+from collecte_kc.coordinators import Coordinator, add_groupement
+from portal.core.keycloak.schema import COORDINATOR_ROLE
 from tests.conftest import ensure_adherents, join_adherents
 from tests.signin import (
     SigninClient,

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from collecte_kc import coordinators
 from collecte_kc.coordinators import (
     AddGroupementCommand,
     Coordinator,
     SynchroniseCommand,
     parse_args,
-    protect_principal,
 )
+from portal.core.keycloak import coordination
+from portal.core.keycloak.coordination import protect_principal
 
 VALID = [
     "ajouter-groupement",
@@ -113,8 +113,8 @@ def test_protect_principal_keeps_manage_of_that_person_to_user_managers(monkeypa
         sent.append((kind, rep))
         return f"{kind}-id"
 
-    monkeypatch.setattr(coordinators, "ensure_admin_permissions", lambda admin: "perm-uuid")
-    monkeypatch.setattr(coordinators, "ensure_policy", ensure_policy)
+    monkeypatch.setattr(coordination, "ensure_admin_permissions", lambda admin: "perm-uuid")
+    monkeypatch.setattr(coordination, "ensure_policy", ensure_policy)
     assert protect_principal(_Admin(), "principal-id") == "scope-id"  # type: ignore[arg-type]
     (policy_kind, policy), (permission_kind, permission) = sent
     assert policy_kind == "role" and policy["logic"] == "POSITIVE"
@@ -149,12 +149,12 @@ def test_a_groupement_permission_needs_the_marker_group_and_the_role(monkeypatch
     def ensure_group(admin: Any, name: str, parent: Any = None, attributes: Any = None) -> Any:
         return {"id": f"{name}-{'marker' if parent else 'group'}", "path": f"/{name}"}
 
-    monkeypatch.setattr(coordinators, "ensure_admin_permissions", lambda admin: "perm-uuid")
-    monkeypatch.setattr(coordinators, "ensure_group", ensure_group)
-    monkeypatch.setattr(coordinators, "ensure_marker_parent", lambda admin: {"id": "parent"})
-    monkeypatch.setattr(coordinators, "_descendant_ids", lambda admin, group_id: ["adherent"])
-    monkeypatch.setattr(coordinators, "ensure_policy", ensure_policy)
-    coordinators.ensure_groupement(_GroupementAdmin(), "GRP-EST", "Est")  # type: ignore[arg-type]
+    monkeypatch.setattr(coordination, "ensure_admin_permissions", lambda admin: "perm-uuid")
+    monkeypatch.setattr(coordination, "ensure_group", ensure_group)
+    monkeypatch.setattr(coordination, "ensure_marker_parent", lambda admin: {"id": "parent"})
+    monkeypatch.setattr(coordination, "_descendant_ids", lambda admin, group_id: ["adherent"])
+    monkeypatch.setattr(coordination, "ensure_policy", ensure_policy)
+    coordination.ensure_groupement(_GroupementAdmin(), "GRP-EST", "Est")  # type: ignore[arg-type]
 
     kind, group = sent["coordonnateurs GRP-EST"]
     assert kind == "group" and group["groups"] == [

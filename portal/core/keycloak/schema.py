@@ -52,6 +52,8 @@ COMPANY_NAME: Final = "raisonSociale"
 PRINCIPAL_PREFIX: Final = "principal."
 # A groupement's coordinators are the members of ``/coordonnateurs/<groupement>``.
 COORDINATORS_GROUP: Final = "coordonnateurs"
+# A groupement is the top-level group ``/<code>``; its label is an attribute.
+GROUPEMENT_LABEL: Final = "libelle"
 
 # --- realm attributes -------------------------------------------------------------------------
 TERMS_CURRENT_VERSION: Final = "cguVersion"  # the CGU version in force (provisioning)
@@ -70,6 +72,8 @@ INVITATION_ACTIONS: Final = (UPDATE_PASSWORD, TERMS_AND_CONDITIONS, VERIFY_EMAIL
 # --- clients ----------------------------------------------------------------------------------
 PORTAL_CLIENT: Final = "collecte-portail"  # members and staff sign in to the portal
 PORTAL_ADMIN_CLIENT: Final = "collecte-portail-admin"  # its service account calls the Admin API
+# The client scope an application asks for to get the claims ``perimetres`` and ``version_cgu``.
+PERIMETERS_SCOPE: Final = "perimetres-collecte"
 
 
 def principal_attribute(lot: str) -> str:
