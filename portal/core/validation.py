@@ -18,6 +18,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
 from portal.core.domain import LOT_PATTERN
+from portal.core.errors import FieldError as FieldError  # re-exported: importers keep working
 
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -44,10 +45,6 @@ FRENCH_REGIONS = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"
 DOM_REGIONS = ("RE", "YT", "GP", "MQ", "GF")
 MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 NAME_PUNCTUATION = frozenset(" '’-.")
-
-
-class FieldError(ValueError):
-    """A value that does not pass a check; ``str(error)`` is the French message."""
 
 
 def clean_text(value: str | None) -> str | None:

@@ -23,13 +23,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from keycloak.exceptions import KeycloakError
 
 from portal.core.abuse_limits import AbuseLimits, LimitReached
 from portal.core.dates import date_paris
 from portal.core.domain import Change, Person
-from portal.core.keycloak.gateway import (
+from portal.core.errors import (
     InvitationNotSent,
+    KeycloakRefused,
     KeycloakUnavailable,
     UnknownPerson,
 )
@@ -197,7 +197,7 @@ def relancer_confirme(code: str) -> ResponseReturnValue:
                 gateway.invite(person.id, redirect_uri, change)
         except LimitReached:
             skipped += 1
-        except (InvitationNotSent, UnknownPerson, KeycloakError) as error:
+        except (InvitationNotSent, UnknownPerson, KeycloakRefused) as error:
             current_app.logger.warning("Invitation to %s not sent: %r", person.id, error)
             failed.append(person.email)
         except KeycloakUnavailable as error:

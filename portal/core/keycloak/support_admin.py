@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.core.domain import Change, Function, HistoryEntry, Scope
+from portal.core.errors import EmailTaken as EmailTaken  # re-exported: importers keep working
 
 VERIFY_EMAIL = "VERIFY_EMAIL"
 #: Keycloak names a client's service account after the client (lower case).
@@ -54,10 +55,6 @@ _ACTIONS = {
     "logout": "sessions fermées",
     "send-verify-email": "envoi d’un e-mail de vérification",
 }
-
-
-class EmailTaken(Exception):
-    """Another person has this e-mail address (Keycloak refuses duplicates)."""
 
 
 # --- writes ----------------------------------------------------------------------------------

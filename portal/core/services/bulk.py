@@ -23,6 +23,7 @@ from enum import StrEnum
 from portal.core import safe_files
 from portal.core.authority import acts_for
 from portal.core.domain import Adherent, Function, Person, Scope
+from portal.core.errors import FileError as FileError  # re-exported: importers keep working
 from portal.core.validation import (
     NAME_MAX,
     FieldError,
@@ -75,10 +76,6 @@ FILE_NOT_UTF8 = safe_files.NOT_UTF8
 FILE_UNREADABLE = safe_files.UNREADABLE
 FILE_TYPE = "Le fichier doit être au format CSV (.csv) ou Excel (.xlsx)."
 FILE_TOO_MANY = f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le."
-
-
-class FileError(ValueError):
-    """The file cannot be read at all (French message); no line is checked."""
 
 
 class Kind(StrEnum):
