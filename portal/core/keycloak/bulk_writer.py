@@ -112,7 +112,7 @@ class BulkWriter:
         groupements (with their number of adherents) and their adherents page by page."""
         if not sirens:
             return {}
-        others = [g for g in self._groups.groupements() if g.get("name") != groupement]
+        others = [g for g in self._groups.groupements(LISTING_PAGE) if g.get("name") != groupement]
         # Keycloak 23+ counts each group's children; without the count, assume one page.
         pages = sum(int(group.get("subGroupCount") or 0) // LISTING_PAGE + 1 for group in others)
         found: dict[str, str] = {}

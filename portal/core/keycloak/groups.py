@@ -18,7 +18,7 @@ from portal.core.errors import (
     UnknownGroupement,
 )
 from portal.core.keycloak import mapping, revisions, schema
-from portal.core.keycloak.connection import Connection, keycloak_errors, refused
+from portal.core.keycloak.connection import PAGE, Connection, keycloak_errors, refused
 from portal.core.keycloak.mapping import GroupEdit
 
 #: Page size of the brief listings of an import (groupements, children, members).
@@ -49,12 +49,12 @@ class Groups:
             raise UnknownGroupement(code)
         return str(group["id"])
 
-    def groupements(self) -> list[dict[str, Any]]:
+    def groupements(self, page: int = PAGE) -> list[dict[str, Any]]:
         """Every top-level group but the coordinators' markers (brief, with their number of
         children when Keycloak gives it)."""
         return [
             group
-            for group in self._kc.pages("groups", LISTING_PAGE, briefRepresentation="true")
+            for group in self._kc.pages("groups", page, briefRepresentation="true")
             if group.get("name") != schema.COORDINATORS_GROUP
         ]
 
