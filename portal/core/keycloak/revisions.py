@@ -26,11 +26,12 @@ from keycloak.exceptions import KeycloakError
 
 from portal.core.errors import ConcurrentChange as ConcurrentChange  # re-exported
 from portal.core.errors import KeycloakRefused
+from portal.core.keycloak import schema
 
 #: A refusal as python-keycloak raises it or as the adapter translates it (same two fields).
 Refusal = KeycloakError | KeycloakRefused
 
-ATTRIBUTE = "revision"
+ATTRIBUTE = schema.REVISION
 #: Reads and writes of one change before giving up: a second writer is rare; losing this many
 #: times in a row (even against a handful of writers at once, the slowest loses a few times)
 #: means someone is busy with the record and the user should look at it again.

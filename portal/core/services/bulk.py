@@ -24,6 +24,7 @@ from portal.core import safe_files
 from portal.core.authority import acts_for
 from portal.core.domain import Adherent, Function, Person, Scope
 from portal.core.errors import FileError as FileError  # re-exported: importers keep working
+from portal.core.keycloak import schema
 from portal.core.validation import (
     NAME_MAX,
     FieldError,
@@ -340,9 +341,9 @@ class NewPerson:
     def attributes(self) -> dict[str, list[str]]:
         attributes = {f.value: [str(s) for s in scopes] for f, scopes in self.functions.items()}
         if self.phone_fixe:
-            attributes["telephoneFixe"] = [self.phone_fixe]
+            attributes[schema.PHONE_FIXED] = [self.phone_fixe]
         if self.phone_mobile:
-            attributes["telephoneMobile"] = [self.phone_mobile]
+            attributes[schema.PHONE_MOBILE] = [self.phone_mobile]
         return attributes
 
 

@@ -23,6 +23,7 @@ from portal.core.errors import NotCollectionContact as NotCollectionContact
 from portal.core.errors import NotSupport as NotSupport  # re-exported: importers keep working
 from portal.core.errors import SameEmail as SameEmail
 from portal.core.errors import StaffEmail as StaffEmail
+from portal.core.keycloak import schema
 from portal.core.keycloak.gateway import (
     Grant,
     KeycloakGateway,
@@ -32,9 +33,9 @@ from portal.core.keycloak.gateway import (
 )
 from portal.core.keycloak.support_admin import EmailTaken
 
-SUPPORT_ROLE = "support"
+SUPPORT_ROLE = schema.SUPPORT_ROLE
 #: Held by support and coordinators (composite): their e-mail is not changed from the portal.
-STAFF_ROLE = "equipe-plateforme"
+STAFF_ROLE = schema.STAFF_ROLE
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ class SupportDesk:
         people = {
             person.id
             for lot in adherent.lots
-            for function in (*Function, "demandeCollecteSur")
+            for function in (*Function, schema.REQUESTS_ON)
             for person in self.gateway.people_with(str(function), Scope(siren, lot))
         }
         return self.gateway.history(sorted(people))
