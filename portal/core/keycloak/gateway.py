@@ -93,7 +93,10 @@ def _no_check() -> None:
 
 
 class KeycloakGateway:
-    """Typed access to the Keycloak Admin API of one realm (a facade over its resources)."""
+    """Typed access to the Keycloak Admin API of one realm (a facade over its resources).
+
+    Its methods repeat the resources' signatures on purpose (``duplicates`` pairs them): callers
+    written against the one-class gateway keep working, and may use ``gateway.<resource>``."""
 
     def __init__(self, admin: KeycloakAdmin, portal_client_id: str = schema.PORTAL_CLIENT) -> None:
         self._admin = admin
