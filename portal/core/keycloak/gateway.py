@@ -202,11 +202,11 @@ class KeycloakGateway:
         return sorted(str(group["name"]) for group in self.groups.groupements())
 
     def groupement_exists(self, code: str) -> bool:
-        return self.groups.by_path(code) is not None
+        return self.groups.groupement(code) is not None
 
     def groupement_adherents(self, code: str) -> list[Adherent] | None:
         """The adherents of a groupement sorted by SIREN; None when it does not exist."""
-        group = self.groups.by_path(code)
+        group = self.groups.groupement(code)
         if group is None:
             return None
         adherents = self.groups.adherents_of(code, str(group["id"]))

@@ -32,10 +32,10 @@ class Groups:
 
     # --- groupements ----------------------------------------------------------------------------
 
-    def by_path(self, path: str) -> dict[str, Any] | None:
-        """The group at ``path`` (``/a/b``), None if there is none."""
+    def groupement(self, code: str) -> dict[str, Any] | None:
+        """The top-level group ``/<code>`` (the one group-by-path lookup), None if none."""
         try:
-            found: dict[str, Any] = self._kc.get_json(f"group-by-path/{quote(path, safe='/')}")
+            found: dict[str, Any] = self._kc.get_json(f"group-by-path/{quote(code, safe='')}")
         except KeycloakRefused as error:
             if refused(error, 404):
                 return None
@@ -44,7 +44,7 @@ class Groups:
 
     def groupement_id(self, code: str) -> str:
         """Id of the top-level group ``/<code>``."""
-        group = self.by_path(code)
+        group = self.groupement(code)
         if group is None:
             raise UnknownGroupement(code)
         return str(group["id"])
