@@ -7,13 +7,15 @@ There are deliberately no defaults for ``SECRET_KEY``, ``OIDC_CLIENT_SECRET``
 and ``ADMIN_CLIENT_SECRET``: the application refuses to start without them.
 """
 
+from portal.core.keycloak import schema
+
 # Keycloak: base URL (without "/realms/..."), realm and clients.
 KEYCLOAK_URL = "http://localhost:8080"
-KEYCLOAK_REALM = "collecte"
+KEYCLOAK_REALM = schema.REALM
 # Confidential client used to sign users in (authorization code + PKCE).
-OIDC_CLIENT_ID = "collecte-portail"
+OIDC_CLIENT_ID = schema.PORTAL_CLIENT
 # Confidential client whose service account calls the Admin API (client credentials).
-ADMIN_CLIENT_ID = "collecte-portail-admin"
+ADMIN_CLIENT_ID = schema.PORTAL_ADMIN_CLIENT
 # Seconds to wait for Keycloak (connect and read) before giving up.
 KEYCLOAK_TIMEOUT = 5
 

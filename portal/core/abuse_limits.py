@@ -35,6 +35,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from portal.core.dates import date_paris
+from portal.core.errors import LimitReached as LimitReached  # re-exported: importers keep working
 
 #: Where the application keeps its :class:`AbuseLimits` (``app.extensions``).
 EXTENSION_KEY = "collecte.abuse_limits"
@@ -57,15 +58,6 @@ _UNITS = {
     "month": ("mois", "mois"),
     "year": ("an", "ans"),
 }
-
-
-class LimitReached(Exception):
-    """A limit is reached: nothing was done. ``message`` is what the user reads."""
-
-    def __init__(self, message: str, retry_at: datetime) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_at = retry_at
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from portal.core.domain import Adherent, Function, Person, RequestStatus, Scope
+from portal.core.keycloak import schema
 
 #: The realm role of platform staff (support, coordinators): never a member's contact.
-STAFF_ROLE = "equipe-plateforme"
+STAFF_ROLE = schema.STAFF_ROLE
 
 NOT_A_MEMBER = "n’est pas membre du groupe de l’adhérent {siren}"
 NO_SUCH_LOT = "le lot {lot} n’est pas un lot de l’adhérent {siren}"

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from portal.core.keycloak import schema
+
 # The patterns are re-exported for the modules that read SIRENs and lots from Keycloak.
 from portal.core.validation import LOT_PATTERN, SIREN_PATTERN, parse_scope
 
@@ -24,9 +26,10 @@ __all__ = ["LOT_PATTERN", "SIREN_PATTERN"]
 
 
 class Function(StrEnum):
-    COLLECTE = "collecte"
-    TECHNIQUE = "technique"
-    FACTURATION = "facturation"
+    # The values are the names of the user attributes holding each function.
+    COLLECTE = schema.COLLECTION
+    TECHNIQUE = schema.TECHNICAL
+    FACTURATION = schema.BILLING
 
     @property
     def label(self) -> str:
@@ -162,12 +165,12 @@ class CollectionRequest:
 
 #: Attributes recording the last invitation sent (epoch seconds), read by the Keycloak extension
 #: that refuses older invitation links.
-INVITATION_SENT = "invitationEnvoyeeLe"
-INVITATION_EXPIRES = "invitationExpireLe"
+INVITATION_SENT = schema.INVITATION_SENT
+INVITATION_EXPIRES = schema.INVITATION_EXPIRES
 #: The CGU version a person accepted last (user attribute) and the version in force (realm
 #: attribute), both written by Keycloak's side: our required action and the provisioning.
-TERMS_VERSION = "cguVersionAcceptee"
-CURRENT_TERMS_VERSION = "cguVersion"
+TERMS_VERSION = schema.TERMS_ACCEPTED_VERSION
+CURRENT_TERMS_VERSION = schema.TERMS_CURRENT_VERSION
 
 
 def _from_epoch(value: str) -> datetime:
@@ -224,8 +227,8 @@ class Person:
             )
             for function in Function
         }
-        accepted = first("terms_and_conditions")
-        change = first("derniereModification")
+        accepted = first(schema.TERMS_ACCEPTED_AT)
+        change = first(schema.LAST_CHANGE)
         sent, expires = first(INVITATION_SENT), first(INVITATION_EXPIRES)
         return cls(
             id=str(data["id"]),
@@ -234,8 +237,8 @@ class Person:
             last_name=str(data.get("lastName") or ""),
             enabled=bool(data.get("enabled", False)),
             email_verified=bool(data.get("emailVerified", False)),
-            phone_fixe=first("telephoneFixe"),
-            phone_mobile=first("telephoneMobile"),
+            phone_fixe=first(schema.PHONE_FIXED),
+            phone_mobile=first(schema.PHONE_MOBILE),
             functions=functions,
             terms_accepted_at=(
                 datetime.fromtimestamp(int(accepted), UTC)
@@ -246,7 +249,7 @@ class Person:
             last_change=Change.from_json(change) if change else None,
             requests=tuple(
                 request
-                for value in attributes.get("demandesCollecte", [])
+                for value in attributes.get(schema.REQUESTS, [])
                 if (request := CollectionRequest.from_json(value))
             ),
             required_actions=tuple(data.get("requiredActions") or ()),

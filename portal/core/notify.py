@@ -8,10 +8,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from portal.core.domain import Adherent, ContactDetails, Scope
-
-
-class NotificationFailed(Exception):
-    """The mail server refused or could not be reached."""
+from portal.core.errors import (
+    NotificationFailed as NotificationFailed,  # re-exported: importers keep working
+)
 
 
 class Mailer:

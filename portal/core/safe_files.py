@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 from xml.parsers import expat
 
+from portal.core.errors import Refused as Refused  # re-exported: importers keep working
+
 MAX_FILE_BYTES = 5 * 1024 * 1024  # the import form's limit, also applied to the command line
 MAX_CELL = 1_000  # characters in one cell (an e-mail is at most 254, a raison sociale less)
 MAX_COLUMNS = 30  # columns read per line; the format has 8
@@ -67,10 +69,6 @@ MALFORMED_CSV = "Le fichier CSV est mal formé à la ligne {line} : vérifiez le
 
 def cell_too_long(line: int) -> str:
     return f"Ligne {line} : une cellule dépasse {MAX_CELL} caractères."
-
-
-class Refused(ValueError):
-    """The file is refused; the message is French (turned into ``bulk.FileError``)."""
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -20,8 +20,11 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, P
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
+from portal.core.errors import FieldError as FieldError  # re-exported: importers keep working
+
 LOT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}")
 SIREN_PATTERN = re.compile(r"[0-9]{9}")
+
 NAME_MAX = 100
 EMAIL_MAX = 254
 PHONE_MAX = 30
@@ -47,10 +50,6 @@ FRENCH_REGIONS = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"
 DOM_REGIONS = ("RE", "YT", "GP", "MQ", "GF")
 MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 NAME_PUNCTUATION = frozenset(" '’-.")
-
-
-class FieldError(ValueError):
-    """A value that does not pass a check; ``str(error)`` is the French message."""
 
 
 def clean_text(value: str | None) -> str | None:

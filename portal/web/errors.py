@@ -6,19 +6,18 @@ import requests
 from flask import Flask, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from keycloak.exceptions import KeycloakConnectionError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal.core.keycloak.gateway import (
+from portal.core.errors import (
     ConcurrentChange,
     InvitationNotSent,
     KeycloakUnavailable,
+    NotAllowed,
+    NotificationFailed,
+    NotSupport,
     UnknownPerson,
     UnknownRequest,
 )
-from portal.core.notify import NotificationFailed
-from portal.core.services.member_space import NotAllowed
-from portal.core.services.support_desk import NotSupport
 from portal.web.guards import NotStaff
 
 #: (title, explanation) shown for each HTTP status.
@@ -52,8 +51,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
 
 #: Errors raised while talking to Keycloak that mean "Keycloak is down or unreachable".
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    KeycloakUnavailable,
-    KeycloakConnectionError,
+    KeycloakUnavailable,  # the adapter's translation of python-keycloak's outage errors
     requests.ConnectionError,
     requests.Timeout,
 )

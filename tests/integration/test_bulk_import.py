@@ -14,7 +14,7 @@ from stdnum import luhn
 
 from collecte_kc import bulk_import
 from portal.core.domain import Change, Function, Scope
-from portal.core.keycloak import gateway as gateway_module
+from portal.core.keycloak import bulk_writer as gateway_module
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.bulk import check, dry_run, read_table
 from portal.web.app import create_app

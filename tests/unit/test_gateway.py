@@ -13,11 +13,11 @@ import pytest
 import requests
 import responses
 from flask import Flask
-from keycloak.exceptions import KeycloakGetError
 from requests import PreparedRequest
 from responses import matchers
 
 from portal.core.domain import Change, Function, Person, Scope
+from portal.core.errors import KeycloakRefused
 from portal.core.keycloak.gateway import INVITATION_WORKERS, KeycloakGateway, KeycloakUnavailable
 from portal.core.services.bulk import Plan
 from portal.web.gateway import get_gateway
@@ -213,7 +213,7 @@ def test_admin_api_failures_mean_unavailable(
 def test_client_errors_are_not_hidden_as_outages(app: Flask, kc: responses.RequestsMock) -> None:
     mock_service_account_token(kc)
     kc.get(ADMIN_USERS_URL, status=403, json={"error": "HTTP 403 Forbidden"})
-    with app.app_context(), pytest.raises(KeycloakGetError):
+    with app.app_context(), pytest.raises(KeycloakRefused):
         get_gateway().find_person_by_email("camille.martin@example.fr")
 
 

@@ -19,21 +19,25 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from keycloak.exceptions import KeycloakError
 
-ATTRIBUTE = "revision"
+from portal.core.errors import ConcurrentChange as ConcurrentChange  # re-exported
+from portal.core.errors import KeycloakRefused
+from portal.core.keycloak import schema
+
+#: A refusal as python-keycloak raises it or as the adapter translates it (same two fields).
+Refusal = KeycloakError | KeycloakRefused
+
+ATTRIBUTE = schema.REVISION
 #: Reads and writes of one change before giving up: a second writer is rare; losing this many
 #: times in a row (even against a handful of writers at once, the slowest loses a few times)
 #: means someone is busy with the record and the user should look at it again.
 WRITE_ATTEMPTS = 8
 #: Top-level fields of a user that an undo may put back (the rest are attributes).
 _USER_FIELDS = ("firstName", "lastName", "email", "enabled")
-
-
-class ConcurrentChange(Exception):
-    """Someone else kept changing this record while we tried to write it: nothing written."""
 
 
 def back_off(attempt: int) -> None:
@@ -43,14 +47,14 @@ def back_off(attempt: int) -> None:
         time.sleep(random.uniform(0, 0.05 * attempt))  # noqa: S311 - jitter, not a secret
 
 
-def stale_user_write(error: KeycloakError) -> bool:
+def stale_user_write(error: Refusal) -> bool:
     """The user profile refused the write because the user changed since it was read."""
     if error.response_code != 400:
         return False
     return any(problem.get("field") == ATTRIBUTE for problem in _problems(error))
 
 
-def stale_group_write(error: KeycloakError) -> bool:
+def stale_group_write(error: Refusal) -> bool:
     """The conditional group write found another revision (or a principal already set)."""
     return error.response_code == 409
 
@@ -78,7 +82,7 @@ def _undoable(before: Any, written: Any, current: Any) -> bool:
     return bool(before != written and current == written)
 
 
-def _problems(error: KeycloakError) -> list[dict[str, Any]]:
+def _problems(error: Refusal) -> list[dict[str, Any]]:
     try:
         body = json.loads(error.response_body or b"{}")
     except (TypeError, ValueError):
@@ -86,3 +90,23 @@ def _problems(error: KeycloakError) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         return []
     return list(body.get("errors") or [body])
+
+
+class Compensations:
+    """The one « put back the previous state » of the adapter's multi-step writes: each step
+    that wrote something pushes how to undo it; if a later step fails, the undos run, last
+    first, and the failure goes on. Use as ``with Compensations() as undo: …; undo.push(…)``."""
+
+    def __init__(self) -> None:
+        self._undos: list[Callable[[], object]] = []
+
+    def push(self, undo: Callable[[], object]) -> None:
+        self._undos.append(undo)
+
+    def __enter__(self) -> Compensations:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, Exception):
+            for undo in reversed(self._undos):
+                undo()

@@ -23,8 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.core.domain import Change, Function, HistoryEntry, Scope
+from portal.core.errors import EmailTaken as EmailTaken  # re-exported: importers keep working
+from portal.core.keycloak import schema
 
-VERIFY_EMAIL = "VERIFY_EMAIL"
+VERIFY_EMAIL = schema.VERIFY_EMAIL
 #: Keycloak names a client's service account after the client (lower case).
 SERVICE_ACCOUNT_PREFIX = "service-account-"
 #: Who the history names when the caller signed in to another realm (master: the platform's
@@ -54,10 +56,6 @@ _ACTIONS = {
     "logout": "sessions fermées",
     "send-verify-email": "envoi d’un e-mail de vérification",
 }
-
-
-class EmailTaken(Exception):
-    """Another person has this e-mail address (Keycloak refuses duplicates)."""
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -117,7 +115,7 @@ def change_in(representation: Any) -> Change | None:
     """The `derniereModification` carried by an admin event's JSON representation, if any."""
     try:
         data = json.loads(representation) if isinstance(representation, str) else None
-        values = (data or {}).get("attributes", {}).get("derniereModification") or []
+        values = (data or {}).get("attributes", {}).get(schema.LAST_CHANGE) or []
     except (ValueError, AttributeError):
         return None
     return Change.from_json(values[0]) if values else None

@@ -23,6 +23,8 @@ from enum import StrEnum
 from portal.core import safe_files
 from portal.core.authority import acts_for
 from portal.core.domain import Adherent, Function, Person, Scope
+from portal.core.errors import FileError as FileError  # re-exported: importers keep working
+from portal.core.keycloak import schema
 from portal.core.validation import (
     NAME_MAX,
     FieldError,
@@ -75,10 +77,6 @@ FILE_NOT_UTF8 = safe_files.NOT_UTF8
 FILE_UNREADABLE = safe_files.UNREADABLE
 FILE_TYPE = "Le fichier doit être au format CSV (.csv) ou Excel (.xlsx)."
 FILE_TOO_MANY = f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le."
-
-
-class FileError(ValueError):
-    """The file cannot be read at all (French message); no line is checked."""
 
 
 class Kind(StrEnum):
@@ -343,9 +341,9 @@ class NewPerson:
     def attributes(self) -> dict[str, list[str]]:
         attributes = {f.value: [str(s) for s in scopes] for f, scopes in self.functions.items()}
         if self.phone_fixe:
-            attributes["telephoneFixe"] = [self.phone_fixe]
+            attributes[schema.PHONE_FIXED] = [self.phone_fixe]
         if self.phone_mobile:
-            attributes["telephoneMobile"] = [self.phone_mobile]
+            attributes[schema.PHONE_MOBILE] = [self.phone_mobile]
         return attributes
 
 

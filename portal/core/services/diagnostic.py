@@ -14,12 +14,13 @@ from typing import Any
 from portal.core.authority import refused_scopes
 from portal.core.dates import date_paris
 from portal.core.domain import NON_LOGIN_FUNCTIONS, Diagnosis, Function, Invitation, Person
+from portal.core.keycloak import schema
 
 #: Keycloak's required actions, as the support tells them.
 ACTION_LABELS = {
-    "TERMS_AND_CONDITIONS": "Accepter les CGU",
-    "UPDATE_PASSWORD": "Choisir son mot de passe",
-    "VERIFY_EMAIL": "Confirmer son adresse e-mail",
+    schema.TERMS_AND_CONDITIONS: "Accepter les CGU",
+    schema.UPDATE_PASSWORD: "Choisir son mot de passe",
+    schema.VERIFY_EMAIL: "Confirmer son adresse e-mail",
 }
 COORDINATOR = "Rapprochez-vous du coordonnateur du groupement."
 UNKNOWN_FIX = (

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from keycloak.exceptions import KeycloakError
-
 from portal.core.abuse_limits import AbuseLimits, LimitReached
 from portal.core.authority import authorised_scopes
 from portal.core.domain import Adherent, Change, Function, Person, Scope
-from portal.core.keycloak.gateway import (
+from portal.core.errors import (
     InvitationNotSent,
-    KeycloakGateway,
+    KeycloakRefused,
     KeycloakUnavailable,
     UnknownPerson,
 )
+from portal.core.keycloak.gateway import KeycloakGateway
 
 #: Per-person reads (credentials, last sign-in) made at the same time.
 PARALLEL_READS = 8
@@ -261,7 +260,7 @@ def reinvite_all(
                 gateway.invite(person.id, redirect_uri, change)
         except LimitReached:
             skipped += 1
-        except (InvitationNotSent, UnknownPerson, KeycloakError) as error:
+        except (InvitationNotSent, UnknownPerson, KeycloakRefused) as error:
             _log.warning("Invitation to %s not sent: %r", person.id, error)
             failed.append(person.email)
         except KeycloakUnavailable as error:

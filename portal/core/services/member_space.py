@@ -33,20 +33,11 @@ from portal.core.domain import (
     Scope,
     ScopeContacts,
 )
+from portal.core.errors import AlreadyCollectionContact as AlreadyCollectionContact
+from portal.core.errors import NotAllowed as NotAllowed  # re-exported: importers keep working
+from portal.core.errors import ProtectedAddress as ProtectedAddress
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.notify import Mailer, NotificationFailed
-
-
-class NotAllowed(Exception):
-    """The member asked for a SIREN/lot or a person outside their own scopes."""
-
-
-class AlreadyCollectionContact(Exception):
-    """The proposed person is already a collection contact for this SIREN/lot."""
-
-
-class ProtectedAddress(Exception):
-    """The e-mail belongs to platform staff, who never become a member's contact."""
 
 
 @dataclass(frozen=True)

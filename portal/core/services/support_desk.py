@@ -18,6 +18,12 @@ from portal.core.domain import (
     Person,
     Scope,
 )
+from portal.core.errors import LotNotInContract as LotNotInContract
+from portal.core.errors import NotCollectionContact as NotCollectionContact
+from portal.core.errors import NotSupport as NotSupport  # re-exported: importers keep working
+from portal.core.errors import SameEmail as SameEmail
+from portal.core.errors import StaffEmail as StaffEmail
+from portal.core.keycloak import schema
 from portal.core.keycloak.gateway import (
     Grant,
     KeycloakGateway,
@@ -27,33 +33,9 @@ from portal.core.keycloak.gateway import (
 )
 from portal.core.keycloak.support_admin import EmailTaken
 
-SUPPORT_ROLE = "support"
+SUPPORT_ROLE = schema.SUPPORT_ROLE
 #: Held by support and coordinators (composite): their e-mail is not changed from the portal.
-STAFF_ROLE = "equipe-plateforme"
-
-
-class NotSupport(Exception):
-    """The signed-in person does not hold the support role."""
-
-
-class LotNotInContract(Exception):
-    """The adherent exists but is not in this lot."""
-
-
-class NotCollectionContact(Exception):
-    """The person does not hold the collection function on this SIREN/lot (any more)."""
-
-    def __init__(self, person: Person, scope: Scope) -> None:
-        super().__init__(f"{person.id} {scope}")
-        self.person = person
-
-
-class SameEmail(Exception):
-    """The new e-mail is the person's current one."""
-
-
-class StaffEmail(Exception):
-    """The person is staff: their e-mail is changed by a platform administrator, not here."""
+STAFF_ROLE = schema.STAFF_ROLE
 
 
 @dataclass(frozen=True)
@@ -264,7 +246,7 @@ class SupportDesk:
         people = {
             person.id
             for lot in adherent.lots
-            for function in (*Function, "demandeCollecteSur")
+            for function in (*Function, schema.REQUESTS_ON)
             for person in self.gateway.people_with(str(function), Scope(siren, lot))
         }
         return self.gateway.history(sorted(people))

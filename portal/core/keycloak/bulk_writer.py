@@ -1,0 +1,270 @@
+"""The bulk import's Admin API side (:mod:`portal.core.services.bulk` decides, this writes):
+what exists for a file (:meth:`BulkWriter.import_state`) and writing a plan
+(:meth:`BulkWriter.apply_import`). The French lines of the report come from the service
+(:mod:`portal.core.services.bulk_report`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from portal.core.domain import Adherent, Change, Person
+from portal.core.errors import ConcurrentChange, InvitationNotSent, KeycloakRefused
+from portal.core.keycloak import mapping, schema
+from portal.core.keycloak.connection import Connection, refused
+from portal.core.keycloak.groups import LISTING_PAGE, Groups
+from portal.core.keycloak.invitations import Invitations
+from portal.core.keycloak.realm import Realm
+from portal.core.keycloak.users import Users
+from portal.core.services import bulk_report as bulk
+from portal.core.services.bulk import Existing, Outcome, PersonUpdate, Plan
+
+#: People per partial-import call (each call stays well under the clients' 10 s timeout:
+#: python-keycloak retries a POST that timed out, and a second import running beside the first
+#: fails on H2's table locks).
+IMPORT_CHUNK = 100
+SEARCHES_PER_PAGE = 25
+# Invitations sent at once by a bulk import: enough to overlap Keycloak's work on each e-mail,
+# few enough not to flood the mail relay.
+INVITATION_WORKERS = 4
+
+
+class BulkWriter:
+    def __init__(
+        self,
+        connection: Connection,
+        users: Users,
+        groups: Groups,
+        realm: Realm,
+        invitations: Invitations,
+    ) -> None:
+        self._kc = connection
+        self._users = users
+        self._groups = groups
+        self._realm = realm
+        self._invitations = invitations
+        # Whether this account may use the partial import, once known. Threads may race to
+        # learn it: each finds the same answer, and assigning a bool is atomic.
+        self._partial_import: bool | None = None
+
+    def import_state(
+        self, groupement: str, emails: Collection[str], sirens: Collection[str] = ()
+    ) -> Existing:
+        """What exists for a file: the groupement's adherents (one listing), the people with
+        these e-mails and which of these SIRENs are adherents of another groupement. People are
+        found by one exact search per e-mail for a short file. For a long one, brief pages of
+        every person of the realm (``LISTING_PAGE`` per page, e-mails only) first tell who
+        exists, then the same rule chooses between searching those and full pages. Measured
+        (benchmarks/bulk_import.py): 1,000 searches take 11 s, when one page of 1,000 full users
+        costs about as much as ``SEARCHES_PER_PAGE`` searches, and a brief page a tenth of that
+        while the users are cold in Keycloak (0.3 s against 3.6 s). Other groupements' SIRENs:
+        see :meth:`_elsewhere`."""
+        adherents = self._groups.adherents_of(groupement)
+        wanted = {email.casefold() for email in emails}
+        people: dict[str, Person] = {}
+        pages = int(self._kc.get_json("users/count")) // LISTING_PAGE + 1
+        if len(wanted) > SEARCHES_PER_PAGE * pages:
+            # Brief pages first (e-mails only): ten times cheaper than full ones while the
+            # users are cold in Keycloak's cache; a first import finds nobody and stops there.
+            wanted &= {
+                str(user.get("email") or "").casefold() for user in self._all_users(brief=True)
+            }
+        if len(wanted) <= SEARCHES_PER_PAGE * pages:
+            for email in wanted:
+                person = self._users.find_by_email(email)
+                if person is not None:
+                    people[email] = person
+        else:
+            for user in self._all_users(brief=False):
+                email = str(user.get("email") or "").casefold()
+                if email in wanted:
+                    people[email] = Person.from_representation(user)
+        elsewhere = self._elsewhere(groupement, set(sirens) - adherents.keys())
+        return Existing(
+            groupement, adherents, people, elsewhere, self._members_of(adherents, sirens, people)
+        )
+
+    def _all_users(self, brief: bool) -> Iterator[dict[str, Any]]:
+        return self._kc.pages("users", LISTING_PAGE, briefRepresentation=str(brief).lower())
+
+    def _members_of(
+        self,
+        adherents: Mapping[str, Adherent],
+        sirens: Collection[str],
+        people: Mapping[str, Person],
+    ) -> dict[str, frozenset[str]]:
+        """SIREN → ids of the members of its adherent group, for the adherents of the file or of
+        the people found (the authority rule needs membership, portal.core.authority): one brief
+        listing per adherent, none when the file names nobody known."""
+        if not people:
+            return {}
+        named = set(sirens) | {siren for p in people.values() for siren in p.all_sirens}
+        return {
+            siren: self._groups.member_ids(adherents[siren].group_id)
+            for siren in sorted(named & adherents.keys())
+        }
+
+    def _elsewhere(self, groupement: str, sirens: set[str]) -> dict[str, str]:
+        """SIREN → code of the other groupement holding it, for those of ``sirens`` that are an
+        adherent elsewhere (one adherent group per SIREN in the realm). Same trade-off as for
+        people: one exact group search per SIREN when they are few, otherwise one listing of the
+        groupements (with their number of adherents) and their adherents page by page."""
+        if not sirens:
+            return {}
+        others = [g for g in self._groups.groupements(LISTING_PAGE) if g.get("name") != groupement]
+        # Keycloak 23+ counts each group's children; without the count, assume one page.
+        pages = sum(int(group.get("subGroupCount") or 0) // LISTING_PAGE + 1 for group in others)
+        found: dict[str, str] = {}
+        if len(sirens) <= SEARCHES_PER_PAGE * pages:
+            for siren in sirens:
+                adherent = self._groups.adherent(siren)
+                if adherent is not None and adherent.groupement != groupement:
+                    found[siren] = adherent.groupement
+            return found
+        for group in others:
+            if group.get("subGroupCount") == 0:
+                continue
+            for name in self._groups.child_names(str(group["id"])):
+                if name in sirens:
+                    found[name] = str(group["name"])
+        return found
+
+    def apply_import(
+        self,
+        plan: Plan,
+        redirect_uri: str,
+        change: Change,
+        *,
+        invite: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> Outcome:
+        """Write a plan (:func:`portal.core.services.bulk.plan`): adherent groups, then new people
+        through Keycloak's partial import (``IMPORT_CHUNK`` people per call, existing ones
+        skipped), then new functions of existing people (one PUT each), principals (one write
+        per adherent, only where none is set), then invitations (one per person). A failure on
+        one person is reported on its lines and the run goes on. ``progress`` is called with the
+        number of steps done (see :func:`portal.core.services.bulk.import_steps`)."""
+        tick = progress or (lambda done: None)
+        outcome = Outcome(unchanged=plan.unchanged)
+        groupement = self._groups.groupement_id(plan.groupement)
+        for new in plan.adherents:
+            self._groups.create_adherent(groupement, new.siren, new.name, new.lots)
+            outcome.adherents_created += 1
+            tick(1)
+        adherents = self._groups.adherents_of(plan.groupement, groupement)
+        for siren, lots in plan.lots.items():
+            self._groups.write(adherents[siren].group_id, mapping.lots_edit(lots))
+        ids = dict(plan.ids)
+        actions = self._realm.default_required_actions() if plan.people else []
+        for start in range(0, len(plan.people), IMPORT_CHUNK):
+            chunk = plan.people[start : start + IMPORT_CHUNK]
+            users = [
+                {
+                    "username": person.email,
+                    "email": person.email,
+                    "firstName": person.first_name,
+                    "lastName": person.last_name,
+                    "enabled": True,
+                    "requiredActions": actions,
+                    "attributes": {**person.attributes(), schema.LAST_CHANGE: [change.to_json()]},
+                    "groups": [schema.adherent_path(plan.groupement, s) for s in person.sirens],
+                }
+                for person in chunk
+            ]
+            added = self._import_users(users)
+            for person in chunk:
+                if person.email in added:
+                    ids[person.email] = added[person.email]
+                    outcome.created += 1
+                else:
+                    outcome.failures.append(bulk.not_created(person))
+            tick(len(chunk))
+        for update in plan.updates:
+            try:
+                self._apply_update(update, adherents, change)
+                outcome.updated += 1
+            except ConcurrentChange:
+                outcome.failures.append(bulk.not_updated(update, None))
+            except KeycloakRefused as error:
+                outcome.failures.append(bulk.not_updated(update, error))
+            tick(1)
+        by_siren: dict[str, dict[str, str]] = {}
+        for scope, email in plan.principals.items():
+            if email in ids:
+                by_siren.setdefault(scope.siren, {})[scope.lot] = ids[email]
+        for siren, principals in by_siren.items():
+            claimed = self._groups.claim_principals(adherents[siren].group_id, principals)
+            outcome.principals += len(claimed)
+        if invite:
+            self._invite_all(plan, ids, redirect_uri, change, outcome, tick)
+        return outcome
+
+    def _invite_all(
+        self,
+        plan: Plan,
+        ids: Mapping[str, str],
+        redirect_uri: str,
+        change: Change,
+        outcome: Outcome,
+        tick: Callable[[int], None],
+    ) -> None:
+        """One invitation per person (Keycloak has no bulk send), ``INVITATION_WORKERS`` at a
+        time: each waits mostly on Keycloak rendering and handing the e-mail to SMTP (measured in
+        benchmarks/bulk_import.py). Results are gathered here, in this thread."""
+        wanted = [(email, line) for email, line in plan.invitations.items() if email in ids]
+        if not wanted:
+            return
+        lifespan = self._realm.invitation_lifespan()
+        invite = self._invitations.invite
+        with ThreadPoolExecutor(INVITATION_WORKERS, thread_name_prefix="invitation") as pool:
+            sending = {
+                pool.submit(invite, ids[email], redirect_uri, change, lifespan): (email, line)
+                for email, line in wanted
+            }
+            for done in as_completed(sending):
+                email, line = sending[done]
+                try:
+                    done.result()
+                    outcome.invitations_sent += 1
+                except (InvitationNotSent, KeycloakRefused) as error:
+                    outcome.failures.append(bulk.not_invited(line, email, error))
+                tick(1)
+        outcome.failures.sort(key=lambda failure: failure.line)
+
+    def _import_users(self, users: list[dict[str, Any]]) -> dict[str, str]:
+        """Create these people; returns e-mail → id of those created (existing ones are left
+        alone). Partial import when this account may use it (it needs more than `manage-users`:
+        the bootstrap client of the command line has it, the portal's account does not and
+        should not), otherwise one creation per person."""
+        if self._partial_import is not False:
+            try:
+                results = self._kc.post_json(
+                    "partialImport", {"ifResourceExists": "SKIP", "users": users}
+                )
+            except KeycloakRefused as error:
+                if not refused(error, 403):
+                    raise
+                self._partial_import = False
+            else:
+                self._partial_import = True
+                return {
+                    str(r["resourceName"]).casefold(): str(r["id"])
+                    for r in results.get("results", [])
+                    if r.get("resourceType") == "USER" and r.get("action") == "ADDED"
+                }
+        created: dict[str, str] = {}
+        for user in users:
+            try:
+                created[user["email"]] = self._users.create_raw(user)
+            except KeycloakRefused as error:
+                if not refused(error, 409):  # someone has this e-mail: reported by the caller
+                    raise
+        return created
+
+    def _apply_update(
+        self, update: PersonUpdate, adherents: Mapping[str, Adherent], change: Change
+    ) -> None:
+        self._users.update(update.person_id, mapping.functions_edit(update.functions), change)
+        for siren in update.sirens:
+            self._groups.join(update.person_id, adherents[siren].group_id)

@@ -1,0 +1,193 @@
+"""Groups: groupements ``/<code>``, adherents ``/<groupement>/<SIREN>``, coordinators' markers
+``/coordonnateurs/<code>``, memberships, and the one conditional write of a group's attributes
+(lots, ``principal.<lot>``) through the extension's ``collecte-revisions`` endpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from portal.core.domain import Adherent, Person, Scope
+from portal.core.errors import (
+    ConcurrentChange,
+    KeycloakRefused,
+    UnknownAdherent,
+    UnknownGroupement,
+)
+from portal.core.keycloak import mapping, revisions, schema
+from portal.core.keycloak.connection import PAGE, Connection, keycloak_errors, refused
+from portal.core.keycloak.mapping import GroupEdit
+
+#: Page size of the brief listings of an import (groupements, children, members).
+LISTING_PAGE = 1000
+
+
+class Groups:
+    def __init__(self, connection: Connection) -> None:
+        self._kc = connection
+        self._admin = connection.admin
+
+    # --- groupements ----------------------------------------------------------------------------
+
+    def groupement(self, code: str) -> dict[str, Any] | None:
+        """The top-level group ``/<code>`` (the one group-by-path lookup), None if none."""
+        try:
+            found: dict[str, Any] = self._kc.get_json(f"group-by-path/{quote(code, safe='')}")
+        except KeycloakRefused as error:
+            if refused(error, 404):
+                return None
+            raise
+        return found
+
+    def groupement_id(self, code: str) -> str:
+        """Id of the top-level group ``/<code>``."""
+        group = self.groupement(code)
+        if group is None:
+            raise UnknownGroupement(code)
+        return str(group["id"])
+
+    def groupements(self, page: int = PAGE) -> list[dict[str, Any]]:
+        """Every top-level group but the coordinators' markers (brief, with their number of
+        children when Keycloak gives it)."""
+        return [
+            group
+            for group in self._kc.pages("groups", page, briefRepresentation="true")
+            if group.get("name") != schema.COORDINATORS_GROUP
+        ]
+
+    def adherents_of(self, groupement: str, group_id: str | None = None) -> dict[str, Adherent]:
+        """SIREN → adherent, for every adherent group of the groupement, with their attributes
+        (one listing, page by page)."""
+        group_id = group_id or self.groupement_id(groupement)
+        # Pages of connection.PAGE: the follow-up and the import read it alike.
+        children = self._kc.pages(f"groups/{group_id}/children", briefRepresentation="false")
+        return {a.siren: a for a in (mapping.adherent(groupement, child) for child in children)}
+
+    def child_names(self, group_id: str) -> Iterator[str]:
+        """Names of a group's children (brief listing)."""
+        for child in self._kc.pages(
+            f"groups/{group_id}/children", LISTING_PAGE, briefRepresentation="true"
+        ):
+            yield str(child["name"])
+
+    def create_adherent(self, groupement_id: str, siren: str, name: str, lots: Any) -> None:
+        self._kc.post_json(
+            f"groups/{groupement_id}/children", mapping.new_adherent(siren, name, lots)
+        )
+
+    # --- adherents ------------------------------------------------------------------------------
+
+    def adherent(self, siren: str) -> Adherent | None:
+        """The adherent group ``/<groupement>/<siren>``, wherever its groupement is."""
+        with keycloak_errors():
+            groups = self._admin.get_groups(
+                {"search": siren, "exact": "true", "briefRepresentation": "false"}
+            )
+        for groupement in groups:
+            for group in groupement.get("subGroups") or []:
+                if group.get("name") == siren:
+                    return mapping.adherent(str(groupement["name"]), group)
+        return None
+
+    def require_adherent(self, siren: str) -> Adherent:
+        adherent = self.adherent(siren)
+        if adherent is None:
+            raise UnknownAdherent(siren)
+        return adherent
+
+    def members(self, adherent: Adherent) -> list[Person]:
+        """Everyone in the adherent's group, with their attributes: one call per page."""
+        path = f"groups/{adherent.group_id}/members"
+        return [
+            Person.from_representation(user)
+            for user in self._kc.pages(path, briefRepresentation="false")
+        ]
+
+    def member_ids(self, group_id: str) -> frozenset[str]:
+        """Ids of the group's members (brief pages)."""
+        path = f"groups/{group_id}/members"
+        pages = self._kc.pages(path, LISTING_PAGE, briefRepresentation="true")
+        return frozenset(str(user["id"]) for user in pages)
+
+    # --- a person's groups ----------------------------------------------------------------------
+
+    def person_adherents(self, person_id: str) -> dict[str, Adherent]:
+        """SIREN → adherent group the person is a member of, with its attributes (lots,
+        principals): what :mod:`portal.core.authority` needs besides the person's own
+        attributes. One call (paged)."""
+        groups = self._kc.pages(f"users/{person_id}/groups", briefRepresentation="false")
+        return mapping.adherent_groups(groups)
+
+    def coordinated_groupements(self, person_id: str) -> frozenset[str]:
+        """Codes of the groupements this person coordinates: their ``/coordonnateurs/<code>``
+        marker groups (the same groups the admin-console permissions are granted to)."""
+        with keycloak_errors():
+            groups = self._admin.get_user_groups(person_id, brief_representation=True)
+        prefix = schema.coordinators_path("")
+        return frozenset(
+            str(group["path"]).removeprefix(prefix)
+            for group in groups
+            if str(group.get("path", "")).startswith(prefix)
+        )
+
+    def join(self, person_id: str, group_id: str) -> None:
+        """Joining a group one is already in changes nothing."""
+        with keycloak_errors():
+            self._admin.group_user_add(person_id, group_id)
+
+    def leave(self, person_id: str, group_id: str) -> None:
+        """Leaving a group one is not in is a 404 in Keycloak: nothing to do."""
+        try:
+            with keycloak_errors():
+                self._admin.group_user_remove(person_id, group_id)
+        except KeycloakRefused as error:
+            if not refused(error, 404):
+                raise
+
+    # --- principals: written once per SIREN/lot -------------------------------------------------
+
+    def claim_principals(self, group_id: str, principals: Mapping[str, str]) -> frozenset[str]:
+        """``principal.<lot>`` for each lot of ``principals`` (lot → person id) that has none
+        yet; returns the lots set. Keycloak refuses another person in place of a principal."""
+        claimed: set[str] = set()
+
+        def claim(attributes: dict[str, list[str]]) -> bool:
+            claimed.clear()  # the edit is redone after a concurrent change
+            for lot, person_id in principals.items():
+                if not attributes.get(schema.principal_attribute(lot)):
+                    attributes[schema.principal_attribute(lot)] = [person_id]
+                    claimed.add(lot)
+            return bool(claimed)
+
+        return frozenset(claimed) if self.write(group_id, claim) else frozenset()
+
+    def release_principal(self, scope: Scope, person_id: str) -> None:
+        """Undo a claim of a grant that failed (only if still this person)."""
+        key = schema.principal_attribute(scope.lot)
+
+        def drop(attributes: dict[str, list[str]]) -> bool:
+            return attributes.get(key) == [person_id] and bool(attributes.pop(key))
+
+        self.write(self.require_adherent(scope.siren).group_id, drop)
+
+    def write(self, group_id: str, edit: GroupEdit) -> bool:
+        """Read the group, let ``edit`` change its attributes (False: nothing to write) and
+        write it back conditionally (:mod:`portal.core.keycloak.revisions`); on a concurrent
+        change, read it again and redo. Returns whether a write was made."""
+        for attempt in range(revisions.WRITE_ATTEMPTS):
+            revisions.back_off(attempt)
+            with keycloak_errors():
+                group = copy.deepcopy(dict(self._admin.get_group(group_id)))
+            if not edit(group.setdefault("attributes", {})):
+                return False
+            try:
+                self._kc.put_json(f"collecte-revisions/groups/{group_id}", group)
+            except KeycloakRefused as error:
+                if revisions.stale_group_write(error):
+                    continue
+                raise
+            return True
+        raise ConcurrentChange(group_id)
