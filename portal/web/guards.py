@@ -24,6 +24,7 @@ from typing import ParamSpec
 from flask import g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from portal.core.keycloak import schema
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.support_desk import SUPPORT_ROLE, NotSupport, SupportDesk
 from portal.web.auth import STAFF_KEY, SUPPORT_KEY, SessionUser, current_user
@@ -38,7 +39,7 @@ View = Callable[..., ResponseReturnValue]
 ViewGuard = Callable[[View], View]
 ViewDecorator = Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]
 
-COORDINATOR_ROLE = "coordonnateur"
+COORDINATOR_ROLE = schema.COORDINATOR_ROLE
 
 
 # --- signed in --------------------------------------------------------------------------------

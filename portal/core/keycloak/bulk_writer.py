@@ -1,7 +1,7 @@
 """The bulk import's Admin API side (:mod:`portal.core.services.bulk` decides, this writes):
 what exists for a file (:meth:`BulkWriter.import_state`) and writing a plan
 (:meth:`BulkWriter.apply_import`). The French lines of the report come from the service
-(:mod:`portal.core.services.bulk_report`)."""
+(:mod:`portal.core.services.bulk.report`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from portal.core.keycloak.groups import LISTING_PAGE, Groups
 from portal.core.keycloak.invitations import Invitations
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
-from portal.core.services import bulk_report as bulk
 from portal.core.services.bulk import Existing, Outcome, PersonUpdate, Plan
+from portal.core.services.bulk import report as bulk
 
 #: People per partial-import call (each call stays well under the clients' 10 s timeout:
 #: python-keycloak retries a POST that timed out, and a second import running beside the first

@@ -148,8 +148,8 @@ def _collection(diagnosis: Diagnosis, person: Person) -> Condition:
         detail = f"{detail} — {ignored}" if detail else ignored
     blocking = not scopes and not diagnosis.is_staff
     return Condition(
-        "collecte",
-        "Interlocuteur de collecte",
+        Function.COLLECTE.value,
+        Function.COLLECTE.label,
         bool(scopes),
         blocking=blocking,
         detail=detail,

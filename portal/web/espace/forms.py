@@ -9,14 +9,14 @@ from wtforms import SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.core.domain import ContactDetails
+from portal.core.domain import ContactDetails, Function
 from portal.core.validation import parse_scope
 from portal.web.fields import BaseForm, ContactForm, PersonForm
 
 #: The functions a technical or billing contact may hold (value, label).
 FONCTIONS: tuple[tuple[str, str], ...] = (
-    ("technique", "Interlocuteur technique"),
-    ("facturation", "Interlocuteur de facturation"),
+    (Function.TECHNIQUE.value, Function.TECHNIQUE.label),
+    (Function.FACTURATION.value, Function.FACTURATION.label),
 )
 
 FONCTIONS_REQUIRED = "Cochez au moins une fonction."

@@ -3,7 +3,8 @@ side is :mod:`portal.core.keycloak.bulk_writer`)."""
 
 from __future__ import annotations
 
-from portal.core.services.bulk import Kind, NewPerson, PersonUpdate, ReportLine
+from portal.core.services.bulk.planning import NewPerson, PersonUpdate
+from portal.core.services.bulk.reading import Kind, ReportLine
 
 
 def not_created(person: NewPerson) -> ReportLine:
