@@ -188,7 +188,11 @@ def update_read_only(api: Api, email: str) -> dict[str, Any]:
     sent["attributes"]["cguVersionAcceptee"] = ["2099-01"]
     sent["firstName"] = "Zoé"
     refused = api.put(f"{USERS}/{person_id}", sent)
-    return {"status": refused.status, "body": refused.body, "unchanged": _read(api, person_id) == before}
+    return {
+        "status": refused.status,
+        "body": refused.body,
+        "unchanged": _read(api, person_id) == before,
+    }
 
 
 def update_unmanaged(api: Api, email: str) -> dict[str, Any]:
@@ -340,7 +344,9 @@ CASES = [
         {"status": 204, "firstName": "Zoé", "attributes": ["revision", "telephoneFixe"]},
     ),
     Case(update_stale_revision, {"status": 400, "body": _field("revision", REVISION_CHANGED)}),
-    Case(update_invalid_phone, {"status": 400, "body": _field("telephoneFixe", PHONE_ERROR, PHONE)}),
+    Case(
+        update_invalid_phone, {"status": 400, "body": _field("telephoneFixe", PHONE_ERROR, PHONE)}
+    ),
     Case(
         update_three_errors,
         {

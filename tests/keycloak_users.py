@@ -56,7 +56,11 @@ class Answer:
 
     def callback(self) -> tuple[int, dict[str, str], str]:
         """As a `responses` callback returns it."""
-        return self.status, self.headers, "" if self.body is None else json.dumps(self.body, separators=(",", ":"))
+        return (
+            self.status,
+            self.headers,
+            "" if self.body is None else json.dumps(self.body, separators=(",", ":")),
+        )
 
 
 class Profile:
