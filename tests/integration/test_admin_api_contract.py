@@ -5,6 +5,7 @@ Keycloak (or the realm's profile) changes, this fails and the fake is changed wi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,8 +36,6 @@ class KeycloakApi:
 
 
 def _json(body: Mapping[str, Any]) -> str:
-    import json
-
     return json.dumps(body)
 
 

@@ -16,6 +16,8 @@ from .conftest import KEYCLOAK_URL
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_the_fake_answers_as_keycloak(kc: responses.RequestsMock, case: Case) -> None:
     email = f"contrat-{uuid.uuid4().hex[:10]}@exemple-adherent.fr"
-    assert case.run(FakeApi(kc, KEYCLOAK_URL), email) == case.expected
-    for unused in [r for r in kc.registered() if r.call_count == 0]:
-        kc.remove(unused)  # a case need not read nor update
+    try:
+        assert case.run(FakeApi(kc, KEYCLOAK_URL), email) == case.expected
+    finally:
+        for unused in [r for r in kc.registered() if r.call_count == 0]:
+            kc.remove(unused)  # a case need not read nor update
