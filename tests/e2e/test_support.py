@@ -18,9 +18,9 @@ from tests.e2e.journeys import (
     start_invitation,
 )
 from tests.e2e.lockout import FAILURE_FACTOR, type_wrong_password
+from tests.realm_data import fresh_siren
 from tests.second_factor import sign_in_staff
 
-SIREN = "213500085"
 SUPPORT_PASSWORD = "Support-Essai-2026!"
 
 
@@ -43,16 +43,17 @@ def diagnose(page, platform, email: str) -> None:
 def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
     platform, adherent, activated_person, unique_email, page
 ):
-    adherent(SIREN, "Commune de Supportville", ("1",))
-    member = activated_person(PASSWORD, collecte=[f"{SIREN}/1"])
-    make_principal(platform, SIREN, "1", member)
+    # its own adherent: the principal and the queue are this test's alone
+    siren = adherent(fresh_siren(), "Commune de Supportville", ("1",))
+    member = activated_person(PASSWORD, collecte=[f"{siren}/1"])
+    make_principal(platform, siren, "1", member)
     support = support_user(platform, activated_person)
     newcomer = unique_email("nouvelle")
 
     # The member asks for an additional collection contact.
     sign_in(page, platform.portal_url, member, PASSWORD)
     expect_signed_in(page, platform.portal_url, member)
-    page.goto(f"{platform.portal_url}/espace/{SIREN}/1/")
+    page.goto(f"{platform.portal_url}/espace/{siren}/1/")
     page.click("#demander-collecte")
     fill_contact(page, nom="Nouvelle", prenom="Léa", email=newcomer, fixe="", mobile="0612345678")
     page.click("main button[type=submit]")
@@ -61,7 +62,7 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
 
     # Support accepts it from the queue.
     sign_in_staff(page, platform.portal_url, support, SUPPORT_PASSWORD)
-    page.goto(f"{platform.portal_url}/support/?siren={SIREN}")
+    page.goto(f"{platform.portal_url}/support/?siren={siren}")
     row = page.locator("tr[data-demande]", has_text=newcomer)
     row.locator("form.accepter button").click()
     assert "Invitation envoyée" in page.locator("body").inner_text()
@@ -71,7 +72,7 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
     complete_invitation(page, platform, mail_link(platform.mail, newcomer), newcomer)
 
     # The principal is still the first member.
-    page.goto(f"{platform.portal_url}/espace/{SIREN}/1/")
+    page.goto(f"{platform.portal_url}/espace/{siren}/1/")
     assert member in page.locator("#principal").inner_text()
     assert newcomer not in page.locator("#principal").inner_text()
     assert newcomer in page.locator("#collecte").inner_text()
@@ -80,7 +81,8 @@ def test_request_accepted_by_support_becomes_a_signed_in_collection_contact(
 def test_diagnosis_follows_a_person_from_invited_to_healthy_and_locked(
     platform, adherent, activated_person, create_person, unique_email, page
 ):
-    adherent(SIREN, "Commune de Supportville", ("1",))
+    # its own adherent: the principal and the queue are this test's alone
+    siren = adherent(fresh_siren(), "Commune de Supportville", ("1",))
     support = support_user(platform, activated_person)
     sign_in_staff(page, platform.portal_url, support, SUPPORT_PASSWORD)
     expect_signed_in(page, platform.portal_url, support)
@@ -88,14 +90,14 @@ def test_diagnosis_follows_a_person_from_invited_to_healthy_and_locked(
     diagnose(page, platform, unique_email("inconnu"))
     assert condition(page, "connu") == "Non"
 
-    technical = platform.admin.get_user(create_person(technique=[f"{SIREN}/1"]))["email"]
+    technical = platform.admin.get_user(create_person(technique=[f"{siren}/1"]))["email"]
     diagnose(page, platform, technical)
     assert (condition(page, "connu"), condition(page, "collecte")) == ("Oui", "Non")
 
     # Support adds a collection contact directly: invited, not activated yet.
     newcomer = unique_email("diagnostic")
     page.goto(f"{platform.portal_url}/support/interlocuteurs/nouveau")
-    page.fill("input[name=siren]", SIREN)
+    page.fill("input[name=siren]", siren)
     page.fill("input[name=lot]", "1")
     fill_contact(page, nom="Diag", prenom="Nora", email=newcomer, fixe="0299000001", mobile="")
     page.click("main button[type=submit]")

@@ -14,6 +14,7 @@ from collecte_kc.coordinators import Coordinator, add_groupement
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.follow_up import State, follow_up
+from tests.realm_data import fresh_siren
 from tests.signin import sign_in, signin_client
 
 CODE = "GRP-SUIVI"
@@ -44,7 +45,9 @@ def groupement(platform: Any) -> dict[str, str]:
     return {"coordinator": outcome.coordinator_id}
 
 
-def _person(platform: Any, collecte: list[str], technique: list[str] | None = None) -> str:
+def _person(
+    platform: Any, collecte: list[str], technique: list[str] | None = None, code: str = CODE
+) -> str:
     sirens = sorted({value.split("/")[0] for value in collecte + (technique or [])})
     attributes: dict[str, list[str]] = {"collecte": collecte}
     if technique:
@@ -57,7 +60,7 @@ def _person(platform: Any, collecte: list[str], technique: list[str] | None = No
                 "lastName": "Suivi",
                 "enabled": True,
                 "attributes": attributes,
-                "groups": [f"/{CODE}/{siren}" for siren in sirens],
+                "groups": [f"/{code}/{siren}" for siren in sirens],
             }
         )
     )
@@ -138,18 +141,20 @@ def test_unknown_groupement(gateway: KeycloakGateway, groupement: dict[str, str]
     assert follow_up(gateway, "GRP-INCONNU") is None
 
 
-def test_members_are_read_page_by_page(
-    platform: Any, gateway: KeycloakGateway, groupement: dict[str, str]
-) -> None:
-    """More members than one page (100): nobody is missed."""
-    siren = "213591027"
+def test_members_are_read_page_by_page(platform: Any, gateway: KeycloakGateway) -> None:
+    """More members than one page (100): nobody is missed. In a groupement of its own: in
+    GRP-SUIVI this adherent and its 105 contacts would change the exact counts of
+    test_counts_are_exact whenever this test ran first."""
+    code, siren = f"GRP-PAGES-{uuid.uuid4().hex[:6].upper()}", fresh_siren()
     admin = platform.admin
-    parent = admin.get_group_by_path(f"/{CODE}")
+    outcome = add_groupement(
+        admin, code, "Groupement des pages", Coordinator(_email("coord"), "Claire", "Pages")
+    )
     admin.create_group(
         {"name": siren, "attributes": {"raisonSociale": ["Grande commune"], "lots": ["1"]}},
-        parent=parent["id"],
+        parent=outcome.groupement_id,
         skip_exists=True,
     )
-    created = {_person(platform, [f"{siren}/1"]) for _ in range(105)}
-    adherent = next(a for a in gateway.groupement_adherents(CODE) or [] if a.siren == siren)
+    created = {_person(platform, [f"{siren}/1"], code=code) for _ in range(105)}
+    adherent = next(a for a in gateway.groupement_adherents(code) or [] if a.siren == siren)
     assert {person.id for person in gateway.adherent_members(adherent)} == created

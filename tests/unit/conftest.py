@@ -28,6 +28,7 @@ from werkzeug.test import TestResponse
 from portal.core.domain import CollectionRequest, Scope
 from portal.web.app import create_app
 from portal.web.auth import USER_KEY, SessionUser
+from tests.keycloak_users import Users
 
 KEYCLOAK_URL = "http://keycloak.test"
 ISSUER = f"{KEYCLOAK_URL}/realms/collecte"
@@ -178,6 +179,10 @@ def user_json(
         "emailVerified": True,
         "createdTimestamp": 1700000000000,
         "access": {"manage": True},
+        "totp": False,
+        "disableableCredentialTypes": [],
+        "requiredActions": [],
+        "notBefore": 0,
         "attributes": attributes,
     }
 
@@ -263,7 +268,8 @@ class AdminApi:
 
     def __init__(self, kc: responses.RequestsMock) -> None:
         self.kc = kc
-        self.people: dict[str, dict[str, Any]] = {}
+        self.users = Users()
+        self.people: dict[str, dict[str, Any]] = self.users.people
         self.groups: dict[str, dict[str, Any]] = {}
         # person id → SIRENs of the adherent groups they are a member of (portal.core.authority)
         self.memberships: dict[str, set[str]] = {}
@@ -357,9 +363,9 @@ class AdminApi:
             if response.call_count == 0:
                 self.kc.remove(response)
 
-    def _serve(self, person_id: str) -> None:
+    def _serve(self, person_id: str) -> responses.BaseResponse:
         """GET /users/<id> answers the person as they are at that moment."""
-        self.kc.add_callback(
+        return self.kc.add_callback(
             responses.GET,
             f"{ADMIN_USERS_URL}/{person_id}",
             callback=lambda request: (200, {}, json.dumps(self.people[person_id])),
@@ -400,21 +406,35 @@ class AdminApi:
         self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
 
     def accept_update(self, person_id: str) -> None:
-        def update(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
-            self.people[person_id] = {**json.loads(str(request.body)), "id": person_id}
-            return 204, {}, ""
-
-        self.kc.add_callback(responses.PUT, f"{ADMIN_USERS_URL}/{person_id}", callback=update)
+        """PUT /users/<id> answered as Keycloak does (tests/keycloak_users.py): 400 for a profile
+        error, 409 for another person's e-mail, else 204 and the person stored as Keycloak
+        stores them (read-only attributes kept, a new revision)."""
+        self.kc.add_callback(
+            responses.PUT,
+            f"{ADMIN_USERS_URL}/{person_id}",
+            callback=lambda request: self.users.update(
+                person_id, json.loads(str(request.body))
+            ).callback(),
+        )
 
     def accept_create(self, person_id: str) -> None:
-        """POST /users answers 201 with the new user's URL; the new user can then be read."""
+        """POST /users answered as Keycloak does: 409 when a person known to the fake has the
+        e-mail, 400 for a profile error, else 201 with the new user's URL; the new user (with
+        the realm's default required actions) can then be read."""
+        location = f"{ADMIN_USERS_URL}/{person_id}"
+        self.kc.add_callback(
+            responses.POST,
+            ADMIN_USERS_URL,
+            callback=lambda request: self.users.create(
+                json.loads(str(request.body)), person_id, location
+            ).callback(),
+        )
+        # a refused creation is never read
+        self._optional.append(self._serve(person_id))
 
-        def create(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
-            self.people[person_id] = {**json.loads(str(request.body)), "id": person_id}
-            return 201, {"Location": f"{ADMIN_USERS_URL}/{person_id}"}, ""
-
-        self.kc.add_callback(responses.POST, ADMIN_USERS_URL, callback=create)
-        self._serve(person_id)
+    def someone_has(self, representation: dict[str, Any]) -> None:
+        """A person exists in Keycloak without the test reading them (e.g. created meanwhile)."""
+        self.people[representation["id"]] = representation
 
     def accept_join(self, person_id: str, siren: str) -> None:
         def join(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -555,6 +575,14 @@ class AdminApi:
             for call in self.kc.calls
             if call.request.method != "GET" and call.request.url != TOKEN_ENDPOINT
         ]
+
+
+def without_revision(representation: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's attributes but the revision, which Keycloak changes at each write: a write
+    undone leaves the person as they were, with another revision."""
+    attributes = dict(representation.get("attributes") or {})
+    attributes.pop("revision", None)
+    return attributes
 
 
 def _sirens_of(representation: Mapping[str, Any]) -> set[str]:

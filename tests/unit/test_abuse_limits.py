@@ -104,6 +104,9 @@ def request_accepted(api: AdminApi, post: Post, email: str, person_id: str) -> N
     api.accept_create(person_id)
     response = post(REQUEST_URL, {**CONTACT, "email": email, "perimetre": SCOPE_A})
     assert response.status_code == 302, response.get_data(as_text=True)
+    # The search answers "unknown" each time: the fake, which refuses an e-mail it holds as
+    # Keycloak does (409), forgets the person so that both agree.
+    api.people.pop(person_id)
 
 
 def request_refused(api: AdminApi, post: Post, email: str, message: str) -> None:
@@ -169,6 +172,7 @@ def test_the_address_limit_counts_every_member_and_says_nothing_about_accounts(
         for email in (known, unknown):
             response = post(REQUEST_URL, {**CONTACT, "email": email, "perimetre": SCOPE_A})
             assert response.status_code == 302, response.get_data(as_text=True)
+        api.people.pop("n-1")  # the search answers "unknown" again: see request_accepted
     assert len(outbox) == 4
 
     def searches() -> int:
@@ -235,6 +239,7 @@ def test_a_request_that_did_not_go_through_is_not_counted(
     messages: list[EmailMessage] = []
     monkeypatch.setattr(FakeSMTP, "outbox", messages, raising=False)
     monkeypatch.setattr("portal.core.notify.smtplib.SMTP", FakeSMTP)
+    member.people.pop("n-1")  # the search answers "unknown" again: see request_accepted
     member.email_search("cible@demoville.fr", [])
     response = post(REQUEST_URL, {**CONTACT, "email": "cible@demoville.fr", "perimetre": SCOPE_A})
     assert response.status_code == 302

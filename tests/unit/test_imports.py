@@ -248,6 +248,53 @@ def test_confirm_starts_a_job_whose_page_shows_progress_then_the_outcome(
     assert again.status_code == 409
 
 
+def test_a_person_created_between_the_dry_run_and_the_job_is_reported_and_nothing_else_written(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    """The dry run finds nobody with the address; before the job writes, someone creates a
+    person with it (in other letters case): Keycloak refuses the creation (409) and the job's
+    page says so on the line, in French; no invitation, no principal, nothing else written."""
+    support.kc.get(
+        f"{ADMIN_REALM_URL}/authentication/required-actions",
+        json=[{"alias": "TERMS_AND_CONDITIONS", "enabled": True, "defaultAction": True}],
+    )
+    support.kc.post(f"{ADMIN_REALM_URL}/partialImport", status=403, json={"error": "forbidden"})
+    support.accept_create(NEW_ID)
+    groupement_state(support, [{"email": "nouvelle@exemple.fr"}], [group_json(SIREN_A)])
+    line = f"nouvelle@exemple.fr;Durand;Anne;06 12 34 56 78;{SIREN_A};;1;collecte"
+    assert "Aucune erreur" in html(upload(client, csrf_token(), line)).by_id("bilan").text()
+    meanwhile = user_json(
+        "m0000000-0000-4000-8000-00000000000m", "Nouvelle@Exemple.fr", "Anne", "Durand"
+    )
+    support.someone_has(meanwhile)
+
+    response = client.post(
+        URL, data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"}
+    )
+    assert response.status_code == 303, response.text
+    done = finished(client, response.headers["Location"])
+
+    assert "terminé" in done.by_id("titre-resultat").text()
+    counters = {
+        li.attrs["data-compteur"]: li.text()
+        for li in done.by_id("compteurs").iter()
+        if "data-compteur" in li.attrs
+    }
+    assert counters["crees"].endswith(": 0")
+    assert counters["invitations"].endswith(": 0")
+    (failure,) = done.by_id("echecs").find_all("tr", class_="erreur")
+    assert failure.attrs["data-ligne"] == "2"
+    assert failure.find("td").text() == (
+        "nouvelle@exemple.fr n’a pas été créé (une personne a cette adresse, créée entre-temps) "
+        ": relancez l’import."
+    )
+    assert support.writes() == [
+        f"POST {ADMIN_REALM_URL}/partialImport",
+        f"POST {ADMIN_USERS_URL}",
+    ]
+    assert support.people == {meanwhile["id"]: meanwhile}
+
+
 def test_a_job_that_keycloak_stops_ends_in_failure_with_a_french_message(
     client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
 ) -> None:

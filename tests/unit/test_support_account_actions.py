@@ -123,7 +123,7 @@ def test_withdrawing_the_last_function_says_access_is_gone(
     support.adherent(SIREN_A)
     support.accept_update(MEMBER_ID)
     post(REVOKE)
-    assert support.people[MEMBER_ID]["attributes"]["collecte"] == []
+    assert support.people[MEMBER_ID]["attributes"].get("collecte", []) == []
     [(_, message)] = flashes(client)
     assert message.endswith("Il n'a plus accès à la plateforme de collecte.")
     assert "principal" not in message
