@@ -239,10 +239,8 @@ GUARDS: tuple[Guard, ...] = (
         "coordinator-role-and-group",
         "permissions des coordonnateurs : groupe marqueur OU rôle (AFFIRMATIVE)",
         "keycloak/collecte_kc/coordinators.py",
-        '            "decisionStrategy": "UNANIMOUS",\n'
-        '            "policies": [policy_id, ensure_coordinator_role_policy(admin, client_uuid)],\n',
-        '            "decisionStrategy": "AFFIRMATIVE",\n'
-        '            "policies": [policy_id, ensure_coordinator_role_policy(admin, client_uuid)],\n',
+        '            "decisionStrategy": "UNANIMOUS",\n            "policies": [policy_id, ens',
+        '            "decisionStrategy": "AFFIRMATIVE",\n            "policies": [policy_id, ens',
         (
             "tests/integration/test_coordinators.py"
             "::test_a_coordinators_powers_need_the_role_and_the_marker_group_together",
