@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakError
 
-from collecte_kc.coordinators import ensure_admin_permissions, ensure_policy
+from collecte_kc.coordinators import (
+    _find_by_name,
+    coordinators_policy,
+    ensure_admin_permissions,
+    ensure_policy,
+)
 from tests.coordination import PASSWORD, add_colleague, groupement
 from tests.realm_data import fresh_siren
 from tests.signin import admin_api_as
@@ -24,10 +29,10 @@ REFUSAL_TO_REMOVE = "cette fonction relève d’un autre groupement"
 
 
 def _marker_only_caller_with_a_permission(platform: Any) -> tuple[Any, str, str]:
-    """A former coordinator: still in the marker group, without the role `coordonnateur`, given a
-    Groups permission of his own on the adherent (a user policy, outside the aggregate « rôle et
-    groupe »), and a collection function there so that he may sign in. Returns his Admin API, the
-    adherent's SIREN and a colleague's id (a member who is not the principal)."""
+    """A former coordinator: still in the marker group, without the role `coordonnateur`, whose
+    groupement's permission wrongly no longer asks for the role, and with a collection function
+    there so that he may sign in. Returns his Admin API, the adherent's SIREN and a colleague's
+    id (a member who is not the principal)."""
     code, siren = f"GRP-RW-{uuid.uuid4().hex[:6].upper()}", fresh_siren()
     made = groupement(platform, code, siren)
     admin = platform.admin
@@ -39,24 +44,21 @@ def _marker_only_caller_with_a_permission(platform: Any) -> tuple[Any, str, str]
     marker = admin.get_group_by_path(f"/coordonnateurs/{code}")
     assert marker["id"] in {g["id"] for g in admin.get_user_groups(made.coordinator_id)}
 
+    # The groupement's permission granted to the marker group alone, no longer to « marker
+    # group AND role »: the misconfiguration the validators must survive.
     client_uuid = ensure_admin_permissions(admin)
-    policy = ensure_policy(
-        admin,
-        client_uuid,
-        "user",
-        {"name": f"test {code} : personne", "logic": "POSITIVE", "users": [made.coordinator_id]},
-    )
+    marker_policy = _find_by_name(admin, client_uuid, f"coordonnateurs {code}")
+    assert marker_policy is not None
     ensure_policy(
         admin,
         client_uuid,
-        "scope",
+        "aggregate",
         {
-            "name": f"test {code} : membres de l'adhérent",
-            "resourceType": "Groups",
-            "resources": [made.adherent_id],
-            "scopes": ["view", "view-members", "manage-members"],
-            "policies": [policy],
+            "name": coordinators_policy(code),
+            "description": "Test : groupe marqueur seul, sans le rôle.",
+            "logic": "POSITIVE",
             "decisionStrategy": "UNANIMOUS",
+            "policies": [marker_policy["id"]],
         },
     )
     colleague = add_colleague(admin, code, siren)
