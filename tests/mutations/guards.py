@@ -283,4 +283,16 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "credential-provider",
+        "fournisseur de mots de passe : mot de passe déjà haché accepté de tous",
+        JAVA + "PasswordSetByUserCredentialProviderFactory.java",
+        "            if (refusal != null) {\n",
+        "            if (false && refusal != null) {\n",
+        (
+            "tests/integration/test_coordinators.py"
+            "::test_coordinator_cannot_set_an_already_hashed_password",
+        ),
+        keycloak=True,
+    ),
 )
