@@ -127,7 +127,17 @@ def run_tests(copy: Path, tests: tuple[str, ...], timeout: float, log: Path) -> 
                 process.wait()
             return "TIMEOUT"
     # pytest: 0 all passed, 1 some failed; anything else (collection, usage) is no verdict.
+    if code == 1 and not _a_test_failed(log):
+        # Exit code 1 also covers errors in set-up (Keycloak not ready in time on a loaded
+        # machine): the mutation was not seen by a test, so it is no catch.
+        return "ERROR(set-up)"
     return {0: "SURVIVED", 1: "CAUGHT"}.get(code, f"ERROR({code})")
+
+
+def _a_test_failed(log: Path) -> bool:
+    """Whether pytest's last line (« 1 failed, 2 passed in 3.4s ») counts a failed test."""
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return bool(lines) and " failed" in f" {lines[-1]}"
 
 
 def check(guard: Guard, timeout: float | None, baseline: bool) -> Outcome:

@@ -213,4 +213,86 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "principal-portal",
+        "portail : principal écrit même si un autre a été noté entre-temps",
+        "portal/gateway.py",
+        "            if attributes.get(key):\n"
+        "                return False\n"
+        "            attributes[key] = [person_id]\n",
+        "            attributes[key] = [person_id]\n",
+        (
+            "tests/unit/test_no_lost_updates.py"
+            "::test_a_principal_claimed_by_someone_else_meanwhile_is_not_replaced",
+        ),
+    ),
+    Guard(
+        "principal-keycloak",
+        "RevisionedGroupResource : principal remplacé accepté",
+        JAVA + "RevisionedGroupResource.java",
+        "if (!principal.isEmpty() && !replacement.isEmpty() && !principal.equals(replacement)) {",
+        "if (false && !principal.equals(replacement)) {",
+        ("tests/integration/test_no_lost_updates.py::test_a_principal_is_never_replaced",),
+        keycloak=True,
+    ),
+    Guard(
+        "coordinator-role-and-group",
+        "permissions des coordonnateurs : groupe marqueur OU rôle (AFFIRMATIVE)",
+        "keycloak/collecte_kc/coordinators.py",
+        '            "decisionStrategy": "UNANIMOUS",\n            "policies": [policy_id, ens',
+        '            "decisionStrategy": "AFFIRMATIVE",\n            "policies": [policy_id, ens',
+        (
+            "tests/integration/test_coordinators.py"
+            "::test_a_coordinators_powers_need_the_role_and_the_marker_group_together",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "restricted-writer-role",
+        "RestrictedWriter : rôle coordonnateur plus exigé (groupe marqueur seul)",
+        JAVA + "RestrictedWriter.java",
+        "groupements = caller == null || coordinator == null || !caller.hasRole(coordinator)",
+        "groupements = caller == null || coordinator == null",
+        (
+            "tests/integration/test_restricted_writer.py"
+            "::test_without_the_coordinator_role_the_validators_refuse_even_with_a_permission",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "cgu-version",
+        "CGU : nouvelle version plus redemandée (comparaison inversée)",
+        JAVA + "VersionedTermsAndConditions.java",
+        "        if (acceptedBefore(user)\n                && !current.equals(",
+        "        if (acceptedBefore(user)\n                && current.equals(",
+        (
+            "tests/e2e/test_cgu_versions.py"
+            "::test_a_new_cgu_version_is_accepted_again_at_the_next_sign_in",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "invitation-superseded",
+        "lien d'invitation remplacé : < devient <= (lien de la seconde notée refusé)",
+        JAVA + "LatestInvitationActionTokenHandler.java",
+        "return token.getIat() < Long.parseLong(sent.trim());",
+        "return token.getIat() <= Long.parseLong(sent.trim());",
+        (
+            "tests/e2e/test_invitation_links.py"
+            "::test_a_link_issued_in_the_recorded_second_is_the_latest_one_issued_before_is_not",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "credential-provider",
+        "fournisseur de mots de passe : mot de passe déjà haché accepté de tous",
+        JAVA + "PasswordSetByUserCredentialProviderFactory.java",
+        "            if (refusal != null) {\n",
+        "            if (false && refusal != null) {\n",
+        (
+            "tests/integration/test_coordinators.py"
+            "::test_coordinator_cannot_set_an_already_hashed_password",
+        ),
+        keycloak=True,
+    ),
 )
