@@ -216,11 +216,9 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "principal-portal",
         "portail : principal écrit même si un autre a été noté entre-temps",
-        "portal/gateway.py",
-        "            if attributes.get(key):\n"
-        "                return False\n"
-        "            attributes[key] = [person_id]\n",
-        "            attributes[key] = [person_id]\n",
+        "portal/core/keycloak/groups.py",
+        "                if not attributes.get(schema.principal_attribute(lot)):\n",
+        "                if True:\n",
         (
             "tests/unit/test_no_lost_updates.py"
             "::test_a_principal_claimed_by_someone_else_meanwhile_is_not_replaced",
@@ -238,7 +236,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "coordinator-role-and-group",
         "permissions des coordonnateurs : groupe marqueur OU rôle (AFFIRMATIVE)",
-        "keycloak/collecte_kc/coordinators.py",
+        "portal/core/keycloak/coordination.py",
         '            "decisionStrategy": "UNANIMOUS",\n            "policies": [policy_id, ens',
         '            "decisionStrategy": "AFFIRMATIVE",\n            "policies": [policy_id, ens',
         (
