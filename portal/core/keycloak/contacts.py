@@ -52,11 +52,17 @@ class Contacts:
         may refuse by raising."""
         adherent = self._groups.require_adherent(scope.siren)
         existing = self._users.find_by_email(details.email)
-        if existing is not None:
-            vet(existing)
         if existing is None:
             attributes = {function.value: [str(scope)] for function in functions}
-            return self._create(details, adherent, attributes, change)
+            try:
+                return self._create(details, adherent, attributes, change)
+            except KeycloakRefused as error:
+                # 409: someone created this e-mail between the search and the creation. One
+                # e-mail is one person: they gain the functions as any existing person does.
+                existing = self._users.find_by_email(details.email) if refused(error, 409) else None
+                if existing is None:
+                    raise
+        vet(existing)
         if all(existing.holds(function, scope) for function in functions):
             # A value without membership of the adherent's group gives nothing
             # (portal.core.authority): joining the group is what the member asked for.
