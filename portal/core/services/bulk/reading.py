@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -223,14 +223,19 @@ def _check_row(number: int, values: Mapping[str, str]) -> tuple[Row | None, list
     def error(column: str, message: str) -> None:
         errors.append(ReportLine(number, Kind.ERROR, message, COLUMN_LABELS[column]))
 
-    email = values.get("email", "")
-    if not email:
-        error("email", "Indiquez l’adresse e-mail.")
-    else:
+    def required(column: str, missing: str, check: Callable[[str], str]) -> str:
+        """The column's value as ``check`` normalises it; else an error (the value as read)."""
+        value = values.get(column, "")
+        if not value:
+            error(column, missing)
+            return value
         try:
-            email = check_email(email)
+            return check(value)
         except FieldError as problem:
-            error("email", str(problem))
+            error(column, str(problem))
+            return value
+
+    email = required("email", "Indiquez l’adresse e-mail.", check_email)
     person_names = []
     for column, what in (("nom", "le nom"), ("prenom", "le prénom")):
         value = clean_text(values.get(column, "")) or ""
@@ -250,14 +255,7 @@ def _check_row(number: int, values: Mapping[str, str]) -> tuple[Row | None, list
             fixe, mobile = (None, e164) if is_mobile else (e164, None)
         except FieldError as problem:
             error("telephone", str(problem))
-    siren = values.get("siren", "")
-    if not siren:
-        error("siren", "Indiquez le SIREN.")
-    else:
-        try:
-            siren = check_siren(siren)
-        except FieldError as problem:
-            error("siren", str(problem))
+    siren = required("siren", "Indiquez le SIREN.", check_siren)
     lots = tuple(
         dict.fromkeys(part for part in re.split(r"[,;\s]+", values.get("lots", "")) if part)
     )
