@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--url-publique",
         help="adresse publique de Keycloak pour le lien de l'invitation (défaut : --url)",
     )
+    # argparse's subcommand set-up, alike in every command line of the tooling.
     commands = parser.add_subparsers(dest="commande", required=True, metavar="commande")
     add = commands.add_parser(
         "ajouter-groupement",

@@ -82,6 +82,7 @@ def cgu_version() -> str:
     if not value:
         lines = CGU_VERSION_FILE.read_text("utf-8").strip().splitlines()
         value = lines[0].strip() if lines else ""
+    # A checked input raising a French message, shaped like coordinators' validate_code.
     if not CGU_VERSION_PATTERN.fullmatch(value):
         raise ValueError(
             f"Version des CGU invalide : {value!r} (lettres, chiffres, « . », « _ » ou « - », "

@@ -116,6 +116,7 @@ class LimitReached(Exception):
 # --- user input ---------------------------------------------------------------------------------
 
 
+# Plain exception classes: alike in shape, one per failure the callers tell apart.
 class FieldError(ValueError):
     """A value that does not pass a check; ``str(error)`` is the French message."""
 

@@ -33,6 +33,7 @@ from portal.core.validation import (
     PHONE_NOT_MOBILE,
     PHONE_TOO_LONG,
     SIREN_INVALID,
+    # The same checks as the bulk import's reading: one validation for forms and files.
     FieldError,
     check_email,
     check_lot,

@@ -36,6 +36,7 @@ from typing import Any
 from keycloak.keycloak_admin import KeycloakAdmin
 
 from portal.core.domain import (
+    # The domain's vocabulary the facade's signatures use (support_desk.py imports the same).
     Adherent,
     Change,
     CollectionRequest,
@@ -133,6 +134,7 @@ class KeycloakGateway:
 
     # --- functions and requests -----------------------------------------------------------------
 
+    # Facade: Contacts.add_functions' signature, repeated while callers move to the resources.
     def add_functions(
         self,
         details: ContactDetails,
@@ -248,6 +250,7 @@ class KeycloakGateway:
     ) -> Invitation:
         return self.invitations.invite(person_id, redirect_uri, change, lifespan)
 
+    # Facade: Invitations.grant_collection's signature, repeated while callers move.
     def grant_collection(
         self,
         person_id: str,
@@ -269,6 +272,7 @@ class KeycloakGateway:
     ) -> Existing:
         return self.bulk.import_state(groupement, emails, sirens)
 
+    # Facade: BulkWriter.apply_import's signature, repeated while callers move.
     def apply_import(
         self,
         plan: Plan,

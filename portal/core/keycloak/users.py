@@ -23,6 +23,7 @@ SEARCH_LIMIT = 500
 Written = tuple[dict[str, Any], dict[str, Any]]
 
 
+# Each resource keeps the shared connection the same way (see connection.py).
 class Users:
     def __init__(self, connection: Connection) -> None:
         self._kc = connection

@@ -38,6 +38,7 @@ class State(StrEnum):
     EXPIRED = "invitation-expiree"
     ACTIVATED = "active"
 
+    # An enum with French labels, shaped like domain.Function on purpose.
     @property
     def label(self) -> str:
         return STATE_LABELS[self]

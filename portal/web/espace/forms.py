@@ -46,6 +46,7 @@ class _FunctionsField(SelectMultipleField):  # type: ignore[misc]
 class _PerimetreField(SelectField):  # type: ignore[misc]
     """One of the offered "SIREN/lot" values (WTForms checks it is offered)."""
 
+    # Same shape as _FonctionsField.pre_validate: WTForms' hook, each with its own messages.
     def pre_validate(self, form: Any) -> None:
         if not self.data:
             raise StopValidation(PERIMETRE_REQUIRED)

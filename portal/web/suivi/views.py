@@ -18,6 +18,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    # Flask's view helpers, imported the same way by every area's views.
     redirect,
     render_template,
     request,

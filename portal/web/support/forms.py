@@ -71,6 +71,7 @@ class PersonActionForm(BaseForm):
     email = email_field(required=True)
 
 
+# One form per action, alike in shape (a label, filters and French validators).
 class EmailChangeForm(BaseForm):
     """The person's new e-mail address, typed by support."""
 
