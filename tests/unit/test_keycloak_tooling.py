@@ -82,10 +82,6 @@ def test_providers_digest_follows_the_sources(tmp_path):
     assert providers.sources_digest(tmp_path / "main") != before
 
 
-@pytest.mark.skipif(
-    not (keycloak_home() / "lib" / "lib" / "main").is_dir(),
-    reason="distribution Keycloak absente (./keycloak/bootstrap.sh la télécharge)",
-)
 def test_providers_jar_is_built_once_per_version_of_the_sources(tmp_path, monkeypatch):
     stale = tmp_path / "collecte-providers-0000000000000000.jar"
     stale.touch()

@@ -75,11 +75,11 @@ def _jar_and_javap() -> tuple[Path, Path]:
 
     home = keycloak_home()
     if not (home / "lib").is_dir():
-        pytest.skip("Keycloak distribution not in .cache/: the providers jar cannot be built")
+        pytest.fail("Keycloak distribution not in .cache/ (run ./keycloak/bootstrap.sh): no providers jar")
     try:
         java_home = find_java_home()
     except KeycloakStartError:
-        pytest.skip("no JDK: the providers jar cannot be built")
+        pytest.fail("no JDK: the providers jar cannot be built")
     return ensure_providers_jar(home, java_home), java_home / "bin" / "javap"
 
 
