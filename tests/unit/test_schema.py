@@ -75,7 +75,7 @@ def _jar_and_javap() -> tuple[Path, Path]:
 
     home = keycloak_home()
     if not (home / "lib").is_dir():
-        pytest.fail("Keycloak distribution not in .cache/ (run ./keycloak/bootstrap.sh): no providers jar")
+        pytest.fail("no Keycloak distribution in .cache/ (./keycloak/bootstrap.sh fetches it)")
     try:
         java_home = find_java_home()
     except KeycloakStartError:
