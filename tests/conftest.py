@@ -34,7 +34,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             f"(journal : {started.keycloak.log_file})"
         )
         yield started
-        from tests.signin import delete_shared_clients
+        from tests.helpers.signin import delete_shared_clients
 
         delete_shared_clients(started.admin, started.keycloak_url)
 

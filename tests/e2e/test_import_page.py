@@ -28,9 +28,9 @@ from keycloak.exceptions import KeycloakGetError
 from playwright.sync_api import Page, expect
 
 from portal.core.keycloak.gateway import KeycloakGateway
-from tests.coordination import PASSWORD, Groupement, groupement
 from tests.e2e.journeys import expect_signed_in, mail_link, serious_violations
-from tests.second_factor import sign_in_staff
+from tests.helpers.coordination import PASSWORD, Groupement, groupement
+from tests.helpers.second_factor import sign_in_staff
 
 CODE_A, CODE_B = "GRP-IMPORT-E2E-A", "GRP-IMPORT-E2E-B"
 # The adherents the groupements start with, the two the correct file creates, the valid SIREN

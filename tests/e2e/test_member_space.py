@@ -17,7 +17,7 @@ from tests.e2e.journeys import (
     serious_violations,
     sign_in,
 )
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"

@@ -21,9 +21,9 @@ from collecte_kc.coordinators import (
     ensure_admin_permissions,
     ensure_policy,
 )
-from tests.coordination import PASSWORD, add_colleague, groupement
-from tests.realm_data import fresh_siren
-from tests.signin import admin_api_as
+from tests.helpers.coordination import PASSWORD, add_colleague, groupement
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import admin_api_as
 
 REFUSAL_TO_REMOVE = "cette fonction relève d’un autre groupement"
 

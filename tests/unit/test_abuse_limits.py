@@ -17,20 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import (
-    ADMIN_USERS_URL,
-    GROUPEMENT,
-    MEMBER,
-    SCOPE_A,
-    SIREN_A,
-    SUPPORT_USER,
-    TECHNICIAN,
-    AdminApi,
-    FakeSMTP,
-    assert_field_error,
-    flashes,
-    user_json,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import GROUPEMENT, SCOPE_A, SIREN_A, user_json
+from tests.helpers.mail import FakeSMTP
+from tests.helpers.pages import assert_field_error, flashes
+from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import ADMIN_USERS_URL
+
 from .test_espace_writes import CONTACT, REQUEST_URL
 from .test_suivi import BASE, COORDINATOR, NOT_ACTIVATED, dataset, staff_groups
 from .test_support_queue import ACCEPT, NINA, NINA_ID

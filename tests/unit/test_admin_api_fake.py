@@ -1,5 +1,5 @@
-"""The fake Admin API of the unit tests gives, for each case of tests/admin_api_cases.py, what
-Keycloak 26.7.3 gives (the contract test holds the expectations against the real server)."""
+"""The fake Admin API of the unit tests gives, for each case of tests/helpers/admin_api_cases.py,
+what Keycloak 26.7.3 gives (the contract test holds the expectations against the real server)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import uuid
 import pytest
 import responses
 
-from tests.admin_api_cases import CASES, Case, FakeApi
-
-from .conftest import KEYCLOAK_URL
+from tests.helpers.admin_api_cases import CASES, Case, FakeApi
+from tests.helpers.settings import KEYCLOAK_URL
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

@@ -22,8 +22,7 @@ from collecte_kc.applications import (
     wanted_client,
 )
 from collecte_kc.provision import admin_client
-
-from .conftest import ADMIN_REALM_URL, KEYCLOAK_URL
+from tests.helpers.settings import ADMIN_REALM_URL, KEYCLOAK_URL
 
 MASTER_TOKEN = f"{KEYCLOAK_URL}/realms/master/protocol/openid-connect/token"
 CLIENTS = f"{ADMIN_REALM_URL}/clients"

@@ -17,14 +17,13 @@ from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
 from portal.web.auth import is_safe_next
-
-from .conftest import (
+from tests.helpers.personas import session_user
+from tests.helpers.settings import (
     AUTHORIZATION_ENDPOINT,
     END_SESSION_ENDPOINT,
     ISSUER,
     JWKS_URI,
     TOKEN_ENDPOINT,
-    session_user,
 )
 
 CONDITIONS = (

@@ -20,23 +20,11 @@ from portal.core.authority import (
     within_remit,
 )
 from portal.core.domain import Adherent, Function, Person, Scope
-
-from .conftest import (
-    ADMIN_USERS_URL,
-    MEMBER,
-    SCOPE_A,
-    SCOPE_B,
-    SIREN_A,
-    SIREN_B,
-    TECHNICIAN,
-    AdminApi,
-    assert_field_error,
-    flashes,
-    get_page,
-    group_json,
-    html,
-    user_json,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SCOPE_B, SIREN_A, SIREN_B, group_json, user_json
+from tests.helpers.pages import assert_field_error, flashes, get_page, html
+from tests.helpers.personas import MEMBER, TECHNICIAN
+from tests.helpers.settings import ADMIN_USERS_URL
 
 Post = Callable[..., TestResponse]
 SignedIn = Callable[[dict[str, Any]], AdminApi]

@@ -13,8 +13,8 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 from portal.web.backchannel import LOGOUT_EVENT, RealmKeys
+from tests.helpers.settings import ISSUER, JWKS_URI, TOKEN_ENDPOINT
 
-from .conftest import ISSUER, JWKS_URI, TOKEN_ENDPOINT
 from .test_auth import id_token_for, start_sign_in
 
 LOGOUT_URL = "/auth/backchannel-logout"

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from portal.web.app import REQUIRED_SECRETS, ConfigurationError, create_app
-
-from .conftest import TEST_CONFIG
+from tests.helpers.settings import TEST_CONFIG
 
 
 @pytest.mark.parametrize("missing", REQUIRED_SECRETS)

@@ -26,8 +26,7 @@ from collecte_kc.demo_application import (
     scope_for,
 )
 from portal.web.backchannel import LOGOUT_EVENT
-
-from .conftest import (
+from tests.helpers.settings import (
     AUTHORIZATION_ENDPOINT,
     DISCOVERY,
     END_SESSION_ENDPOINT,

@@ -11,17 +11,10 @@ import responses
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import (
-    MEMBER,
-    OUTSIDER,
-    SCOPE_A,
-    SCOPE_B,
-    SIREN_A,
-    SIREN_B,
-    TECHNICIAN,
-    TOKEN_ENDPOINT,
-    AdminApi,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SCOPE_B, SIREN_A, SIREN_B
+from tests.helpers.personas import MEMBER, OUTSIDER, TECHNICIAN
+from tests.helpers.settings import TOKEN_ENDPOINT
 
 Post = Callable[..., TestResponse]
 SignIn = Callable[[Mapping[str, Any]], None]

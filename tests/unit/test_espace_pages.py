@@ -8,20 +8,17 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from portal.core.domain import RequestStatus
-
-from .conftest import (
-    MEMBER,
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import (
     SCOPE_A,
     SCOPE_B,
     SIREN_A,
-    TECHNICIAN,
-    AdminApi,
-    get_page,
     group_json,
-    html,
     request_json,
     user_json,
 )
+from tests.helpers.pages import get_page, html
+from tests.helpers.personas import MEMBER, TECHNICIAN
 
 SignIn = Callable[[Mapping[str, Any]], None]
 SignedIn = Callable[[dict[str, Any]], AdminApi]

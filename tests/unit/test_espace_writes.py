@@ -13,20 +13,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from portal.web import fields
-
-from .conftest import (
-    ADMIN_USERS_URL,
-    MEMBER,
-    SCOPE_A,
-    SCOPE_B,
-    SIREN_A,
-    TECHNICIAN,
-    AdminApi,
-    assert_field_error,
-    flashes,
-    html,
-    user_json,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SCOPE_B, SIREN_A, user_json
+from tests.helpers.pages import assert_field_error, flashes, html
+from tests.helpers.personas import MEMBER, TECHNICIAN
+from tests.helpers.settings import ADMIN_USERS_URL
 
 Post = Callable[..., TestResponse]
 NEW_ID = "n0000000-0000-4000-8000-00000000000n"

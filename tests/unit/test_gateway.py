@@ -21,16 +21,13 @@ from portal.core.errors import KeycloakRefused
 from portal.core.keycloak.gateway import INVITATION_WORKERS, KeycloakGateway, KeycloakUnavailable
 from portal.core.services.bulk import Plan
 from portal.web.gateway import get_gateway
-
-from .conftest import (
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import GROUPEMENT, SCOPE_A, user_json
+from tests.helpers.settings import (
     ADMIN_GROUPS_URL,
     ADMIN_REALM_URL,
     ADMIN_USERS_URL,
-    GROUPEMENT,
-    SCOPE_A,
     TOKEN_ENDPOINT,
-    AdminApi,
-    user_json,
 )
 
 CAMILLE: dict[str, Any] = {

@@ -18,9 +18,11 @@ from flask.testing import FlaskClient
 
 from portal.core import safe_files
 from portal.core.services.bulk import FileError, check, read_table
-
-from .conftest import ADMIN_REALM_URL, GROUPEMENT, SIREN_A, AdminApi, html
-from .xlsx_parts import (
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import GROUPEMENT, SIREN_A
+from tests.helpers.pages import html
+from tests.helpers.settings import ADMIN_REALM_URL
+from tests.helpers.xlsx_parts import (
     MACRO_MAIN,
     REL,
     content_types,

@@ -26,22 +26,11 @@ from werkzeug.test import TestResponse
 from portal.core.services.bulk import Kind, Outcome, ReportLine
 from portal.web.gateway import get_gateway
 from portal.web.imports import jobs
-
-from .conftest import (
-    ADMIN_GROUPS_URL,
-    ADMIN_REALM_URL,
-    ADMIN_USERS_URL,
-    GROUPEMENT,
-    SIREN_A,
-    SUPPORT_USER,
-    TECHNICIAN,
-    AdminApi,
-    assert_accessible,
-    get_page,
-    group_json,
-    html,
-    user_json,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import GROUPEMENT, SIREN_A, group_json, user_json
+from tests.helpers.pages import assert_accessible, get_page, html
+from tests.helpers.personas import SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import ADMIN_GROUPS_URL, ADMIN_REALM_URL, ADMIN_USERS_URL
 
 Post = Callable[..., TestResponse]
 SignIn = Callable[[Mapping[str, Any]], None]

@@ -18,7 +18,7 @@ from collecte_kc.dist import KEYCLOAK_SHA256, KEYCLOAK_VERSION, keycloak_home
 from collecte_kc.mailsink import links, start_sink
 from collecte_kc.paths import PROVIDERS_DIR
 from collecte_kc.sandbox import _term_unwinds
-from tests.ports import free_port
+from tests.helpers.ports import free_port
 
 
 def _fake_jdk(root: Path, name: str) -> Path:

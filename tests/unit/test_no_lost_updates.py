@@ -16,18 +16,11 @@ from requests import PreparedRequest
 from werkzeug.test import TestResponse
 
 from portal.core.keycloak import revisions
-
-from .conftest import (
-    ADMIN_USERS_URL,
-    GROUP_WRITES_URL,
-    SCOPE_A,
-    SCOPE_B,
-    SIREN_A,
-    TECHNICIAN,
-    AdminApi,
-    group_json,
-    html,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SCOPE_B, SIREN_A, group_json
+from tests.helpers.pages import html
+from tests.helpers.personas import TECHNICIAN
+from tests.helpers.settings import ADMIN_USERS_URL, GROUP_WRITES_URL
 
 Post = Callable[..., TestResponse]
 EDIT_URL = f"/espace/{SIREN_A}/1/contacts/{TECHNICIAN['id']}/modifier"

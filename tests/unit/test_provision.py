@@ -11,8 +11,7 @@ import responses
 
 from collecte_kc import provision
 from collecte_kc.paths import CGU_FILE, CGU_VERSION_FILE, REALM_FILE, USER_PROFILE_FILE
-
-from .conftest import ADMIN_REALM_URL, KEYCLOAK_URL
+from tests.helpers.settings import ADMIN_REALM_URL, KEYCLOAK_URL
 
 MASTER_TOKEN = f"{KEYCLOAK_URL}/realms/master/protocol/openid-connect/token"
 

@@ -15,8 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.web.app import ConfigurationError, create_app
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SIREN_A
+from tests.helpers.pages import html
+from tests.helpers.settings import TEST_CONFIG
 
-from .conftest import SCOPE_A, SIREN_A, TEST_CONFIG, AdminApi, html
 from .test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post
 
 PUBLIC = "https://collecte.example.fr"

@@ -12,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.web.sessions import SESSION_PREFIX
-
-from .conftest import session_user
+from tests.helpers.personas import session_user
 
 REALM = json.loads((Path(__file__).parents[2] / "realm-export.json").read_text("utf-8"))
 

@@ -13,8 +13,8 @@ from flask import Flask
 from requests import PreparedRequest
 
 from portal.core.keycloak.gateway import KeycloakGateway
+from tests.helpers.settings import TOKEN_ENDPOINT
 
-from .conftest import TOKEN_ENDPOINT
 from .test_gateway import CAMILLE, mock_user_search
 
 THREADS = 4

@@ -16,23 +16,18 @@ from flask.testing import FlaskClient
 from responses import matchers
 from werkzeug.test import TestResponse
 
-from .conftest import (
-    ADMIN_GROUPS_URL,
-    ADMIN_REALM_URL,
-    ADMIN_USERS_URL,
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import (
     CGU_VERSION,
     GROUPEMENT,
-    MEMBER,
     SIREN_A,
     SIREN_B,
-    SUPPORT_USER,
-    TECHNICIAN,
-    AdminApi,
-    get_page,
     group_json,
-    html,
     user_json,
 )
+from tests.helpers.pages import get_page, html
+from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import ADMIN_GROUPS_URL, ADMIN_REALM_URL, ADMIN_USERS_URL
 
 Post = Callable[..., TestResponse]
 SignIn = Callable[[Mapping[str, Any]], None]

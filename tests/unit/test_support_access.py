@@ -11,17 +11,11 @@ import responses
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import (
-    MEMBER,
-    SCOPE_A,
-    SIREN_A,
-    SUPPORT_USER,
-    TECHNICIAN,
-    TOKEN_ENDPOINT,
-    AdminApi,
-    assert_accessible,
-    html,
-)
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SIREN_A
+from tests.helpers.pages import assert_accessible, html
+from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import TOKEN_ENDPOINT
 
 Post = Callable[..., TestResponse]
 SignIn = Callable[[Mapping[str, Any]], None]

@@ -14,22 +14,12 @@ from werkzeug.test import TestResponse
 
 from portal.core.validation import EMAIL_INVALID
 from portal.web.support import forms as support_forms
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import SCOPE_A, SCOPE_B, SIREN_A, group_json
+from tests.helpers.pages import assert_field_error, flashes, get_page, html
+from tests.helpers.personas import MEMBER, OUTSIDER, SUPPORT_USER
+from tests.helpers.settings import ADMIN_USERS_URL
 
-from .conftest import (
-    ADMIN_USERS_URL,
-    MEMBER,
-    OUTSIDER,
-    SCOPE_A,
-    SCOPE_B,
-    SIREN_A,
-    SUPPORT_USER,
-    AdminApi,
-    assert_field_error,
-    flashes,
-    get_page,
-    group_json,
-    html,
-)
 from .test_support_diagnosis import diagnose, diagnosis_of
 
 Post = Callable[..., TestResponse]

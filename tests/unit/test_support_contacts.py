@@ -14,25 +14,19 @@ from werkzeug.test import TestResponse
 
 from portal.core.dates import date_paris
 from portal.web import fields
-
-from .conftest import (
-    ADMIN_USERS_URL,
-    GROUP_WRITES_URL,
+from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api_json import (
     GROUPEMENT,
-    MEMBER,
     SCOPE_A,
     SIREN_A,
-    SUPPORT_USER,
-    TECHNICIAN,
-    AdminApi,
-    assert_field_error,
-    flashes,
-    get_page,
     group_json,
-    html,
     request_json,
     user_json,
 )
+from tests.helpers.pages import assert_field_error, flashes, get_page, html
+from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import ADMIN_USERS_URL, GROUP_WRITES_URL
+
 from .test_espace_writes import EMAIL_CASES, NO_PHONE, PERSON_CASES
 
 Post = Callable[..., TestResponse]

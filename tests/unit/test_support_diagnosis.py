@@ -17,27 +17,19 @@ from portal.core.dates import date_paris
 from portal.core.services.diagnostic import action_label
 from portal.web import fields
 from portal.web.support import forms as support_forms
-
-from .conftest import (
-    ADMIN_REALM_URL,
-    ADMIN_USERS_URL,
+from tests.helpers.admin_api import AdminApi, without_revision
+from tests.helpers.admin_api_json import (
     CGU_VERSION,
     MASTER_REALM_ID,
-    MEMBER,
     PORTAL_ACCOUNT_ID,
     REALM_ID,
     SCOPE_A,
     SIREN_A,
-    SUPPORT_USER,
-    TECHNICIAN,
-    AdminApi,
-    Element,
-    flashes,
-    get_page,
-    html,
     user_json,
-    without_revision,
 )
+from tests.helpers.pages import Element, flashes, get_page, html
+from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
+from tests.helpers.settings import ADMIN_REALM_URL, ADMIN_USERS_URL
 
 Post = Callable[..., TestResponse]
 NOW = int(time.time())

@@ -15,28 +15,20 @@ from portal.core.dates import date_paris
 from portal.core.domain import RequestStatus
 from portal.web import fields
 from portal.web.support import forms as support_forms
-
-from .conftest import (
-    ADMIN_GROUPS_URL,
-    ADMIN_USERS_URL,
-    GROUP_WRITES_URL,
+from tests.helpers.admin_api import AdminApi, without_revision
+from tests.helpers.admin_api_json import (
     GROUPEMENT,
     SCOPE_A,
     SCOPE_B,
     SIREN_A,
     SIREN_B,
-    SUPPORT_USER,
-    AdminApi,
-    Element,
-    assert_accessible,
-    flashes,
-    get_page,
     group_json,
-    html,
     request_json,
     user_json,
-    without_revision,
 )
+from tests.helpers.pages import Element, assert_accessible, flashes, get_page, html
+from tests.helpers.personas import SUPPORT_USER
+from tests.helpers.settings import ADMIN_GROUPS_URL, ADMIN_USERS_URL, GROUP_WRITES_URL
 
 Post = Callable[..., TestResponse]
 NINA = user_json(

@@ -12,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.web.gateway import get_gateway
-
-from .conftest import DISCOVERY_URL, END_SESSION_ENDPOINT, TOKEN_ENDPOINT
+from tests.helpers.settings import DISCOVERY_URL, END_SESSION_ENDPOINT, TOKEN_ENDPOINT
 
 
 def assert_unavailable_page(response: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from collecte_kc.coordinators import Coordinator, add_groupement
-from tests.signin import admin_api_as
+from tests.helpers.signin import admin_api_as
 
 PASSWORD = "Coordination-2025!"  # test set-up only: the product never sets a password
 
@@ -83,8 +83,8 @@ def add_colleague(admin: KeycloakAdmin, code: str, siren: str) -> str:
 
 def coordinator_api(platform: Any, email: str, user_id: str) -> KeycloakAdmin:
     """Test set-up: give the invited coordinator a password as if they had followed the
-    invitation, then sign in as they do, through Keycloak's login form (tests/signin.py): the
-    Admin API with the coordinator's own token."""
+    invitation, then sign in as they do, through Keycloak's login form
+    (tests/helpers/signin.py): the Admin API with the coordinator's own token."""
     activate(platform, user_id)
     return admin_api_as(platform.admin, platform.keycloak_url, email, PASSWORD)
 

@@ -4,7 +4,7 @@ as the unit tests' fake (tests/unit/conftest.py) applies it.
 The rules come from the realm as code (`keycloak/user-profile.json`, `realm-export.json`), read
 when the fake starts, so the fake follows a change of the profile; the answers (status, error
 bodies, what is stored) are those the real server gives, held by the contract test
-(tests/integration/test_admin_api_contract.py, cases in tests/admin_api_cases.py).
+(tests/integration/test_admin_api_contract.py, cases in tests/helpers/admin_api_cases.py).
 
 Covered: creation and update (POST /users, PUT /users/<id>): 409 for an e-mail another user has
 (any case), 400 for a profile error (required, e-mail, pattern, options, a read-only attribute
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE_FILE = ROOT / "keycloak" / "user-profile.json"
 REALM_FILE = ROOT / "realm-export.json"
 

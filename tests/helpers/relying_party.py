@@ -27,7 +27,7 @@ import requests
 
 from collecte_kc.applications import PERIMETERS_SCOPE
 from collecte_kc.paths import CACHE_DIR
-from tests.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
+from tests.helpers.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
 
 OAUTH2_PROXY_VERSION = "v7.15.6"  # as in keycloak/bootstrap.sh
 OAUTH2_PROXY = CACHE_DIR / f"oauth2-proxy-{OAUTH2_PROXY_VERSION}" / "oauth2-proxy"

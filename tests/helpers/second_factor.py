@@ -2,7 +2,7 @@
 
 Support and coordinators (realm role `equipe-plateforme`) enrol an authenticator app at their
 first sign-in (Keycloak's CONFIGURE_TOTP page), then type its code at every sign-in. Every test
-that signs a staff member in, through the scripted form (tests/signin.py) or in Chromium
+that signs a staff member in, through the scripted form (tests/helpers/signin.py) or in Chromium
 (`sign_in_staff`), goes through here: the enrolment reads the secret Keycloak shows, keeps it
 for that e-mail, and later sign-ins compute the code from it with pyotp.
 
@@ -81,7 +81,7 @@ def wrong_code(email: str) -> str:
     return next(f"{n:06d}" for n in range(1000000) if f"{n:06d}" not in accepted)
 
 
-# --- the scripted browser (tests/signin.py) -------------------------------------------------
+# --- the scripted browser (tests/helpers/signin.py) -----------------------------------------------
 
 
 def answer_scripted(browser: Any, page: Any, email: str) -> Any | None:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from tests.second_factor import answer_scripted
+from tests.helpers.second_factor import answer_scripted
 
 REALM = "collecte"
 # The enrolment page, then (if the enrolment is refused) the code page: never more.
@@ -124,7 +124,7 @@ def sign_in(
 ) -> dict[str, Any]:
     """Keycloak's login form filled in and sent, the code exchanged with PKCE: the tokens
     (access, refresh, id) of the new Keycloak session. Staff give their second factor on the
-    way (enrolled at their first sign-in, tests/second_factor.py). `scope`: what the client
+    way (enrolled at their first sign-in, tests/helpers/second_factor.py). `scope`: what the client
     asks for; `accept_terms`: accept the CGU page if Keycloak shows it (as the person would).
     Raises `SignInRefused` with the message Keycloak showed when the sign-in does not end
     with a code."""
@@ -157,7 +157,7 @@ def sign_in(
         timeout=10,
     )
     # Redirects inside Keycloak are followed; the one to the client carries the code. Staff
-    # meet the second factor on the way (tests/second_factor.py answers it).
+    # meet the second factor on the way (tests/helpers/second_factor.py answers it).
     for _ in range(MAX_SECOND_FACTOR_PAGES + 2):
         while response.is_redirect:
             location = urljoin(response.url, response.headers["Location"])
