@@ -20,7 +20,7 @@ import requests
 
 from portal.core.domain import Change, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
-from tests.conftest import ensure_adherents, join_adherents
+from tests.helpers.platform import ensure_adherents, join_adherents
 from tests.helpers.realm_data import fresh_siren
 from tests.helpers.signin import SigninClient, SignInRefused, refresh, sign_in, signin_client
 

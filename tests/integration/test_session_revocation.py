@@ -17,8 +17,8 @@ import pytest
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from tests.conftest import ensure_adherents, join_adherents
 from tests.helpers.coordination import groupement
+from tests.helpers.platform import ensure_adherents, join_adherents
 from tests.helpers.realm_data import fresh_siren
 from tests.helpers.signin import SigninClient, refresh, sign_in, signin_client
 
