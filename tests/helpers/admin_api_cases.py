@@ -1,7 +1,7 @@
 """The Admin API requests the gateway relies on, as cases run the same way against the real
 Keycloak (tests/integration/test_admin_api_contract.py) and the unit tests' fake
-(tests/unit/test_admin_api_fake.py): when Keycloak answers otherwise, the contract test fails and
-the fake (tests/helpers/keycloak_users.py) is to be changed with it.
+(tests/unit/core/keycloak/test_admin_api_fake.py): when Keycloak answers otherwise, the contract
+test fails and the fake (tests/helpers/keycloak_users.py) is to be changed with it.
 
 A case sends its requests through an :class:`Api` and returns what it observed, reduced to what
 does not vary between runs (statuses, error bodies, stored fields; whether a revision changed

@@ -1,5 +1,5 @@
 """What Keycloak 26.7.3 does with a user written through the Admin API of the realm `collecte`,
-as the unit tests' fake (tests/unit/conftest.py) applies it.
+as the unit tests' fake (tests/helpers/admin_api.py) applies it.
 
 The rules come from the realm as code (`keycloak/user-profile.json`, `realm-export.json`), read
 when the fake starts, so the fake follows a change of the profile; the answers (status, error

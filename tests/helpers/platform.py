@@ -3,6 +3,8 @@ groups on it, for the integration and end-to-end tests."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from keycloak.exceptions import KeycloakGetError
 
 from collecte_kc.demo import ADHERENTS
@@ -10,7 +12,7 @@ from collecte_kc.sandbox import Sandbox
 from portal.core.keycloak.gateway import KeycloakGateway
 
 # The tests call it "platform": the whole throwaway platform of one test session.
-Platform = Sandbox
+Platform: TypeAlias = Sandbox
 
 
 DEMO_NAMES = {adherent.siren: adherent.raison_sociale for adherent in ADHERENTS}

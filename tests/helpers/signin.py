@@ -61,7 +61,7 @@ class SignInRefused(Exception):
 class LoopbackBrowser(requests.Session):
     """Sends `Secure` cookies back over plain http: the throwaway Keycloak runs on localhost."""
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         response = super().request(*args, **kwargs)
         for cookie in self.cookies:
             cookie.secure = False

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-PORTAL = Path(__file__).resolve().parents[2] / "portal"
+PORTAL = Path(__file__).resolve().parents[3] / "portal"
 WEB_STACK = {"flask", "flask_wtf", "authlib", "werkzeug"}
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from portal.web.sessions import SESSION_PREFIX
 from tests.helpers.personas import session_user
 
-REALM = json.loads((Path(__file__).parents[2] / "realm-export.json").read_text("utf-8"))
+REALM = json.loads((Path(__file__).parents[3] / "realm-export.json").read_text("utf-8"))
 
 
 def set_cookie_headers(client: FlaskClient, sign_in: Callable[..., None]) -> list[str]:

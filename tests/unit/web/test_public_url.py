@@ -20,7 +20,7 @@ from tests.helpers.admin_api_json import SCOPE_A, SIREN_A
 from tests.helpers.pages import html
 from tests.helpers.settings import TEST_CONFIG
 
-from .test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post
+from .espace.test_espace_writes import CONTACT, NEW_EMAIL, NEW_ID, REQUEST_URL, Post
 
 PUBLIC = "https://collecte.example.fr"
 

@@ -16,7 +16,7 @@ import pytest
 from portal.core.domain import Function
 from portal.core.keycloak import schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 #: The user profile's own attributes (Keycloak's, not the realm model's).
 KEYCLOAK_USER_FIELDS = {"username", "email", "firstName", "lastName"}
 PACKAGE = "fr.collecte.keycloak"

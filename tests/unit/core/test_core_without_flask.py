@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The web stack: the portal's front end needs them, nothing else may.
 WEB_PACKAGES = ("flask", "flask_wtf", "flask_session", "authlib", "werkzeug", "wtforms")
 #: The tooling that works on the core alone, and the sandbox, which serves the portal its caller

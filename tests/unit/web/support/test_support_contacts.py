@@ -27,7 +27,7 @@ from tests.helpers.pages import assert_field_error, flashes, get_page, html
 from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
 from tests.helpers.settings import ADMIN_USERS_URL, GROUP_WRITES_URL
 
-from .test_espace_writes import EMAIL_CASES, NO_PHONE, PERSON_CASES
+from ..espace.test_espace_writes import EMAIL_CASES, NO_PHONE, PERSON_CASES
 
 Post = Callable[..., TestResponse]
 NEW_ID = "n0000000-0000-4000-8000-00000000000n"

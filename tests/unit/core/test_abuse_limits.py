@@ -24,9 +24,9 @@ from tests.helpers.pages import assert_field_error, flashes
 from tests.helpers.personas import MEMBER, SUPPORT_USER, TECHNICIAN
 from tests.helpers.settings import ADMIN_USERS_URL
 
-from .test_espace_writes import CONTACT, REQUEST_URL
-from .test_suivi import BASE, COORDINATOR, NOT_ACTIVATED, dataset, staff_groups
-from .test_support_queue import ACCEPT, NINA, NINA_ID
+from ..web.espace.test_espace_writes import CONTACT, REQUEST_URL
+from ..web.suivi.test_suivi import BASE, COORDINATOR, NOT_ACTIVATED, dataset, staff_groups
+from ..web.support.test_support_queue import ACCEPT, NINA, NINA_ID
 
 Post = Callable[..., TestResponse]
 DAY = 24 * 3600
