@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakError
 
-from collecte_kc.coordinators import (
-    _find_by_name,
-    coordinators_policy,
+from portal.core.keycloak.admin_permissions import (
     ensure_admin_permissions,
     ensure_policy,
+    find_by_name,
 )
+from portal.core.keycloak.coordination import coordinators_policy
 from tests.helpers.coordination import PASSWORD, add_colleague, groupement
 from tests.helpers.realm_data import fresh_siren
 from tests.helpers.signin import admin_api_as
@@ -47,7 +47,7 @@ def _marker_only_caller_with_a_permission(platform: Any) -> tuple[Any, str, str]
     # The groupement's permission granted to the marker group alone, no longer to « marker
     # group AND role »: the misconfiguration the validators must survive.
     client_uuid = ensure_admin_permissions(admin)
-    marker_policy = _find_by_name(admin, client_uuid, f"coordonnateurs {code}")
+    marker_policy = find_by_name(admin, client_uuid, f"coordonnateurs {code}")
     assert marker_policy is not None
     ensure_policy(
         admin,
