@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keycloak.exceptions import KeycloakGetError
 
-from collecte_kc.demo import ADHERENTS
-from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, Sandbox, sandbox
+from collecte_kc.sandbox import CHROMIUM, CHROMIUM_ARGS, sandbox
 from portal import create_app
 from portal.core.keycloak.gateway import KeycloakGateway
+from tests.helpers.platform import Platform, ensure_adherents, join_adherents, make_adherent
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
-# The tests call it "platform": the whole throwaway platform of one test session.
-Platform = Sandbox
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +29,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             f"(journal : {started.keycloak.log_file})"
         )
         yield started
-        from tests.signin import delete_shared_clients
+        from tests.helpers.signin import delete_shared_clients
 
         delete_shared_clients(started.admin, started.keycloak_url)
 
@@ -52,7 +47,7 @@ def adherent(platform: Platform) -> Callable[..., str]:
     def create(
         siren: str, name: str = "Commune d'Essai", lots: tuple[str, ...] = ("1", "2")
     ) -> str:
-        _make_adherent(platform, siren, name, lots)
+        make_adherent(platform, siren, name, lots)
         return siren
 
     return create
@@ -115,52 +110,6 @@ def create_person(platform: Platform, unique_email: Callable[[str], str]) -> Cal
         return person_id
 
     return create
-
-
-DEMO_NAMES = {adherent.siren: adherent.raison_sociale for adherent in ADHERENTS}
-
-
-def ensure_adherents(platform: Platform, values: list[str]) -> None:
-    """The adherent group of each SIREN of these `SIREN/lot` values, made in /GRP-ESSAI (lots 1,
-    2 and those named) when no adherent has that SIREN (test set-up)."""
-    gateway = KeycloakGateway.from_config(platform.portal_config)
-    lots: dict[str, set[str]] = {}
-    for value in values:
-        siren, _, lot = value.partition("/")
-        lots.setdefault(siren, {"1", "2"}).add(lot)
-    for siren, named in sorted(lots.items()):
-        if gateway.adherent(siren) is None:
-            # a SIREN of the demo data gets its name there: tests that make it later, by
-            # that name, find it as they expect whichever test ran first
-            name = DEMO_NAMES.get(siren, "Commune d'Essai")
-            _make_adherent(platform, siren, name, tuple(sorted(named)))
-
-
-def _make_adherent(platform: Platform, siren: str, name: str, lots: tuple[str, ...]) -> None:
-    admin = platform.admin
-    try:
-        groupement = admin.get_group_by_path("/GRP-ESSAI")
-    except KeycloakGetError:
-        admin.create_group({"name": "GRP-ESSAI"}, skip_exists=True)
-        groupement = admin.get_group_by_path("/GRP-ESSAI")
-    try:
-        admin.get_group_by_path(f"/GRP-ESSAI/{siren}")
-    except KeycloakGetError:
-        admin.create_group(
-            {"name": siren, "attributes": {"raisonSociale": [name], "lots": list(lots)}},
-            parent=groupement["id"],
-            skip_exists=True,
-        )
-
-
-def join_adherents(platform: Platform, person_id: str, values: list[str]) -> None:
-    """Put the person in the adherent group of each SIREN of these `SIREN/lot` values (test
-    set-up, through the Admin API), where the group exists."""
-    gateway = KeycloakGateway.from_config(platform.portal_config)
-    for siren in sorted({value.partition("/")[0] for value in values}):
-        found = gateway.adherent(siren)
-        if found is not None:
-            platform.admin.group_user_add(person_id, found.group_id)
 
 
 def _launch_browser() -> Any:

@@ -19,7 +19,7 @@ def mail_link(mail: MailSink, email: str, count: int = 1) -> str:
     message = mail.wait_for(email, count=count)
     action_links = [link for link in links(message) if "/login-actions/" in link]
     assert action_links, f"aucun lien d'action dans : {message['Subject']}"
-    return action_links[0]
+    return str(action_links[0])
 
 
 def open_login_form(page: Any, portal_url: str) -> None:

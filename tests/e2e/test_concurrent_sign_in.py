@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.e2e.journeys import PASSWORD
-from tests.signin import LOGIN_FORM, LoopbackBrowser
+from tests.helpers.signin import LOGIN_FORM, LoopbackBrowser
 
 SIMULTANEOUS = 3
 FIELD_ERROR = re.compile(r'id="input-error[^"]*"[^>]*>(.*?)</span>', re.S)

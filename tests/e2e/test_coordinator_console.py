@@ -26,15 +26,15 @@ from typing import Any, NamedTuple
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.coordination import (
+from tests.e2e.journeys import mail_link
+from tests.helpers.coordination import (
     PASSWORD,
     Groupement,
     add_colleague,
     adherent,
     groupement,
 )
-from tests.e2e.journeys import mail_link
-from tests.second_factor import submit_staff_login
+from tests.helpers.second_factor import submit_staff_login
 
 CODE_A, CODE_B = "GRP-CONSOLE-A", "GRP-CONSOLE-B"
 SIREN_A, SIREN_A_2, SIREN_B = "213590037", "213590045", "213590060"

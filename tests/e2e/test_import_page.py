@@ -11,7 +11,7 @@ through the real Keycloak login pages (`/coordination/<groupement>/import`):
 - both pages (error report, job running and finished) have no serious or critical axe violation;
 - the coordinator of another groupement who opens that job's address gets the French 403 page.
 
-tests/unit/test_imports.py covers every branch against a mocked Admin API, and
+tests/unit/web/imports/test_imports.py covers every branch against a mocked Admin API, and
 tests/integration/test_bulk_import.py the writes against the real Keycloak; this proves the
 journey a coordinator actually clicks.
 """
@@ -28,9 +28,9 @@ from keycloak.exceptions import KeycloakGetError
 from playwright.sync_api import Page, expect
 
 from portal.core.keycloak.gateway import KeycloakGateway
-from tests.coordination import PASSWORD, Groupement, groupement
 from tests.e2e.journeys import expect_signed_in, mail_link, serious_violations
-from tests.second_factor import sign_in_staff
+from tests.helpers.coordination import PASSWORD, Groupement, groupement
+from tests.helpers.second_factor import sign_in_staff
 
 CODE_A, CODE_B = "GRP-IMPORT-E2E-A", "GRP-IMPORT-E2E-B"
 # The adherents the groupements start with, the two the correct file creates, the valid SIREN

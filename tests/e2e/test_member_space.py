@@ -8,7 +8,6 @@ from email.message import EmailMessage
 
 from collecte_kc.mailsink import MailSink, text_body
 from collecte_kc.sandbox import SUPPORT_EMAIL
-from tests.conftest import join_adherents
 from tests.e2e.journeys import (
     PASSWORD,
     expect_signed_in,
@@ -17,7 +16,8 @@ from tests.e2e.journeys import (
     serious_violations,
     sign_in,
 )
-from tests.realm_data import fresh_siren
+from tests.helpers.platform import join_adherents
+from tests.helpers.realm_data import fresh_siren
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"

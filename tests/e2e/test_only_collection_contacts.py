@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.journeys import PASSWORD, error_text, mail_link, open_login_form, sign_in
 from tests.e2e.lockout import AUTHENTICATE, FAILURE_FACTOR, type_wrong_password
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 REFUSAL = "n'est pas identifiée comme celle d'un interlocuteur de collecte"
 # Who is refused: a technical contact (say, a former collection contact whose function was

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.e2e.journeys import PASSWORD, expect_signed_in, fill_contact, sign_in
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 
 def test_a_fourth_request_for_one_address_is_refused_in_french(

@@ -15,7 +15,7 @@ from tests.e2e.journeys import (
     sign_out,
     submit_login,
 )
-from tests.second_factor import (
+from tests.helpers.second_factor import (
     enrol_in_browser,
     give_code_in_browser,
     is_enrolled,

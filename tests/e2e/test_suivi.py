@@ -20,7 +20,7 @@ from tests.e2e.journeys import (
     serious_violations,
     start_invitation,
 )
-from tests.second_factor import sign_in_staff
+from tests.helpers.second_factor import sign_in_staff
 
 CODE = "GRP-SUIVI-E2E"
 SIREN = "213591035"

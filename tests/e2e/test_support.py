@@ -18,8 +18,8 @@ from tests.e2e.journeys import (
     start_invitation,
 )
 from tests.e2e.lockout import FAILURE_FACTOR, type_wrong_password
-from tests.realm_data import fresh_siren
-from tests.second_factor import sign_in_staff
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.second_factor import sign_in_staff
 
 SUPPORT_PASSWORD = "Support-Essai-2026!"
 

@@ -14,8 +14,8 @@ from tests.e2e.journeys import (
     submit_login,
 )
 from tests.e2e.test_support import SUPPORT_PASSWORD, support_user
-from tests.realm_data import fresh_siren, principal_of
-from tests.second_factor import sign_in_staff
+from tests.helpers.realm_data import fresh_siren, principal_of
+from tests.helpers.second_factor import sign_in_staff
 
 
 def collection_contact(platform, adherent, activated_person, siren: str) -> str:

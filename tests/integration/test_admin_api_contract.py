@@ -1,6 +1,6 @@
 """The unit tests' fake Admin API answers as the real Keycloak does: each case of
-tests/admin_api_cases.py is sent to the session's Keycloak, as the portal's own service account,
-and to the fake; both must give what Keycloak 26.7.3 gave when the cases were written. When
+tests/helpers/admin_api_cases.py is sent to the session's Keycloak, as the portal's own service
+account, and to the fake; both must give what Keycloak 26.7.3 gave when the cases were written. When
 Keycloak (or the realm's profile) changes, this fails and the fake is changed with it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import responses
 from keycloak import KeycloakAdmin
 
 from portal.core.keycloak.gateway import KeycloakGateway
-from tests.admin_api_cases import CASES, Case, FakeApi, Reply, reply
+from tests.helpers.admin_api_cases import CASES, Case, FakeApi, Reply, reply
 
 pytestmark = pytest.mark.keycloak
 

@@ -21,9 +21,9 @@ from collecte_kc.applications import (
     application,
     register,
 )
-from tests.realm_data import fresh_siren
-from tests.relying_party import audiences, jwt_claims
-from tests.signin import REDIRECT_URI, SigninClient, password_grant, sign_in
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.relying_party import audiences, jwt_claims
+from tests.helpers.signin import REDIRECT_URI, SigninClient, password_grant, sign_in
 
 pytestmark = pytest.mark.keycloak
 

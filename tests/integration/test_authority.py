@@ -20,7 +20,7 @@ from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services import diagnostic
 from portal.core.services.follow_up import follow_up
 from portal.core.services.member_space import MemberSpace, NotAllowed, ProtectedAddress
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 
 def details(email: str) -> ContactDetails:

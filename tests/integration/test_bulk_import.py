@@ -19,7 +19,7 @@ from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.bulk import check, dry_run, read_table
 from portal.web.app import create_app
 from portal.web.imports import jobs
-from tests.conftest import Platform
+from tests.helpers.platform import Platform
 
 pytestmark = pytest.mark.keycloak
 

@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 import pytest
 from keycloak.exceptions import KeycloakError
 
-from tests.coordination import (
+from tests.e2e.journeys import open_login_form
+from tests.helpers.coordination import (
     Groupement,
     add_colleague,
     adherent,
@@ -32,8 +33,7 @@ from tests.coordination import (
     new_email,
     portal_admin,
 )
-from tests.e2e.journeys import open_login_form
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 pytestmark = pytest.mark.keycloak
 

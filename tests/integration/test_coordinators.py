@@ -2,7 +2,7 @@
 
 Two groupements, two coordinators provisioned by `collecte_kc.coordinators`; every check calls
 the Admin API with a real coordinator's access token, obtained as the coordinator does: Keycloak's
-login form and the authorization code (tests/signin.py), never the password grant.
+login form and the authorization code (tests/helpers/signin.py), never the password grant.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from portal.core.keycloak.admin_permissions import (
 from portal.core.keycloak.coordination import protect_all_principals, protect_principal
 from portal.core.keycloak.schema import INVITATION_ACTIONS
 from portal.core.services.bulk import check, dry_run, read_table
-from tests.coordination import (
+from tests.helpers.coordination import (
     PASSWORD,
     Groupement,
     add_colleague,
@@ -40,8 +40,8 @@ from tests.coordination import (
     new_email,
     portal_admin,
 )
-from tests.realm_data import fresh_siren
-from tests.signin import admin_api_as
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import admin_api_as
 
 NORD, SUD = "GRP-NORD", "GRP-SUD"
 SIREN_NORD, SIREN_NORD_2, SIREN_SUD = "213590003", "213590011", "213590029"

@@ -17,10 +17,10 @@ from werkzeug.serving import make_server
 
 from collecte_kc.applications import application, discovery_url, read_secret, register
 from collecte_kc.demo_application import BACKCHANNEL_PATH, CALLBACK_PATH, DemoConfig, create_app
-from tests.ports import free_port
-from tests.realm_data import fresh_siren
-from tests.relying_party import poll, require_perimeters_scope, sign_in_through
-from tests.signin import LoopbackBrowser
+from tests.helpers.ports import free_port
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.relying_party import poll, require_perimeters_scope, sign_in_through
+from tests.helpers.signin import LoopbackBrowser
 
 pytestmark = pytest.mark.keycloak
 

@@ -6,7 +6,7 @@ import pytest
 
 from portal.core.domain import Change, ContactDetails, Function, Scope
 from portal.core.keycloak.gateway import UnknownAdherent
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 SIREN_A = "213500010"
 SIREN_B = "253500011"

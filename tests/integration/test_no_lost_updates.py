@@ -23,8 +23,8 @@ from keycloak.exceptions import KeycloakPutError
 
 from portal.core.domain import Change, ContactDetails, Function, Scope
 from portal.core.keycloak.gateway import InvitationNotSent, KeycloakGateway
-from tests.coordination import groupement, new_email
-from tests.realm_data import fresh_siren, principal_of
+from tests.helpers.coordination import groupement, new_email
+from tests.helpers.realm_data import fresh_siren, principal_of
 
 
 def change(by: str, what: str = "essai") -> Change:

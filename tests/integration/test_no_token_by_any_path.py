@@ -28,8 +28,8 @@ import requests
 
 from collecte_kc.coordinators import Coordinator, add_groupement
 from portal.core.keycloak.schema import COORDINATOR_ROLE
-from tests.conftest import ensure_adherents, join_adherents
-from tests.signin import (
+from tests.helpers.platform import ensure_adherents, join_adherents
+from tests.helpers.signin import (
     SigninClient,
     password_grant,
     sign_in,

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from portal.web.app import create_app
-from tests.ports import free_port
+from tests.helpers.ports import free_port
 
 
 class Relay:

@@ -5,7 +5,7 @@ any script holding the person's token) writes the person's own profile under the
 profile (keycloak/user-profile.json): their name, nothing else. Their functions (`collecte`,
 `technique`, `facturation`: what they may do, for which SIREN/lot) and the CGU version they
 accepted (written by Keycloak's CGU page only, VersionedTermsAndConditions) stay as they are.
-The token comes from the real login form (tests/signin.py), never from the password grant.
+The token comes from the real login form (tests/helpers/signin.py), never from the password grant.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pytest
 import requests
 from keycloak.exceptions import KeycloakError
 
-from tests.coordination import portal_admin
-from tests.realm_data import fresh_siren
-from tests.signin import SigninClient, sign_in, signin_client
+from tests.helpers.coordination import portal_admin
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import SigninClient, sign_in, signin_client
 
 PASSWORD = "Essai-Mon-Compte-2026!"  # test set-up only: the product never sets a password
 FUNCTIONS = ("collecte", "technique", "facturation")

@@ -3,8 +3,8 @@ Keycloak with the platform's one authority rule (`Perimeters`, Java twin of
 portal/core/authority.py),
 in the ID token and at userinfo when the client asks for the scope `perimetres-collecte`; and the
 sign-in that follows the same rule (a `collecte` value without the adherent's group opens no
-session). Tokens come from the real login form (tests/signin.py), on a client made by the test:
-new clients get the realm's optional scope `perimetres-collecte`."""
+session). Tokens come from the real login form (tests/helpers/signin.py), on a client made by the
+test: new clients get the realm's optional scope `perimetres-collecte`."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import requests
 
 from portal.core.domain import Change, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
-from tests.conftest import ensure_adherents, join_adherents
-from tests.realm_data import fresh_siren
-from tests.signin import SigninClient, SignInRefused, refresh, sign_in, signin_client
+from tests.helpers.platform import ensure_adherents, join_adherents
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import SigninClient, SignInRefused, refresh, sign_in, signin_client
 
 PASSWORD = "Essai-Perimetres-2026!"  # test set-up only: the product never sets a password
 WITH_CLAIMS = "openid perimetres-collecte"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from collecte_kc.provision import provision
-from tests.realm_data import fresh_siren
-from tests.signin import password_grant
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import password_grant
 
 VOLATILE_KEYS = {"id", "notBefore"}
 

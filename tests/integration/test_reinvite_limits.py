@@ -7,7 +7,7 @@ import pytest
 
 from portal.core.abuse_limits import LimitReached
 from portal.core.services.support_desk import SupportDesk
-from tests.realm_data import fresh_siren
+from tests.helpers.realm_data import fresh_siren
 
 SUPPORT = "sam.support@collecte.test"
 

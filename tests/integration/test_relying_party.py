@@ -22,9 +22,9 @@ import requests
 
 from collecte_kc.applications import PERIMETERS_SCOPE, application, read_secret, register
 from portal.core.domain import Change, Scope
-from tests.ports import free_port
-from tests.realm_data import fresh_siren
-from tests.relying_party import (
+from tests.helpers.ports import free_port
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.relying_party import (
     audiences,
     echo_upstream,
     jwt_claims,
@@ -34,7 +34,7 @@ from tests.relying_party import (
     require_perimeters_scope,
     sign_in_through,
 )
-from tests.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
+from tests.helpers.signin import LOGIN_FORM, LoopbackBrowser, SignInRefused
 
 pytestmark = pytest.mark.keycloak
 

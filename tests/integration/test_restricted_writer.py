@@ -21,9 +21,9 @@ from portal.core.keycloak.admin_permissions import (
     find_by_name,
 )
 from portal.core.keycloak.coordination import coordinators_policy
-from tests.coordination import PASSWORD, add_colleague, groupement
-from tests.realm_data import fresh_siren
-from tests.signin import admin_api_as
+from tests.helpers.coordination import PASSWORD, add_colleague, groupement
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import admin_api_as
 
 REFUSAL_TO_REMOVE = "cette fonction relève d’un autre groupement"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.second_factor import forget, is_enrolled
-from tests.signin import shared_client, sign_in
+from tests.helpers.second_factor import forget, is_enrolled
+from tests.helpers.signin import shared_client, sign_in
 
 PASSWORD = "Personnel-Essai-2026!"
 

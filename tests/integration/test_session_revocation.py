@@ -2,7 +2,8 @@
 or their staff role, and so may no longer sign in, loses their open Keycloak sessions with the
 change, whoever makes it (the portal's service account, the administrator, a coordinator) —
 Keycloak's `SessionRevocationListener`. Sessions are opened through the login form
-(tests/signin.py); a refused refresh token is the proof the session is over for the client."""
+(tests/helpers/signin.py); a refused refresh token is the proof the session is over for the
+client."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import pytest
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from tests.conftest import ensure_adherents, join_adherents
-from tests.coordination import groupement
-from tests.realm_data import fresh_siren
-from tests.signin import SigninClient, refresh, sign_in, signin_client
+from tests.helpers.coordination import groupement
+from tests.helpers.platform import ensure_adherents, join_adherents
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import SigninClient, refresh, sign_in, signin_client
 
 PASSWORD = "Essai-Revocation-2026!"  # test set-up only: the product never sets a password
 

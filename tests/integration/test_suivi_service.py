@@ -14,8 +14,8 @@ from collecte_kc.coordinators import Coordinator, add_groupement
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.follow_up import State, follow_up
-from tests.realm_data import fresh_siren
-from tests.signin import sign_in, signin_client
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import sign_in, signin_client
 
 CODE = "GRP-SUIVI"
 SIREN_1, SIREN_2 = "213591001", "213591019"

@@ -13,7 +13,7 @@ from portal.core.services.support_desk import (
     StaffEmail,
     SupportDesk,
 )
-from tests.realm_data import fresh_siren, principal_of
+from tests.helpers.realm_data import fresh_siren, principal_of
 
 SUPPORT = "sam.support@collecte.test"
 

@@ -7,7 +7,7 @@ import pytest
 from portal.core.domain import Change, ContactDetails, Function, RequestStatus, Scope
 from portal.core.keycloak.gateway import InvitationNotSent
 from portal.core.services.support_desk import LotNotInContract, SupportDesk
-from tests.ports import free_port
+from tests.helpers.ports import free_port
 
 SIREN = "213500028"  # each test its own adherent, so lots and principals do not mix
 SUPPORT = "sam.support@collecte.test"

@@ -17,8 +17,8 @@ from keycloak.exceptions import KeycloakError
 from portal.core.domain import Change, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.support_desk import SupportDesk
-from tests.coordination import add_colleague, groupement
-from tests.realm_data import fresh_siren
+from tests.helpers.coordination import add_colleague, groupement
+from tests.helpers.realm_data import fresh_siren
 
 SUPPORT = "sam.support@collecte.test"
 

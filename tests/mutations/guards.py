@@ -30,7 +30,9 @@ GUARDS: tuple[Guard, ...] = (
         "portal/core/services/member_space.py",
         "if not self.unrestricted and scope not in self.scopes:",
         "if not self.unrestricted and scope.siren not in {s.siren for s in self.scopes}:",
-        ("tests/unit/test_espace_access.py::test_member_a_cannot_reach_beyond_their_scope",),
+        (
+            "tests/unit/web/espace/test_espace_access.py::test_member_a_cannot_reach_beyond_their_scope",
+        ),
     ),
     Guard(
         "csrf",
@@ -38,7 +40,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/web/app.py",
         "    CSRFProtect(app)\n",
         '    app.config["WTF_CSRF_ENABLED"] = False\n    CSRFProtect(app)\n',
-        ("tests/unit/test_auth.py::test_logout_requires_csrf_token",),
+        ("tests/unit/web/test_auth.py::test_logout_requires_csrf_token",),
     ),
     Guard(
         "session-idle",
@@ -46,7 +48,9 @@ GUARDS: tuple[Guard, ...] = (
         "portal/web/sessions.py",
         'timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))',
         'timedelta(seconds=int(config["SESSION_MAX_LIFETIME"]))',
-        ("tests/unit/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",),
+        (
+            "tests/unit/web/test_session_cookie.py::test_a_session_idle_longer_than_the_timeout_is_gone",
+        ),
     ),
     Guard(
         "authority-lot",
@@ -55,7 +59,7 @@ GUARDS: tuple[Guard, ...] = (
         "    if scope.lot not in adherent.lots:\n",
         "    if False:\n",
         (
-            "tests/unit/test_authority.py"
+            "tests/unit/core/test_authority.py"
             "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
         ),
     ),
@@ -66,7 +70,7 @@ GUARDS: tuple[Guard, ...] = (
         "        return NOT_A_MEMBER.format(siren=scope.siren)\n",
         "        return None\n",
         (
-            "tests/unit/test_authority.py"
+            "tests/unit/core/test_authority.py"
             "::test_a_function_counts_only_with_membership_and_a_lot_of_the_adherent",
         ),
     ),
@@ -77,7 +81,7 @@ GUARDS: tuple[Guard, ...] = (
         '    return any(problem.get("field") == ATTRIBUTE for problem in _problems(error))',
         "    return False",
         (
-            "tests/unit/test_no_lost_updates.py"
+            "tests/unit/core/keycloak/test_no_lost_updates.py"
             "::test_an_edit_refused_as_stale_is_redone_on_a_new_read",
         ),
     ),
@@ -88,7 +92,7 @@ GUARDS: tuple[Guard, ...] = (
         "    if error.response_code != 400:\n        return False\n",
         "    if error.response_code != 400:\n        return True\n",
         (
-            "tests/unit/test_no_lost_updates.py"
+            "tests/unit/core/keycloak/test_no_lost_updates.py"
             "::test_only_a_400_on_the_revision_field_is_a_stale_write",
         ),
     ),
@@ -98,7 +102,9 @@ GUARDS: tuple[Guard, ...] = (
         "portal/core/abuse_limits.py",
         "self._limiter.hit(limit.item, limit.name, _hashed(identifier))",
         "self._limiter.test(limit.item, limit.name, _hashed(identifier))",
-        ("tests/unit/test_abuse_limits.py::test_a_fourth_request_for_the_same_address_is_refused",),
+        (
+            "tests/unit/core/test_abuse_limits.py::test_a_fourth_request_for_the_same_address_is_refused",
+        ),
     ),
     Guard(
         "backchannel-aud",
@@ -107,7 +113,7 @@ GUARDS: tuple[Guard, ...] = (
         'aud={"essential": True, "value": client_id},',
         'aud={"essential": True},',
         (
-            "tests/unit/test_backchannel.py::test_an_invalid_logout_token_is_refused_and_ends_nothing",
+            "tests/unit/web/test_backchannel.py::test_an_invalid_logout_token_is_refused_and_ends_nothing",
         ),
     ),
     Guard(
@@ -116,7 +122,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/core/safe_files.py",
         "        sheet.reset_dimensions()\n",
         "",
-        ("tests/unit/test_hostile_files.py::test_rows_and_cells_far_away_are_bounded",),
+        ("tests/unit/core/test_hostile_files.py::test_rows_and_cells_far_away_are_bounded",),
     ),
     Guard(
         "safe-files-zip",
@@ -124,7 +130,9 @@ GUARDS: tuple[Guard, ...] = (
         "portal/core/safe_files.py",
         "if sum(info.file_size for info in infos) > MAX_INFLATED_BYTES:",
         "if sum(info.file_size for info in infos) > 100 * MAX_INFLATED_BYTES:",
-        ("tests/unit/test_hostile_files.py::test_a_zip_bomb_is_refused_from_the_zip_directory",),
+        (
+            "tests/unit/core/test_hostile_files.py::test_a_zip_bomb_is_refused_from_the_zip_directory",
+        ),
     ),
     Guard(
         "csv-formula",
@@ -132,7 +140,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/web/suivi/views.py",
         'return "\'" + value if value.startswith(FORMULA_STARTS) else value',
         "return value",
-        ("tests/unit/test_suivi.py::test_csv_export_neutralises_formulas",),
+        ("tests/unit/web/suivi/test_suivi.py::test_csv_export_neutralises_formulas",),
     ),
     Guard(
         "host-guard",
@@ -140,7 +148,7 @@ GUARDS: tuple[Guard, ...] = (
         "portal/web/public_url.py",
         '                self.app.config["TRUSTED_HOSTS"],\n',
         "                None,\n",
-        ("tests/unit/test_public_url.py::test_a_forged_host_gets_the_french_400_page",),
+        ("tests/unit/web/test_public_url.py::test_a_forged_host_gets_the_french_400_page",),
     ),
     # --- Keycloak side: each starts a Keycloak with the mutated extensions or realm -----------
     Guard(
@@ -220,7 +228,7 @@ GUARDS: tuple[Guard, ...] = (
         "                if not attributes.get(schema.principal_attribute(lot)):\n",
         "                if True:\n",
         (
-            "tests/unit/test_no_lost_updates.py"
+            "tests/unit/core/keycloak/test_no_lost_updates.py"
             "::test_a_principal_claimed_by_someone_else_meanwhile_is_not_replaced",
         ),
     ),
