@@ -3,8 +3,9 @@ required actions and client ids that the portal and the tooling read or write.
 
 The same names live in the realm files (``realm-export.json``, ``keycloak/user-profile.json``)
 and, for the extensions, in ``CollecteSchema`` and its neighbours in ``keycloak/providers``;
-``tests/unit/core/keycloak/test_schema.py`` checks this module against both (the Java constants read from the
-compiled classes). Anywhere else in product code, use these names, never the strings.
+``tests/unit/core/keycloak/test_schema.py`` checks this module against both (the Java
+constants read from the compiled classes). Anywhere else in product code, use these names,
+never the strings.
 """
 
 from __future__ import annotations
