@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -14,12 +15,16 @@ from portal.core.domain import Adherent, Person, Scope
 from portal.core.errors import (
     ConcurrentChange,
     KeycloakRefused,
+    KeycloakUnavailable,
     UnknownAdherent,
     UnknownGroupement,
 )
 from portal.core.keycloak import mapping, revisions, schema
 from portal.core.keycloak.connection import PAGE, Connection, keycloak_errors, refused
-from portal.core.keycloak.mapping import GroupEdit
+from portal.core.keycloak.mapping import GroupEdit, from_millis
+
+#: Adherent group id → (member, password chosen at, last sign-in at), for the follow-up.
+Activations = dict[str, list[tuple[Person, datetime | None, datetime | None]]]
 
 #: Page size of the brief listings of an import (groupements, children, members).
 LISTING_PAGE = 1000
@@ -105,6 +110,35 @@ class Groups:
             Person.from_representation(user)
             for user in self._kc.pages(path, briefRepresentation="false")
         ]
+
+    def activations(self, code: str) -> Activations | None:
+        """Adherent group id → each member of the groupement ``code`` with when they chose their
+        password and when they signed in last: the extension's ``collecte-activations`` read
+        (keycloak/providers, ActivationsResource), one call for the whole groupement (follow-up
+        only). None when this Keycloak does not answer that read (an image that predates the
+        endpoint): the caller then reads person by person."""
+        group = self.groupement(code)
+        if group is None:
+            return {}
+        try:
+            found = self._kc.get_json(f"collecte-activations/groups/{group['id']}")
+        except KeycloakUnavailable:
+            return None
+        except KeycloakRefused as error:
+            if refused(error, 404):
+                return None
+            raise
+        return {
+            str(child): [
+                (
+                    Person.from_representation(entry["user"]),
+                    from_millis(entry["passwordCreated"]) if entry["passwordCreated"] else None,
+                    from_millis(entry["lastLogin"]) if entry["lastLogin"] else None,
+                )
+                for entry in members
+            ]
+            for child, members in found.items()
+        }
 
     def member_ids(self, group_id: str) -> frozenset[str]:
         """Ids of the group's members (brief pages)."""
