@@ -1,7 +1,7 @@
 """Every figure of issue 14 in one run, each next to its baseline of the same run, written to
 ``benchmarks/RESULTS.md``.
 
-    .venv/bin/python -m benchmarks            # the full run (≈ 10–15 min on 2 cores)
+    .venv/bin/python -m benchmarks            # the full run (≈ 15 min on 2 cores; 28 at most)
     .venv/bin/python -m benchmarks --quick    # a smoke run (≈ 4 min), written to RESULTS-quick.md
 
 Starts a throwaway platform (collecte_kc.sandbox: Keycloak on a fresh H2 folder, loopback only),
@@ -38,6 +38,7 @@ class Plan:
     follow_up_people: int
     bulk_rows: int
     profiled_rows: int
+    one_by_one_rows: int
     reset_rounds: int
     token_calls: int
     warm_start: bool
@@ -46,10 +47,10 @@ class Plan:
 
 
 FULL = Plan(
-    web.Settings(10, 20, 300), 3000, 10_000, 2000, 10, 200, True, 25 * 60, HERE / "RESULTS.md"
+    web.Settings(8, 16, 300), 3000, 10_000, 1000, 2000, 6, 100, True, 28 * 60, HERE / "RESULTS.md"
 )
 QUICK = Plan(
-    web.Settings(3, 6, 100), 300, 500, 200, 2, 20, False, 10 * 60, HERE / "RESULTS-quick.md"
+    web.Settings(3, 6, 100), 300, 500, 200, 200, 2, 20, False, 10 * 60, HERE / "RESULTS-quick.md"
 )
 
 
@@ -116,7 +117,11 @@ def main(argv: list[str] | None = None) -> None:
             print("(c) suivi", flush=True)
             sections.append(heavy.follow_up_section(platform, plan.follow_up_people))
             print("(d) import en masse", flush=True)
-            sections.append(heavy.bulk_section(platform, plan.bulk_rows, plan.profiled_rows))
+            sections.append(
+                heavy.bulk_section(
+                    platform, plan.bulk_rows, plan.profiled_rows, plan.one_by_one_rows
+                )
+            )
             sections.append(memory)
             print("mesures antérieures", flush=True)
             sections.append(_earlier_measures(platform, plan))

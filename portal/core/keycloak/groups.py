@@ -132,8 +132,8 @@ class Groups:
             str(child): [
                 (
                     Person.from_representation(entry["user"]),
-                    from_millis(entry["passwordCreated"]) if entry["passwordCreated"] else None,
-                    from_millis(entry["lastLogin"]) if entry["lastLogin"] else None,
+                    from_millis(entry["passwordCreated"]) if entry.get("passwordCreated") else None,
+                    from_millis(entry["lastLogin"]) if entry.get("lastLogin") else None,
                 )
                 for entry in members
             ]
