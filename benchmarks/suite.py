@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.alarm(plan.time_limit)
     sections: list[Section] = []
     data = Path(tempfile.mkdtemp(prefix="bench-keycloak-"))
+    fresh = float("nan")
     try:
         with sandbox(data, create_app) as platform:
             fresh = platform.startup_seconds
@@ -127,6 +128,14 @@ def main(argv: list[str] | None = None) -> None:
             sections.append(_earlier_measures(platform, plan))
         warm = heavy.warm_start(data) if plan.warm_start else None
         sections.insert(-1, heavy.start_section(fresh, warm))
+    except TimeoutError:
+        # what was measured until then is still written, and said to be incomplete
+        stopped = Section("Exécution interrompue")
+        stopped.notes.append(
+            f"Durée maximale ({plan.time_limit // 60} min) atteinte : les mesures manquantes "
+            "n'ont pas pu être faites."
+        )
+        sections.append(stopped)
     finally:
         signal.alarm(0)
     command = ".venv/bin/python -m benchmarks" + (" --quick" if arguments.quick else "")

@@ -40,7 +40,7 @@ def _allow_portal(platform: Sandbox, portal_url: str) -> None:
     """The gunicorn portal listens on its own port: Keycloak's portal client accepts its
     callback too (benchmark set-up)."""
     admin = platform.admin
-    client_uuid = admin.get_client_id(schema.PORTAL_CLIENT)
+    client_uuid = str(admin.get_client_id(schema.PORTAL_CLIENT))
     client = admin.get_client(client_uuid)
     client["redirectUris"] = [*client.get("redirectUris", []), f"{portal_url}/auth/callback"]
     admin.update_client(client_uuid, client)

@@ -217,8 +217,8 @@ class KeycloakGateway:
     def adherent_members(self, adherent: Adherent) -> list[Person]:
         return self.groups.members(adherent)
 
-    def groupement_activations(self, code: str) -> Activations | None:
-        return self.groups.activations(code)
+    def groupement_activations(self, code: str, adherents: int) -> Activations | None:
+        return self.groups.activations(code, adherents)
 
     def ensure_principal(self, scope: Scope, person_id: str) -> bool:
         return self.invitations.ensure_principal(scope, person_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,11 @@ from portal.core.keycloak.mapping import GroupEdit, from_millis
 
 #: Adherent group id → (member, password chosen at, last sign-in at), for the follow-up.
 Activations = dict[str, list[tuple[Person, datetime | None, datetime | None]]]
+
+#: Adherents per call of the follow-up's read (≈ 10 people each: a call stays well under the
+#: Admin API timeout on a loaded Keycloak), and how many such calls at once.
+ACTIVATION_PAGE = 20
+ACTIVATION_READS = 4
 
 #: Page size of the brief listings of an import (groupements, children, members).
 LISTING_PAGE = 1000
@@ -111,17 +117,27 @@ class Groups:
             for user in self._kc.pages(path, briefRepresentation="false")
         ]
 
-    def activations(self, code: str) -> Activations | None:
-        """Adherent group id → each member of the groupement ``code`` with when they chose their
-        password and when they signed in last: the extension's ``collecte-activations`` read
-        (keycloak/providers, ActivationsResource), one call for the whole groupement (follow-up
-        only). None when this Keycloak does not answer that read (an image that predates the
-        endpoint): the caller then reads person by person."""
+    def activations(self, code: str, adherents: int) -> Activations | None:
+        """Adherent group id → each member of the groupement ``code`` (which has ``adherents``
+        adherent groups) with when they chose their password and when they signed in last: the
+        extension's ``collecte-activations`` read (keycloak/providers, ActivationsResource), one
+        call per ``ACTIVATION_PAGE`` adherents, a few at a time (follow-up only). None when this
+        Keycloak does not answer that read (an image that predates the endpoint): the caller
+        then reads person by person."""
         group = self.groupement(code)
         if group is None:
             return {}
+        path = f"collecte-activations/groups/{group['id']}"
+
+        def page(first: int) -> dict[str, list[dict[str, Any]]]:
+            found: dict[str, list[dict[str, Any]]] = self._kc.get_json(
+                path, first=first, max=ACTIVATION_PAGE
+            )
+            return found
+
         try:
-            found = self._kc.get_json(f"collecte-activations/groups/{group['id']}")
+            with ThreadPoolExecutor(max_workers=ACTIVATION_READS) as pool:
+                pages = list(pool.map(page, range(0, max(adherents, 1), ACTIVATION_PAGE)))
         except KeycloakUnavailable:
             return None
         except KeycloakRefused as error:
@@ -137,6 +153,7 @@ class Groups:
                 )
                 for entry in members
             ]
+            for found in pages
             for child, members in found.items()
         }
 

@@ -184,7 +184,7 @@ def follow_up(
     now = now or datetime.now(UTC)
     # One read for the whole groupement (members, passwords, last sign-ins); None from a
     # Keycloak without that read: then the members of each adherent, and each person's reads.
-    activations = gateway.groupement_activations(groupement)
+    activations = gateway.groupement_activations(groupement, len(adherents))
     accounts: dict[str, Account] = {}
     contacts: list[tuple[Adherent, Person, list[str]]] = []
     for adherent in adherents:
