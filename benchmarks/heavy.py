@@ -241,7 +241,8 @@ def start_section(fresh: float, warm: float | None) -> Section:
             )
         )
     section.notes.append(
-        "Jusqu'à ce que /health/ready réponde 200, la distribution et nos extensions déjà "
-        "construites (.cache/) ; « neuf » importe le realm dans un H2 vide."
+        "Jusqu'à ce que /health/ready réponde 200, la distribution déjà téléchargée (.cache/) ; "
+        "« neuf » importe le realm dans un H2 vide, et comprend la reconstruction de Keycloak "
+        "quand le jar de nos extensions a changé depuis le démarrage précédent."
     )
     return section
