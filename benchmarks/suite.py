@@ -100,7 +100,7 @@ def _patient_start() -> None:
     def patient(self: KeycloakServer, timeout: float = START_LIMIT) -> float:
         return float(wait_ready(self, max(timeout, START_LIMIT)))
 
-    KeycloakServer.wait_ready = patient
+    KeycloakServer.wait_ready = patient  # type: ignore[method-assign]
 
 
 def _alarm(signum: int, frame: object) -> None:
