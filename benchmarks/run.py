@@ -1,6 +1,7 @@
-"""Benchmarks of the identity platform, each measured side by side with its baseline in one run.
+"""Two earlier benchmarks, each measured side by side with its baseline in one run; the full set of
+issue 14 (these two included) is `python -m benchmarks` (benchmarks/suite.py).
 
-    .venv/bin/python benchmarks/run.py [--rounds N]
+    .venv/bin/python -m benchmarks.run [--rounds N]
 
 Starts a throwaway platform (see collecte_kc.sandbox), then prints ratios:
 1. « Mot de passe oublié » for a known vs an unknown e-mail (baseline: unknown). The closer to 1,
@@ -63,7 +64,7 @@ def reset_timing(platform: Sandbox, rounds: int) -> tuple[float, float]:
     return statistics.median(known_times), statistics.median(unknown_times)
 
 
-def _measure(calls: int, action: Callable[[], None]) -> tuple[float, int]:
+def _measure(calls: int, action: Callable[[], object]) -> tuple[float, int]:
     tracemalloc.start()
     started = time.perf_counter()
     for _ in range(calls):

@@ -62,7 +62,7 @@ from portal.core.keycloak.bulk_writer import INVITATION_WORKERS, BulkWriter
 from portal.core.keycloak.connection import Connection, admin_from_config
 from portal.core.keycloak.contacts import Contacts, Vet
 from portal.core.keycloak.events import Events
-from portal.core.keycloak.groups import Groups
+from portal.core.keycloak.groups import Activations, Groups
 from portal.core.keycloak.invitations import Grant, Invitations
 from portal.core.keycloak.mapping import adherent_groups
 from portal.core.keycloak.realm import Realm
@@ -216,6 +216,9 @@ class KeycloakGateway:
 
     def adherent_members(self, adherent: Adherent) -> list[Person]:
         return self.groups.members(adherent)
+
+    def groupement_activations(self, code: str, adherents: int) -> Activations | None:
+        return self.groups.activations(code, adherents)
 
     def ensure_principal(self, scope: Scope, person_id: str) -> bool:
         return self.invitations.ensure_principal(scope, person_id)

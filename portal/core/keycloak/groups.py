@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -14,12 +16,21 @@ from portal.core.domain import Adherent, Person, Scope
 from portal.core.errors import (
     ConcurrentChange,
     KeycloakRefused,
+    KeycloakUnavailable,
     UnknownAdherent,
     UnknownGroupement,
 )
 from portal.core.keycloak import mapping, revisions, schema
 from portal.core.keycloak.connection import PAGE, Connection, keycloak_errors, refused
-from portal.core.keycloak.mapping import GroupEdit
+from portal.core.keycloak.mapping import GroupEdit, from_millis
+
+#: Adherent group id → (member, password chosen at, last sign-in at), for the follow-up.
+Activations = dict[str, list[tuple[Person, datetime | None, datetime | None]]]
+
+#: Adherents per call of the follow-up's read (≈ 10 people each: a call stays well under the
+#: Admin API timeout on a loaded Keycloak), and how many such calls at once.
+ACTIVATION_PAGE = 20
+ACTIVATION_READS = 4
 
 #: Page size of the brief listings of an import (groupements, children, members).
 LISTING_PAGE = 1000
@@ -105,6 +116,46 @@ class Groups:
             Person.from_representation(user)
             for user in self._kc.pages(path, briefRepresentation="false")
         ]
+
+    def activations(self, code: str, adherents: int) -> Activations | None:
+        """Adherent group id → each member of the groupement ``code`` (which has ``adherents``
+        adherent groups) with when they chose their password and when they signed in last: the
+        extension's ``collecte-activations`` read (keycloak/providers, ActivationsResource), one
+        call per ``ACTIVATION_PAGE`` adherents, a few at a time (follow-up only). None when this
+        Keycloak does not answer that read (an image that predates the endpoint): the caller
+        then reads person by person."""
+        group = self.groupement(code)
+        if group is None:
+            return {}
+        path = f"collecte-activations/groups/{group['id']}"
+
+        def page(first: int) -> dict[str, list[dict[str, Any]]]:
+            found: dict[str, list[dict[str, Any]]] = self._kc.get_json(
+                path, first=first, max=ACTIVATION_PAGE
+            )
+            return found
+
+        try:
+            with ThreadPoolExecutor(max_workers=ACTIVATION_READS) as pool:
+                pages = list(pool.map(page, range(0, max(adherents, 1), ACTIVATION_PAGE)))
+        except KeycloakUnavailable:
+            return None
+        except KeycloakRefused as error:
+            if refused(error, 404):
+                return None
+            raise
+        return {
+            str(child): [
+                (
+                    Person.from_representation(entry["user"]),
+                    from_millis(entry["passwordCreated"]) if entry.get("passwordCreated") else None,
+                    from_millis(entry["lastLogin"]) if entry.get("lastLogin") else None,
+                )
+                for entry in members
+            ]
+            for found in pages
+            for child, members in found.items()
+        }
 
     def member_ids(self, group_id: str) -> frozenset[str]:
         """Ids of the group's members (brief pages)."""

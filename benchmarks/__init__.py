@@ -1,0 +1,1 @@
+"""Benchmarks of the identity platform (issue 14): `python -m benchmarks [--quick]`."""
