@@ -4,7 +4,7 @@ Portal: GET /connexion → Keycloak's login page → password → the portal's c
 exchanges the code) → the first page. Keycloak alone: the same login page and password for a
 client of the same realm, then the code exchange. Same users, same concurrency, same run.
 
-Keycloak marks its cookies Secure even on http://localhost; `tests.signin.LoopbackBrowser`
+Keycloak marks its cookies Secure even on http://localhost; `tests.helpers.signin.LoopbackBrowser`
 clears the flag on the cookies it keeps (requests copies the session's cookies into a jar of
 default policy for each request, so a `DefaultCookiePolicy` on the session would not be used).
 """
@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 
 from portal.core.keycloak import schema
-from tests.second_factor import answer_scripted
-from tests.signin import LOGIN_FORM, REDIRECT_URI, TERMS_FORM, LoopbackBrowser, SigninClient
+from tests.helpers.second_factor import answer_scripted
+from tests.helpers.signin import LOGIN_FORM, REDIRECT_URI, TERMS_FORM, LoopbackBrowser, SigninClient
 
 
 class SignInFailed(RuntimeError):

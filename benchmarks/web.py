@@ -21,7 +21,7 @@ from benchmarks.report import Figure, Section, goal, ratio
 from benchmarks.signins import Timings, concurrent, keycloak_sign_in, portal_sign_in
 from collecte_kc.sandbox import Sandbox, free_port
 from portal.core.keycloak import schema
-from tests.signin import signin_client
+from tests.helpers.signin import signin_client
 
 CONNECTIONS = 16
 SIGNIN_USERS = 8

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from keycloak import KeycloakAdmin
 
-from tests.coordination import PASSWORD, Groupement, activate, groupement
-from tests.realm_data import fresh_siren
-from tests.signin import admin_api_as, shared_client, sign_in
+from tests.helpers.coordination import PASSWORD, Groupement, activate, groupement
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import admin_api_as, shared_client, sign_in
 
 
 def _read(api: KeycloakAdmin, group_id: str) -> Any:
