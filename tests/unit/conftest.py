@@ -393,6 +393,7 @@ class AdminApi:
         matching child, with the number of all its children; python-keycloak then reads
         that groupement's children with the same search."""
         found = group or group_json(siren)
+        self.groups[str(found["id"])] = found  # its members read the same group among theirs
         groupement = {"id": "g-groupement", "name": GROUPEMENT, "path": f"/{GROUPEMENT}"}
         self._group_search(siren, [{**groupement, "subGroupCount": 2, "subGroups": [found]}])
         self._group_search(siren, [found], f"{ADMIN_GROUPS_URL}/g-groupement/children")
@@ -403,7 +404,10 @@ class AdminApi:
     def _group_search(self, siren: str, answer: list[Any], url: str = ADMIN_GROUPS_URL) -> None:
         query = {"search": siren, "exact": "true", "briefRepresentation": "false"}
         query.update(first="0", max="100")
-        self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+        # Optional: the member space takes an adherent from the person's own groups.
+        self._optional.append(
+            self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+        )
 
     def accept_update(self, person_id: str) -> None:
         """PUT /users/<id> answered as Keycloak does (tests/keycloak_users.py): 400 for a profile

@@ -11,7 +11,7 @@ never become contacts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portal.core.abuse_limits import AbuseLimits
 from portal.core.authority import (
@@ -48,6 +48,9 @@ class Member:
     scopes: tuple[Scope, ...]
     # Support acts for every adherent; the routes that build such a member check the role.
     unrestricted: bool = False
+    # SIREN → the adherent groups the person is a member of, as read for this request (their
+    # names, lots and principals): the pages take them from here rather than asking again.
+    adherents: Mapping[str, Adherent] = field(default_factory=dict)
 
     def require(self, scope: Scope) -> None:
         if not self.unrestricted and scope not in self.scopes:
@@ -58,29 +61,46 @@ class MemberSpace:
     def __init__(self, gateway: KeycloakGateway, member: Member) -> None:
         self.gateway = gateway
         self.member = member
+        # SIREN → the adherent's members with their attributes, read at most once per request.
+        self._members: dict[str, list[Person]] = {}
 
     @classmethod
     def for_person(cls, gateway: KeycloakGateway, person_id: str) -> MemberSpace:
+        """The person and their adherent groups as Keycloak says right now (two calls); the
+        groups are kept for the pages (names, lots, principals). Unknown or disabled:
+        :class:`NotAllowed`."""
         person = gateway.person(person_id)
-        if person is None:
+        # A disabled account is refused here too, not only by the back-channel logout.
+        if person is None or not person.enabled:
             raise NotAllowed(person_id)
         memberships = gateway.person_adherents(person_id)
         scopes = tuple(sorted(authorised_scopes(person, Function.COLLECTE, memberships)))
-        return cls(gateway, Member(person, scopes))
+        return cls(gateway, Member(person, scopes, adherents=memberships))
 
     def _change(self, what: str) -> Change:
         return Change.now(self.member.person.email, what)
 
     def adherents(self) -> dict[str, Adherent | None]:
         sirens = sorted({scope.siren for scope in self.member.scopes})
-        return {siren: self.gateway.adherent(siren) for siren in sirens}
+        return {siren: self._adherent(siren) for siren in sirens}
+
+    def _adherent(self, siren: str) -> Adherent | None:
+        """The adherent group read with the member's own groups (an authorised scope's adherent
+        always is one), else looked up (support)."""
+        known = self.member.adherents.get(siren)
+        return known if known is not None else self.gateway.adherent(siren)
+
+    def _members_of(self, adherent: Adherent) -> list[Person]:
+        if adherent.siren not in self._members:
+            self._members[adherent.siren] = self.gateway.adherent_members(adherent)
+        return self._members[adherent.siren]
 
     def contacts(self, scope: Scope) -> ScopeContacts:
         """Everyone of the SIREN/lot under the authority rule: the adherent group's members with
         their attributes (one listing), then the rule for each function."""
         self.member.require(scope)
-        adherent = self.gateway.adherent(scope.siren)
-        members = self.gateway.adherent_members(adherent) if adherent else []
+        adherent = self._adherent(scope.siren)
+        members = self._members_of(adherent) if adherent else []
         memberships = {adherent.siren: adherent} if adherent else {}
 
         def holding(function: Function) -> tuple[Person, ...]:
@@ -131,7 +151,13 @@ class MemberSpace:
         """A technical or billing contact of one of the member's scopes under the authority
         rule, with their adherent groups, or NotAllowed."""
         self.member.require(scope)
-        person = self.gateway.person(person_id)
+        # Already read with the adherent's members (the page's own read, fresh), else asked.
+        read = self._members.get(scope.siren)
+        person = (
+            next((p for p in read if p.id == person_id), None)
+            if read is not None
+            else self.gateway.person(person_id)
+        )
         if person is None:
             raise NotAllowed(person_id)
         memberships = self.gateway.person_adherents(person_id)
@@ -152,10 +178,11 @@ class MemberSpace:
         return STAFF_ROLE in self.gateway.realm_roles(person.id)
 
     def _may_edit_identity(self, person: Person, memberships: Mapping[str, Adherent]) -> bool:
-        standing = Standing(
-            person, self._is_staff(person), principal_of(memberships.values(), person.id)
-        )
-        return within_remit(standing, self.member.scopes, self.member.unrestricted)
+        # Staff is never within a remit: the role is asked only when the rest allows.
+        standing = Standing(person, False, principal_of(memberships.values(), person.id))
+        if not within_remit(standing, self.member.scopes, self.member.unrestricted):
+            return False
+        return not self._is_staff(person)
 
     def _refuse_staff(self, existing: Person) -> None:
         """ProtectedAddress for a staff account, before anything is written."""
