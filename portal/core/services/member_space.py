@@ -63,19 +63,26 @@ class MemberSpace:
         self.member = member
         # SIREN → the adherent's members with their attributes, read at most once per request.
         self._members: dict[str, list[Person]] = {}
+        # person id → realm roles, read with the person this request.
+        self._roles: dict[str, frozenset[str]] = {}
 
     @classmethod
-    def for_person(cls, gateway: KeycloakGateway, person_id: str) -> MemberSpace:
-        """The person and their adherent groups as Keycloak says right now (two calls); the
-        groups are kept for the pages (names, lots, principals). Unknown or disabled:
-        :class:`NotAllowed`."""
-        person = gateway.person(person_id)
+    def for_person(
+        cls, gateway: KeycloakGateway, person_id: str, scope: Scope | None = None
+    ) -> MemberSpace:
+        """The person as Keycloak says right now, in one call (their record, their adherent
+        groups and, for the SIREN/lot ``scope`` of a page, the members of that adherent, which
+        the page lists). Unknown or disabled: :class:`NotAllowed`."""
+        page = gateway.person_page(person_id, scope.siren if scope is not None else None)
         # A disabled account is refused here too, not only by the back-channel logout.
-        if person is None or not person.enabled:
+        if page is None or not page.person.enabled:
             raise NotAllowed(person_id)
-        memberships = gateway.person_adherents(person_id)
-        scopes = tuple(sorted(authorised_scopes(person, Function.COLLECTE, memberships)))
-        return cls(gateway, Member(person, scopes, adherents=memberships))
+        scopes = tuple(sorted(authorised_scopes(page.person, Function.COLLECTE, page.adherents)))
+        space = cls(gateway, Member(page.person, scopes, adherents=page.adherents))
+        if scope is not None and page.members is not None:
+            space._members[scope.siren] = page.members
+        space._roles[person_id] = page.realm_roles
+        return space
 
     def _change(self, what: str) -> Change:
         return Change.now(self.member.person.email, what)
@@ -151,16 +158,12 @@ class MemberSpace:
         """A technical or billing contact of one of the member's scopes under the authority
         rule, with their adherent groups, or NotAllowed."""
         self.member.require(scope)
-        # Already read with the adherent's members (the page's own read, fresh), else asked.
-        read = self._members.get(scope.siren)
-        person = (
-            next((p for p in read if p.id == person_id), None)
-            if read is not None
-            else self.gateway.person(person_id)
-        )
-        if person is None:
+        # One call: the contact, their adherent groups and their roles (staff is never edited).
+        page = self.gateway.person_page(person_id)
+        if page is None:
             raise NotAllowed(person_id)
-        memberships = self.gateway.person_adherents(person_id)
+        person, memberships = page.person, page.adherents
+        self._roles[person_id] = page.realm_roles
         if not any(acts_for(person, f, scope, memberships) for f in NON_LOGIN_FUNCTIONS):
             raise NotAllowed(person_id)
         return person, memberships
@@ -175,7 +178,10 @@ class MemberSpace:
         return person, self._may_edit_identity(person, memberships)
 
     def _is_staff(self, person: Person) -> bool:
-        return STAFF_ROLE in self.gateway.realm_roles(person.id)
+        roles = self._roles.get(person.id)
+        if roles is None:
+            roles = self.gateway.realm_roles(person.id)
+        return STAFF_ROLE in roles
 
     def _may_edit_identity(self, person: Person, memberships: Mapping[str, Adherent]) -> bool:
         # Staff is never within a remit: the role is asked only when the rest allows.
