@@ -82,10 +82,11 @@ class Groups:
 
     def adherent(self, siren: str) -> Adherent | None:
         """The adherent group ``/<groupement>/<siren>``, wherever its groupement is."""
-        with keycloak_errors():
-            groups = self._admin.get_groups(
-                {"search": siren, "exact": "true", "briefRepresentation": "false"}
-            )
+        # One call: Keycloak answers each groupement with its matching children, attributes
+        # included (python-keycloak's get_groups would read each groupement's children again).
+        groups = self._kc.get_json(
+            "groups", search=siren, exact="true", briefRepresentation="false", first=0, max=PAGE
+        )
         for groupement in groups:
             for group in groupement.get("subGroups") or []:
                 if group.get("name") == siren:
