@@ -92,14 +92,15 @@ def space_blueprint(
     name: str,
     url_prefix: str,
     guard: ViewGuard,
-    space_of: Callable[[], MemberSpace],
+    space_of: Callable[[Scope | None], MemberSpace],
     *,
     for_support: bool = False,
 ) -> Blueprint:
     """The pages of one SIREN/lot and of its technical and billing contacts.
 
-    ``guard`` wraps every view; ``space_of`` gives the :class:`MemberSpace` of the request, which
-    decides which SIREN/lot pairs may be reached. Templates see ``espace_support``: support has
+    ``guard`` wraps every view; ``space_of(scope)`` gives the :class:`MemberSpace` of the request
+    for the SIREN/lot of the URL (read with it in one call), which decides which SIREN/lot pairs
+    may be reached. Templates see ``espace_support``: support has
     no collection-contact requests to make, it adds collection contacts itself.
     """
     # The templates are the member space's (portal/web/espace/templates).
@@ -113,7 +114,7 @@ def space_blueprint(
         """The request's space and one SIREN/lot it may reach (else 404); the SIREN/lot is
         checked first, so a malformed one costs no Keycloak call."""
         scope = url_scope(siren, lot)
-        space = space_of()
+        space = space_of(scope)
         space.member.require(scope)
         return space, scope
 

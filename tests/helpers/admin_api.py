@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import responses
 from requests import PreparedRequest
@@ -39,6 +40,7 @@ class AdminApi:
         self.users = Users()
         self.people: dict[str, dict[str, Any]] = self.users.people
         self.groups: dict[str, dict[str, Any]] = {}
+        self.group_members: dict[str, list[dict[str, Any]]] = {}  # SIREN → members listed
         # person id → SIRENs of the adherent groups they are a member of (portal.core.authority)
         self.memberships: dict[str, set[str]] = {}
         self.role_names: dict[str, tuple[str, ...]] = {}  # person id → realm roles (optional)
@@ -50,7 +52,8 @@ class AdminApi:
 
     def person(self, representation: dict[str, Any]) -> None:
         self.people[representation["id"]] = representation
-        self._serve(representation["id"])
+        # Optional: the member space reads a person with their page (collecte-pages).
+        self._optional.append(self._serve(representation["id"]))
         self._serve_groups(representation["id"])
 
     # --- authority (portal.core.authority): memberships and group members, as Keycloak 26 answers
@@ -86,6 +89,29 @@ class AdminApi:
                 match=[matchers.query_param_matcher(query)],
             )
         )
+        self._optional.append(
+            self.kc.add_callback(
+                responses.GET,
+                f"{ADMIN_REALM_URL}/collecte-pages/people/{person_id}",
+                callback=lambda request: self._page(person_id, request),
+            )
+        )
+
+    def _page(self, person_id: str, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """GET collecte-pages/people/<id>[?siren=] (PageReadResource): the person, their groups,
+        their realm roles and, when a member of that adherent, its members."""
+        if person_id not in self.people:
+            return 404, {}, json.dumps({"error": "Could not find user"})
+        sirens = sorted(self.memberships.get(person_id, ()))
+        page: dict[str, Any] = {
+            "user": self.people[person_id],
+            "groups": [self.groups.get(f"g-{siren}") or group_json(siren) for siren in sirens],
+            "realmRoles": [role["name"] for role in self._roles(person_id)],
+        }
+        siren = dict(parse_qsl(urlsplit(str(request.url)).query)).get("siren")
+        if siren in sirens and siren in self.group_members:
+            page["members"] = self.group_members[siren]
+        return 200, {}, json.dumps(page)
 
     def groups_of(self, person: dict[str, Any], *sirens: str) -> None:
         """The person's groups (by default those of the SIRENs their attributes name), for a
@@ -108,10 +134,13 @@ class AdminApi:
         their attributes, in one page."""
         query = {"briefRepresentation": "false", "first": "0", "max": "100"}
         unique = list({person["id"]: person for person in people}.values())
-        self.kc.get(
-            f"{ADMIN_GROUPS_URL}/g-{siren}/members",
-            json=unique,
-            match=[matchers.query_param_matcher(query)],
+        self.group_members[siren] = unique  # a member's page (collecte-pages) gives them too
+        self._optional.append(
+            self.kc.get(
+                f"{ADMIN_GROUPS_URL}/g-{siren}/members",
+                json=unique,
+                match=[matchers.query_param_matcher(query)],
+            )
         )
 
     def accept_leave(self, person_id: str, siren: str) -> None:
@@ -140,7 +169,13 @@ class AdminApi:
         )
 
     def unknown_person(self, person_id: str) -> None:
-        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}", status=404, json={"error": "User not found"})
+        """Keycloak knows no such person, by either read (one of them is optional)."""
+        for url in (
+            f"{ADMIN_USERS_URL}/{person_id}",
+            f"{ADMIN_REALM_URL}/collecte-pages/people/{person_id}",
+        ):
+            missing = self.kc.get(url, status=404, json={"error": "User not found"})
+            self._optional.append(missing)
 
     def search(self, attribute: str, scope: str, people: list[dict[str, Any]]) -> None:
         """GET /users?q=<attribute>:<SIREN/lot> (MemberSpace.contacts)."""
@@ -161,6 +196,7 @@ class AdminApi:
         matching child, with the number of all its children; python-keycloak then reads
         that groupement's children with the same search."""
         found = group or group_json(siren)
+        self.groups[str(found["id"])] = found  # its members read the same group among theirs
         groupement = {"id": "g-groupement", "name": GROUPEMENT, "path": f"/{GROUPEMENT}"}
         self._group_search(siren, [{**groupement, "subGroupCount": 2, "subGroups": [found]}])
         self._group_search(siren, [found], f"{ADMIN_GROUPS_URL}/g-groupement/children")
@@ -171,7 +207,10 @@ class AdminApi:
     def _group_search(self, siren: str, answer: list[Any], url: str = ADMIN_GROUPS_URL) -> None:
         query = {"search": siren, "exact": "true", "briefRepresentation": "false"}
         query.update(first="0", max="100")
-        self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+        # Optional: the member space takes an adherent from the person's own groups.
+        self._optional.append(
+            self.kc.get(url, json=answer, match=[matchers.query_param_matcher(query)])
+        )
 
     def accept_update(self, person_id: str) -> None:
         """PUT /users/<id> answered as Keycloak does (tests/helpers/keycloak_users.py): 400 for

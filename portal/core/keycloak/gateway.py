@@ -65,6 +65,7 @@ from portal.core.keycloak.events import Events
 from portal.core.keycloak.groups import Activations, Groups
 from portal.core.keycloak.invitations import Grant, Invitations
 from portal.core.keycloak.mapping import adherent_groups
+from portal.core.keycloak.pages import PageReads, PersonPage
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
 from portal.core.services.bulk import Existing, Outcome, Plan
@@ -103,6 +104,7 @@ class KeycloakGateway:
         self._admin = admin
         connection = Connection(admin)
         self.users = Users(connection)
+        self.pages = PageReads(connection)
         self.groups = Groups(connection)
         self.contacts = Contacts(self.users, self.groups)
         self.realm = Realm(connection, self.users)
@@ -125,6 +127,9 @@ class KeycloakGateway:
 
     def person(self, person_id: str) -> Person | None:
         return self.users.person(person_id)
+
+    def person_page(self, person_id: str, siren: str | None = None) -> PersonPage | None:
+        return self.pages.person_page(person_id, siren)
 
     def people_with(self, attribute: str, scope: Scope) -> list[Person]:
         return self.users.people_with(attribute, str(scope))

@@ -93,12 +93,16 @@ class Groups:
 
     def adherent(self, siren: str) -> Adherent | None:
         """The adherent group ``/<groupement>/<siren>``, wherever its groupement is."""
-        with keycloak_errors():
-            groups = self._admin.get_groups(
-                {"search": siren, "exact": "true", "briefRepresentation": "false"}
-            )
-        for groupement in groups:
-            for group in groupement.get("subGroups") or []:
+        # One call: Keycloak 26 answers each groupement with its matching children, attributes
+        # included (python-keycloak's get_groups read each groupement's children again). The
+        # children are read only when an answer leaves them out.
+        query = {"search": siren, "exact": "true", "briefRepresentation": "false"}
+        for groupement in self._kc.get_json("groups", **query, first=0, max=PAGE):
+            children = groupement.get("subGroups") or []
+            if not children and groupement.get("subGroupCount"):
+                path = f"groups/{groupement['id']}/children"
+                children = self._kc.get_json(path, **query, first=0, max=PAGE)
+            for group in children:
                 if group.get("name") == siren:
                     return mapping.adherent(str(groupement["name"]), group)
         return None

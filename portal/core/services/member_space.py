@@ -11,7 +11,7 @@ never become contacts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portal.core.abuse_limits import AbuseLimits
 from portal.core.authority import (
@@ -48,6 +48,9 @@ class Member:
     scopes: tuple[Scope, ...]
     # Support acts for every adherent; the routes that build such a member check the role.
     unrestricted: bool = False
+    # SIREN → the adherent groups the person is a member of, as read for this request (their
+    # names, lots and principals): the pages take them from here rather than asking again.
+    adherents: Mapping[str, Adherent] = field(default_factory=dict)
 
     def require(self, scope: Scope) -> None:
         if not self.unrestricted and scope not in self.scopes:
@@ -58,29 +61,53 @@ class MemberSpace:
     def __init__(self, gateway: KeycloakGateway, member: Member) -> None:
         self.gateway = gateway
         self.member = member
+        # SIREN → the adherent's members with their attributes, read at most once per request.
+        self._members: dict[str, list[Person]] = {}
+        # person id → realm roles, read with the person this request.
+        self._roles: dict[str, frozenset[str]] = {}
 
     @classmethod
-    def for_person(cls, gateway: KeycloakGateway, person_id: str) -> MemberSpace:
-        person = gateway.person(person_id)
-        if person is None:
+    def for_person(
+        cls, gateway: KeycloakGateway, person_id: str, scope: Scope | None = None
+    ) -> MemberSpace:
+        """The person as Keycloak says right now, in one call (their record, their adherent
+        groups and, for the SIREN/lot ``scope`` of a page, the members of that adherent, which
+        the page lists). Unknown or disabled: :class:`NotAllowed`."""
+        page = gateway.person_page(person_id, scope.siren if scope is not None else None)
+        # A disabled account is refused here too, not only by the back-channel logout.
+        if page is None or not page.person.enabled:
             raise NotAllowed(person_id)
-        memberships = gateway.person_adherents(person_id)
-        scopes = tuple(sorted(authorised_scopes(person, Function.COLLECTE, memberships)))
-        return cls(gateway, Member(person, scopes))
+        scopes = tuple(sorted(authorised_scopes(page.person, Function.COLLECTE, page.adherents)))
+        space = cls(gateway, Member(page.person, scopes, adherents=page.adherents))
+        if scope is not None and page.members is not None:
+            space._members[scope.siren] = page.members
+        space._roles[person_id] = page.realm_roles
+        return space
 
     def _change(self, what: str) -> Change:
         return Change.now(self.member.person.email, what)
 
     def adherents(self) -> dict[str, Adherent | None]:
         sirens = sorted({scope.siren for scope in self.member.scopes})
-        return {siren: self.gateway.adherent(siren) for siren in sirens}
+        return {siren: self._adherent(siren) for siren in sirens}
+
+    def _adherent(self, siren: str) -> Adherent | None:
+        """The adherent group read with the member's own groups (an authorised scope's adherent
+        always is one), else looked up (support)."""
+        known = self.member.adherents.get(siren)
+        return known if known is not None else self.gateway.adherent(siren)
+
+    def _members_of(self, adherent: Adherent) -> list[Person]:
+        if adherent.siren not in self._members:
+            self._members[adherent.siren] = self.gateway.adherent_members(adherent)
+        return self._members[adherent.siren]
 
     def contacts(self, scope: Scope) -> ScopeContacts:
         """Everyone of the SIREN/lot under the authority rule: the adherent group's members with
         their attributes (one listing), then the rule for each function."""
         self.member.require(scope)
-        adherent = self.gateway.adherent(scope.siren)
-        members = self.gateway.adherent_members(adherent) if adherent else []
+        adherent = self._adherent(scope.siren)
+        members = self._members_of(adherent) if adherent else []
         memberships = {adherent.siren: adherent} if adherent else {}
 
         def holding(function: Function) -> tuple[Person, ...]:
@@ -131,10 +158,12 @@ class MemberSpace:
         """A technical or billing contact of one of the member's scopes under the authority
         rule, with their adherent groups, or NotAllowed."""
         self.member.require(scope)
-        person = self.gateway.person(person_id)
-        if person is None:
+        # One call: the contact, their adherent groups and their roles (staff is never edited).
+        page = self.gateway.person_page(person_id)
+        if page is None:
             raise NotAllowed(person_id)
-        memberships = self.gateway.person_adherents(person_id)
+        person, memberships = page.person, page.adherents
+        self._roles[person_id] = page.realm_roles
         if not any(acts_for(person, f, scope, memberships) for f in NON_LOGIN_FUNCTIONS):
             raise NotAllowed(person_id)
         return person, memberships
@@ -149,13 +178,17 @@ class MemberSpace:
         return person, self._may_edit_identity(person, memberships)
 
     def _is_staff(self, person: Person) -> bool:
-        return STAFF_ROLE in self.gateway.realm_roles(person.id)
+        roles = self._roles.get(person.id)
+        if roles is None:
+            roles = self.gateway.realm_roles(person.id)
+        return STAFF_ROLE in roles
 
     def _may_edit_identity(self, person: Person, memberships: Mapping[str, Adherent]) -> bool:
-        standing = Standing(
-            person, self._is_staff(person), principal_of(memberships.values(), person.id)
-        )
-        return within_remit(standing, self.member.scopes, self.member.unrestricted)
+        # Staff is never within a remit: the role is asked only when the rest allows.
+        standing = Standing(person, False, principal_of(memberships.values(), person.id))
+        if not within_remit(standing, self.member.scopes, self.member.unrestricted):
+            return False
+        return not self._is_staff(person)
 
     def _refuse_staff(self, existing: Person) -> None:
         """ProtectedAddress for a staff account, before anything is written."""

@@ -45,11 +45,13 @@ ALREADY_COLLECTION_CONTACT = (
 PLACEHOLDER = ("", "Choisissez le SIREN et le lot")
 
 
-def _space() -> MemberSpace:
+def _space(scope: Scope | None = None) -> MemberSpace:
+    """The signed-in person's space, read fresh in one call; ``scope``: the SIREN/lot of the
+    page, whose adherent's members come with it."""
     user = current_user()
     if user is None:  # login_required has already sent signed-out users to sign in
         raise NotAllowed("signed out")
-    return MemberSpace.for_person(get_gateway(), user.sub)
+    return MemberSpace.for_person(get_gateway(), user.sub, scope)
 
 
 bp = space_blueprint("espace", "/espace", login_required, _space)

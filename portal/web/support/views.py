@@ -74,8 +74,9 @@ PREFILLED = ("nom", "prenom", "email", "telephone_fixe", "telephone_mobile", "si
 # --- access -----------------------------------------------------------------------------------
 
 
-def _support_space() -> MemberSpace:
-    """Support works on any adherent's technical and billing contacts, as itself."""
+def _support_space(scope: Scope | None = None) -> MemberSpace:
+    """Support works on any adherent's technical and billing contacts, as itself (``scope``:
+    the page's SIREN/lot; the space reads its people when the page lists them)."""
     user = current_user()
     if user is None:
         raise NotSupport("signed out")

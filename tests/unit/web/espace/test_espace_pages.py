@@ -66,7 +66,11 @@ def test_identity_and_scopes(client: FlaskClient, member: AdminApi) -> None:
 
 def test_unknown_adherent_shows_the_siren_alone(client: FlaskClient, signed_in: SignedIn) -> None:
     person = user_json("p-1", "nouvelle@demoville.fr", "Léa", "Nouvelle", collecte=[SCOPE_A])
-    signed_in(person).no_adherent(SIREN_A)
+    # An adherent group without a name (the member's own groups say which one).
+    signed_in(person).groups[f"g-{SIREN_A}"] = {
+        **group_json(SIREN_A),
+        "attributes": {"lots": ["1"]},
+    }
     page = get_page(client, "/espace/")
     assert page.find("a", data_perimetre=SCOPE_A).text() == "SIREN 213500010 — lot 1"
     identity = page.by_id("mon-identite").text()

@@ -1,0 +1,67 @@
+"""`GET /admin/realms/collecte/collecte-pages/people/<id>` (PageReadResource): what one portal
+page needs about a person in one call, fresh; refused to anyone but holders of realm-management
+`view-users` (the portal's service account), with real tokens: a member's and a coordinator's
+(whose permissions do cover the people of their groupement) are refused, even about themselves."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from keycloak.keycloak_admin import KeycloakAdmin
+
+from tests.helpers.coordination import PASSWORD, Groupement, activate, groupement, portal_admin
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.signin import admin_api_as
+
+PATH = "admin/realms/collecte/collecte-pages/people/{}"
+
+
+def read(api: KeycloakAdmin, person_id: str, **params: str) -> Any:
+    return api.connection.raw_get(PATH.format(person_id), **params)
+
+
+@pytest.fixture
+def grp(platform: Any) -> Groupement:
+    return groupement(platform, f"GRP-P{uuid.uuid4().hex[:6].upper()}", fresh_siren())
+
+
+def test_the_portal_service_account_reads_a_page_in_one_call(
+    platform: Any, grp: Groupement
+) -> None:
+    siren = platform.admin.get_group(grp.adherent_id)["name"]
+    response = read(portal_admin(platform), grp.member_id, siren=siren)
+    assert response.status_code == 200
+    page = response.json()
+    assert page["user"]["id"] == grp.member_id
+    assert page["user"]["attributes"]["collecte"] == [f"{siren}/1"]
+    [adherent] = [g for g in page["groups"] if g["name"] == siren]
+    assert adherent["path"] == f"/{grp.code}/{siren}"
+    assert adherent["attributes"]["principal.1"] == [grp.member_id]
+    assert "default-roles-collecte" in page["realmRoles"]
+    assert [m["id"] for m in page["members"]] == [grp.member_id]
+    # Not a member of that adherent: no members, whoever asks.
+    other = read(portal_admin(platform), grp.coordinator_id, siren=siren).json()
+    assert "members" not in other
+    assert "coordonnateur" in other["realmRoles"]
+
+
+@pytest.mark.parametrize("who", ["member", "coordinator"])
+def test_a_members_or_coordinators_token_is_refused(
+    platform: Any, grp: Groupement, who: str
+) -> None:
+    if who == "member":
+        activate(platform, grp.member_id)
+        api = admin_api_as(platform.admin, platform.keycloak_url, grp.member_email, PASSWORD)
+    else:
+        api = grp.api
+        # The coordinator may read this member by Keycloak's own endpoint…
+        assert api.get_user(grp.member_id)["id"] == grp.member_id
+    # …but not by the page endpoint, about the member or about themselves.
+    for person_id in (grp.member_id, grp.coordinator_id, str(uuid.uuid4())):
+        assert read(api, person_id).status_code == 403
+
+
+def test_an_unknown_person_is_404(platform: Any) -> None:
+    assert read(portal_admin(platform), str(uuid.uuid4())).status_code == 404
