@@ -20,7 +20,8 @@ def _read(api: KeycloakAdmin, group_id: str) -> Any:
     return api.connection.raw_get(f"admin/realms/collecte/collecte-activations/groups/{group_id}")
 
 
-@pytest.fixture(scope="module")
+# Per test: one test activates its member, which another reads as not yet activated.
+@pytest.fixture
 def pair(platform: Any) -> tuple[Groupement, Groupement]:
     tag = uuid.uuid4().hex[:6].upper()
     first, second = (
