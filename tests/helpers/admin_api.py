@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -46,6 +47,13 @@ class AdminApi:
         self.role_names: dict[str, tuple[str, ...]] = {}  # person id → realm roles (optional)
         self._optional: list[responses.BaseResponse] = []
         self._optional_roles: dict[str, responses.BaseResponse] = {}  # person id → roles read
+        self.without_activations_read()
+
+    def without_activations_read(self) -> None:
+        """A Keycloak without the `collecte-activations` read (404): the follow-up reads person
+        by person, which these tests mock call by call."""
+        url = re.compile(rf"{re.escape(ADMIN_REALM_URL)}/collecte-activations/groups/.*")
+        self._optional.append(self.kc.get(url, status=404, json={"error": "Not Found"}))
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})

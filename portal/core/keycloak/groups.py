@@ -16,7 +16,6 @@ from portal.core.domain import Adherent, Person, Scope
 from portal.core.errors import (
     ConcurrentChange,
     KeycloakRefused,
-    KeycloakUnavailable,
     UnknownAdherent,
     UnknownGroupement,
 )
@@ -142,8 +141,6 @@ class Groups:
         try:
             with ThreadPoolExecutor(max_workers=ACTIVATION_READS) as pool:
                 pages = list(pool.map(page, range(0, max(adherents, 1), ACTIVATION_PAGE)))
-        except KeycloakUnavailable:
-            return None
         except KeycloakRefused as error:
             if refused(error, 404):
                 return None
