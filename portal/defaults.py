@@ -19,6 +19,12 @@ ADMIN_CLIENT_ID = schema.PORTAL_ADMIN_CLIENT
 # Seconds to wait for Keycloak (connect and read) before giving up.
 KEYCLOAK_TIMEOUT = 5
 
+# Page reads (a person, their groups, roles and adherent's members; the groupements) are kept in
+# each portal process until Keycloak or the portal changes anything in the realm (see
+# portal.core.keycloak.read_cache): this is only a safety net, how long at the most an entry is
+# used should a change notification from Keycloak be lost (Keycloak logs it). 0: no cache.
+PAGE_CACHE_SECONDS = 60
+
 # Largest request body, in bytes: Flask reads an upload into memory before any form validator
 # runs, so this is what bounds it (413 above). The import's form allows 5 MB of file; the rest
 # is room for the multipart envelope and the other fields.

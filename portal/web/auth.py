@@ -40,6 +40,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.web import backchannel, sessions
+from portal.web.gateway import changes
 from portal.web.public_url import external_url
 
 bp = Blueprint("auth", __name__)
@@ -106,7 +107,9 @@ def init_app(app: Flask) -> None:
             "default_timeout": app.config["KEYCLOAK_TIMEOUT"],
         },
     )
-    backchannel.init_app(app, lambda force: _oidc().fetch_jwk_set(force=force), issuer)
+    backchannel.init_app(
+        app, lambda force: _oidc().fetch_jwk_set(force=force), issuer, lambda: changes().bump()
+    )
 
 
 def _oidc() -> _OIDCClient:

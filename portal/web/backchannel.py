@@ -1,4 +1,5 @@
-"""OpenID Connect Back-Channel Logout: Keycloak tells the portal that a session ended.
+"""Back-channel calls from Keycloak: a session ended (OpenID Connect Back-Channel Logout), the
+realm changed (our ``ChangeNotifier``).
 
 Keycloak POSTs a signed logout token to ``/auth/backchannel-logout`` whenever a session
 ends on its side — sign-out from another application, the admin's « sign out », a user
@@ -7,7 +8,13 @@ The portal checks the token as the specification asks (section 2.6) and deletes 
 matching portal sessions, so the next request of that browser — or of anyone holding a
 copy of its cookie — finds no session.
 
-The endpoint is called server to server: no cookie, no CSRF token (it is exempt), and
+Keycloak also POSTs a ``changes_token`` to ``/auth/backchannel-changes`` once a change made by
+someone else than the portal is committed (``keycloak/providers/…/ChangeNotifier.java``): the
+portal then stops using what it had read before (:mod:`portal.core.keycloak.read_cache`). That
+token is checked as a logout token is (signature by the realm, ``iss``, ``aud`` — here the
+portal's Admin API client —, ``iat``), with its own event instead of the logout one.
+
+The endpoints are called server to server: no cookie, no CSRF token (they are exempt), and
 only a valid token signed by the realm has any effect. The realm's signing keys come
 from Authlib's cached JWKS; a token naming an unknown key id refreshes them at most once
 per ``JWKS_REFRESH_INTERVAL`` seconds, so nobody can make the portal fetch keys per request.
@@ -19,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -31,8 +38,11 @@ from joserfc.jws import JWSRegistry
 from portal.web import sessions
 
 bp = Blueprint("backchannel", __name__)
+_T = TypeVar("_T")
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+#: The event of ``ChangeNotifier``'s tokens: something changed in the realm.
+CHANGES_EVENT = "urn:collecte:event:changes"
 #: Asymmetric algorithms only: an HMAC token would be checked against a public key.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 #: Clock difference tolerated between Keycloak and the portal, in seconds.
@@ -43,7 +53,7 @@ JWKS_REFRESH_INTERVAL = 60.0
 
 
 class LogoutTokenError(ValueError):
-    """The logout token is not one the portal accepts (the answer is 400)."""
+    """The logout (or changes) token is not one the portal accepts (the answer is 400)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +64,10 @@ class LogoutRequest:
     sub: str | None
 
 
-def validate_logout_token(
-    token: str,
-    key_set: KeySet,
-    *,
-    issuer: str,
-    client_id: str,
-    now: float | None = None,
-) -> LogoutRequest:
-    """Check a logout token (OIDC Back-Channel Logout 1.0, 2.6) or raise LogoutTokenError."""
+def _checked_claims(
+    token: str, key_set: KeySet, *, issuer: str, client_id: str, event: str, now: float | None
+) -> dict[str, Any]:
+    """The claims of a realm-signed back-channel token carrying ``event``, or LogoutTokenError."""
     try:
         decoded = jwt.decode(
             token, key_set, registry=JWSRegistry(algorithms=ALGORITHMS, strict_check_header=False)
@@ -86,8 +91,23 @@ def validate_logout_token(
     if not isinstance(iat, int | float) or iat < current - MAX_AGE - LEEWAY:
         raise LogoutTokenError("iat: too old")
     events = claims.get("events")
-    if not isinstance(events, Mapping) or not isinstance(events.get(LOGOUT_EVENT), Mapping):
-        raise LogoutTokenError("events: no back-channel logout event")
+    if not isinstance(events, Mapping) or not isinstance(events.get(event), Mapping):
+        raise LogoutTokenError(f"events: no {event}")
+    return claims
+
+
+def validate_logout_token(
+    token: str,
+    key_set: KeySet,
+    *,
+    issuer: str,
+    client_id: str,
+    now: float | None = None,
+) -> LogoutRequest:
+    """Check a logout token (OIDC Back-Channel Logout 1.0, 2.6) or raise LogoutTokenError."""
+    claims = _checked_claims(
+        token, key_set, issuer=issuer, client_id=client_id, event=LOGOUT_EVENT, now=now
+    )
     if "nonce" in claims:
         raise LogoutTokenError("nonce: forbidden in a logout token")
     sid, sub = claims.get("sid"), claims.get("sub")
@@ -98,6 +118,15 @@ def validate_logout_token(
     if sid is None and sub is None:
         raise LogoutTokenError("neither sid nor sub")
     return LogoutRequest(sid=sid, sub=sub)
+
+
+def validate_changes_token(
+    token: str, key_set: KeySet, *, issuer: str, client_id: str, now: float | None = None
+) -> None:
+    """Check a changes token (``ChangeNotifier``) or raise LogoutTokenError."""
+    _checked_claims(
+        token, key_set, issuer=issuer, client_id=client_id, event=CHANGES_EVENT, now=now
+    )
 
 
 class RealmKeys:
@@ -117,14 +146,24 @@ class RealmKeys:
         self._last_refresh: float | None = None
 
     def validate(self, token: str, *, issuer: str, client_id: str) -> LogoutRequest:
-        key_set = _key_set(self._fetch(False))
+        """A logout token's request, or LogoutTokenError."""
+        return self._checked(
+            lambda keys: validate_logout_token(token, keys, issuer=issuer, client_id=client_id)
+        )
+
+    def validate_changes(self, token: str, *, issuer: str, client_id: str) -> None:
+        """Nothing for a valid changes token, else LogoutTokenError."""
+        self._checked(
+            lambda keys: validate_changes_token(token, keys, issuer=issuer, client_id=client_id)
+        )
+
+    def _checked(self, check: Callable[[KeySet], _T]) -> _T:
         try:
-            return validate_logout_token(token, key_set, issuer=issuer, client_id=client_id)
+            return check(_key_set(self._fetch(False)))
         except LogoutTokenError as exc:
             if not isinstance(exc.__cause__, InvalidKeyIdError) or not self._may_refresh():
                 raise
-        key_set = _key_set(self._fetch(True))
-        return validate_logout_token(token, key_set, issuer=issuer, client_id=client_id)
+        return check(_key_set(self._fetch(True)))
 
     def _may_refresh(self) -> bool:
         with self._lock:
@@ -146,21 +185,31 @@ _KEYS_EXTENSION = "collecte.realm_keys"
 
 
 def init_app(
-    app: Flask, fetch_jwks: Callable[[bool], Mapping[str, Any]], issuer: Callable[[], str]
+    app: Flask,
+    fetch_jwks: Callable[[bool], Mapping[str, Any]],
+    issuer: Callable[[], str],
+    changed: Callable[[], None],
 ) -> None:
-    """Register the endpoint, exempt from CSRF (Keycloak calls it, not a browser form).
-    `fetch_jwks(force)` gives the realm's JWKS (cached unless forced), `issuer()` its issuer."""
-    app.extensions[_KEYS_EXTENSION] = (RealmKeys(fetch_jwks), issuer)
+    """Register the endpoints, exempt from CSRF (Keycloak calls them, not a browser form).
+    `fetch_jwks(force)` gives the realm's JWKS (cached unless forced), `issuer()` its issuer,
+    `changed()` marks that the realm changed."""
+    app.extensions[_KEYS_EXTENSION] = (RealmKeys(fetch_jwks), issuer, changed)
     app.register_blueprint(bp)
     app.extensions["csrf"].exempt(backchannel_logout)
+    app.extensions["csrf"].exempt(backchannel_changes)
+
+
+def _keys() -> tuple[RealmKeys, Callable[[], str], Callable[[], None]]:
+    return cast(
+        tuple[RealmKeys, Callable[[], str], Callable[[], None]],
+        current_app.extensions[_KEYS_EXTENSION],
+    )
 
 
 @bp.post("/auth/backchannel-logout")
 def backchannel_logout() -> ResponseReturnValue:
     token = request.form.get("logout_token", "")
-    keys: RealmKeys
-    issuer: Callable[[], str]
-    keys, issuer = current_app.extensions[_KEYS_EXTENSION]
+    keys, issuer, _ = _keys()
     try:
         logout = keys.validate(
             token, issuer=issuer(), client_id=current_app.config["OIDC_CLIENT_ID"]
@@ -170,4 +219,19 @@ def backchannel_logout() -> ResponseReturnValue:
         return jsonify(error="invalid_request"), 400
     ended = sessions.end_sessions(logout.sid, logout.sub)
     current_app.logger.info("Back-channel logout: %d portal session(s) ended", ended)
+    return "", 200
+
+
+@bp.post("/auth/backchannel-changes")
+def backchannel_changes() -> ResponseReturnValue:
+    token = request.form.get("changes_token", "")
+    keys, issuer, changed = _keys()
+    try:
+        keys.validate_changes(
+            token, issuer=issuer(), client_id=current_app.config["ADMIN_CLIENT_ID"]
+        )
+    except LogoutTokenError as exc:
+        current_app.logger.warning("Back-channel changes refused: %s", exc)
+        return jsonify(error="invalid_request"), 400
+    changed()
     return "", 200

@@ -21,6 +21,7 @@ OURS = [
     ("eventsListener", "collecte-permissions-coordonnateurs"),
     ("eventsListener", "collecte-fin-des-sessions"),
     ("eventsListener", "collecte-revisions"),
+    ("eventsListener", "collecte-changements"),
     ("password-policy", "collecteMotDePasseParUtilisateur"),
     ("validator", "collecte-fonction-du-groupement"),
     ("validator", "collecte-tenu-par-le-portail"),

@@ -301,4 +301,51 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "cache-generation",
+        "cache des pages : entrée servie même après un changement signalé par Keycloak",
+        "portal/core/keycloak/read_cache.py",
+        "if entry is not None and entry[0] == generation and entry[1] > now:",
+        "if entry is not None and entry[1] > now:",
+        (
+            "tests/unit/core/keycloak/test_read_cache.py"
+            "::test_a_read_is_served_again_until_the_realm_changes",
+            "tests/unit/web/support/test_support_access.py"
+            "::test_a_withdrawn_role_takes_effect_at_the_request_after_keycloak_says_so",
+        ),
+    ),
+    Guard(
+        "cache-writes",
+        "cache des pages : lectures en cache aussi pendant un POST",
+        "portal/web/gateway.py",
+        'read_cache.set_allowed(request.method in ("GET", "HEAD"))',
+        "read_cache.set_allowed(True)",
+        (
+            "tests/unit/web/support/test_support_access.py"
+            "::test_a_write_asks_keycloak_even_when_a_page_was_just_read",
+        ),
+    ),
+    Guard(
+        "changes-endpoint",
+        "notification de changement acceptée sans effet (génération non remplacée)",
+        "portal/web/backchannel.py",
+        "    changed()\n    return \"\", 200\n",
+        "    return \"\", 200\n",
+        (
+            "tests/unit/web/test_backchannel_changes.py"
+            "::test_a_valid_changes_token_makes_the_portal_read_again",
+        ),
+    ),
+    Guard(
+        "change-notifier",
+        "Keycloak ne prévient plus le portail des écritures de son compte de service",
+        JAVA + "ChangeNotifier.java",
+        "return marked && event.getAuthDetails() != null",
+        "return event.getAuthDetails() != null",
+        (
+            "tests/integration/test_read_cache.py"
+            "::test_changes_by_the_portal_account_elsewhere_are_told",
+        ),
+        keycloak=True,
+    ),
 )

@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 
 from portal.web.app import create_app
 from portal.web.auth import USER_KEY, SessionUser
+from portal.web.gateway import changes
 from tests.helpers.admin_api import AdminApi
 from tests.helpers.mail import FakeSMTP
 from tests.helpers.personas import MEMBER, SUPPORT_USER, session_user
@@ -63,6 +64,18 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def realm_changed(app: Flask) -> Callable[[], None]:
+    """What Keycloak's change notification does (``ChangeNotifier`` → ``/auth/backchannel-
+    changes``): the pages read Keycloak again. A test whose fake Keycloak changes calls it."""
+
+    def notify() -> None:
+        with app.app_context():
+            changes().bump()
+
+    return notify
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +45,7 @@ from keycloak.exceptions import (
 # keycloak/ folder (themes) makes ruff's isort take a bare "keycloak" for first-party.
 from keycloak.keycloak_admin import KeycloakAdmin
 from keycloak.openid_connection import KeycloakOpenIDConnection
+from requests import Response
 
 from portal.core.errors import KeycloakRefused, KeycloakUnavailable
 
@@ -52,12 +53,42 @@ from portal.core.errors import KeycloakRefused, KeycloakUnavailable
 PAGE = 100
 
 
-class SharedConnection(KeycloakOpenIDConnection):
-    """python-keycloak's connection, its token refresh made safe for threads sharing it."""
+#: Sent with every Admin API call of a portal that marks its own changes (``on_write``):
+#: Keycloak's ``ChangeNotifier`` then does not call that portal back about them.
+CHANGES_MARKED_HEADER = "X-Collecte-Changes-Marked"
 
-    def __init__(self, **kwargs: Any) -> None:
+
+def _nothing() -> None:
+    """No one to tell about a write (tooling without a read cache)."""
+
+
+class SharedConnection(KeycloakOpenIDConnection):
+    """python-keycloak's connection, its token refresh made safe for threads sharing it, and
+    ``on_write`` called after each call that may write (POST, PUT, DELETE), whatever its
+    outcome: a timeout may hide a change that was committed."""
+
+    def __init__(self, on_write: Callable[[], None] = _nothing, **kwargs: Any) -> None:
         self._refresh_lock = threading.Lock()
+        self._on_write = on_write
         super().__init__(**kwargs)
+
+    def raw_post(self, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().raw_post(*args, **kwargs)
+        finally:
+            self._on_write()
+
+    def raw_put(self, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().raw_put(*args, **kwargs)
+        finally:
+            self._on_write()
+
+    def raw_delete(self, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().raw_delete(*args, **kwargs)
+        finally:
+            self._on_write()
 
     def refresh_token(self) -> None:
         with self._refresh_lock:
@@ -74,9 +105,14 @@ class SharedConnection(KeycloakOpenIDConnection):
         return self.expires_at is not None and datetime.now(tz=UTC) >= self.expires_at
 
 
-def admin_from_config(config: Mapping[str, Any]) -> KeycloakAdmin:
-    """An Admin API client authenticated as the ``ADMIN_CLIENT_ID`` service account."""
+def admin_from_config(
+    config: Mapping[str, Any], on_write: Callable[[], None] | None = None
+) -> KeycloakAdmin:
+    """An Admin API client authenticated as the ``ADMIN_CLIENT_ID`` service account. With
+    ``on_write``, the caller marks its own changes (see :data:`CHANGES_MARKED_HEADER`)."""
     connection = SharedConnection(
+        on_write=on_write or _nothing,
+        custom_headers={CHANGES_MARKED_HEADER: "1"} if on_write else None,
         # python-keycloak joins relative paths to this URL: keep one trailing slash.
         server_url=str(config["KEYCLOAK_URL"]).rstrip("/") + "/",
         realm_name=config["KEYCLOAK_REALM"],

@@ -4,6 +4,7 @@ login), brute-force locks, and the diagnosis of why an e-mail can or cannot sign
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
 from portal.core.domain import Diagnosis, HistoryEntry
@@ -41,22 +42,36 @@ class Events:
 
     def diagnosis(self, email: str) -> Diagnosis:
         """Everything that decides whether this e-mail can sign in, read from Keycloak."""
+        return self.live(self.recorded(email))
+
+    def recorded(self, email: str) -> Diagnosis:
+        """The diagnosis but for the lock and the last sign-in: only what a change of the realm
+        changes (the person, their password, roles and groups, the CGU version), which Keycloak
+        notifies (:mod:`portal.core.keycloak.read_cache`)."""
         person = self._users.find_by_email(email)
         if person is None:
             return Diagnosis(email=email, person=None)
         created = self._users.password_created(person.id)
-        lock = self._kc.get_json(f"attack-detection/brute-force/users/{person.id}")
         return Diagnosis(
             email=person.email,
             person=person,
             activated_at=from_millis(created) if created else None,
-            locked=bool(lock.get("disabled")),
             pending_actions=person.required_actions,
-            last_login=self.last_login(person.id),
             invitation=person.invitation,
             is_staff=schema.STAFF_ROLE in self._users.realm_roles(person.id),
             current_terms_version=self._realm.current_terms_version(),
             memberships=self._groups.person_adherents(person.id),
+        )
+
+    def live(self, recorded: Diagnosis) -> Diagnosis:
+        """``recorded`` with what changes without any change to the realm: a lock set by wrong
+        passwords (or lifted by time), the last sign-in."""
+        if recorded.person is None:
+            return recorded
+        person_id = recorded.person.id
+        lock = self._kc.get_json(f"attack-detection/brute-force/users/{person_id}")
+        return replace(
+            recorded, locked=bool(lock.get("disabled")), last_login=self.last_login(person_id)
         )
 
     def history(self, person_ids: Collection[str], limit: int = 100) -> list[HistoryEntry]:

@@ -66,6 +66,7 @@ from portal.core.keycloak.groups import Activations, Groups
 from portal.core.keycloak.invitations import Grant, Invitations
 from portal.core.keycloak.mapping import adherent_groups
 from portal.core.keycloak.pages import PageReads, PersonPage
+from portal.core.keycloak.read_cache import ReadCache
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
 from portal.core.services.bulk import Existing, Outcome, Plan
@@ -100,8 +101,15 @@ class KeycloakGateway:
     Its methods repeat the resources' signatures on purpose (``duplicates`` pairs them): callers
     written against the one-class gateway keep working, and may use ``gateway.<resource>``."""
 
-    def __init__(self, admin: KeycloakAdmin, portal_client_id: str = schema.PORTAL_CLIENT) -> None:
+    def __init__(
+        self,
+        admin: KeycloakAdmin,
+        portal_client_id: str = schema.PORTAL_CLIENT,
+        cache: ReadCache | None = None,
+    ) -> None:
         self._admin = admin
+        # Without a cache (tooling, tests), every read asks Keycloak.
+        self._cache = cache if cache is not None else ReadCache(lambda: "", seconds=0)
         connection = Connection(admin)
         self.users = Users(connection)
         self.pages = PageReads(connection)
@@ -115,10 +123,17 @@ class KeycloakGateway:
         self.bulk = BulkWriter(connection, self.users, self.groups, self.realm, self.invitations)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> KeycloakGateway:
-        """A gateway authenticated as the ``ADMIN_CLIENT_ID`` service account."""
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        cache: ReadCache | None = None,
+        on_write: Callable[[], None] | None = None,
+    ) -> KeycloakGateway:
+        """A gateway authenticated as the ``ADMIN_CLIENT_ID`` service account; page reads kept
+        in ``cache`` (see :mod:`portal.core.keycloak.read_cache`), ``on_write`` called after
+        each of its writes — Keycloak then leaves telling the portal to it."""
         client = str(config.get("OIDC_CLIENT_ID") or schema.PORTAL_CLIENT)
-        return cls(admin_from_config(config), client)
+        return cls(admin_from_config(config, on_write), client, cache)
 
     # --- people -------------------------------------------------------------------------------
 
@@ -126,16 +141,22 @@ class KeycloakGateway:
         return self.users.find_by_email(email)
 
     def person(self, person_id: str) -> Person | None:
-        return self.users.person(person_id)
+        return self._cache.read(("person", person_id), lambda: self.users.person(person_id))
+
+    # Page reads, cached during GET requests (read_cache: exact at the next request).
 
     def person_page(self, person_id: str, siren: str | None = None) -> PersonPage | None:
-        return self.pages.person_page(person_id, siren)
+        return self._cache.read(
+            ("person_page", person_id, siren), lambda: self.pages.person_page(person_id, siren)
+        )
 
     def people_with(self, attribute: str, scope: Scope) -> list[Person]:
         return self.users.people_with(attribute, str(scope))
 
     def realm_roles(self, person_id: str) -> frozenset[str]:
-        return self.users.realm_roles(person_id)
+        return self._cache.read(
+            ("realm_roles", person_id), lambda: self.users.realm_roles(person_id)
+        )
 
     # --- functions and requests -----------------------------------------------------------------
 
@@ -177,7 +198,7 @@ class KeycloakGateway:
         return self.contacts.requests_on(scope)
 
     def pending_requests(self) -> list[tuple[Person, CollectionRequest]]:
-        return self.contacts.pending_requests()
+        return list(self._cache.read(("pending_requests",), self.contacts.pending_requests))
 
     def decide_request(
         self, person_id: str, request_id: str, accept: bool, reason: str, change: Change
@@ -193,7 +214,7 @@ class KeycloakGateway:
     # --- groups -------------------------------------------------------------------------------
 
     def adherent(self, siren: str) -> Adherent | None:
-        return self.groups.adherent(siren)
+        return self._cache.read(("adherent", siren), lambda: self.groups.adherent(siren))
 
     def person_adherents(self, person_id: str) -> dict[str, Adherent]:
         return self.groups.person_adherents(person_id)
@@ -202,28 +223,51 @@ class KeycloakGateway:
         self.groups.leave(person_id, adherent.group_id)
 
     def coordinated_groupements(self, person_id: str) -> frozenset[str]:
-        return self.groups.coordinated_groupements(person_id)
+        return self._cache.read(
+            ("coordinated_groupements", person_id),
+            lambda: self.groups.coordinated_groupements(person_id),
+        )
 
     def groupements(self) -> list[str]:
         """Codes of every groupement (top-level groups but the coordinators' markers)."""
-        return sorted(str(group["name"]) for group in self.groups.groupements())
+        # A copy: the cached list is shared by the requests of this process.
+        return list(
+            self._cache.read(
+                ("groupements",),
+                lambda: sorted(str(group["name"]) for group in self.groups.groupements()),
+            )
+        )
 
     def groupement_exists(self, code: str) -> bool:
         return self.groups.groupement(code) is not None
 
     def groupement_adherents(self, code: str) -> list[Adherent] | None:
         """The adherents of a groupement sorted by SIREN; None when it does not exist."""
-        group = self.groups.groupement(code)
-        if group is None:
-            return None
-        adherents = self.groups.adherents_of(code, str(group["id"]))
-        return sorted(adherents.values(), key=lambda adherent: adherent.siren)
+
+        def read() -> list[Adherent] | None:
+            group = self.groups.groupement(code)
+            if group is None:
+                return None
+            adherents = self.groups.adherents_of(code, str(group["id"]))
+            return sorted(adherents.values(), key=lambda adherent: adherent.siren)
+
+        adherents = self._cache.read(("groupement_adherents", code), read)
+        return None if adherents is None else list(adherents)
 
     def adherent_members(self, adherent: Adherent) -> list[Person]:
-        return self.groups.members(adherent)
+        return list(
+            self._cache.read(
+                ("adherent_members", adherent.group_id), lambda: self.groups.members(adherent)
+            )
+        )
 
     def groupement_activations(self, code: str, adherents: int) -> Activations | None:
-        return self.groups.activations(code, adherents)
+        # Activations are changes Keycloak notifies (a password chosen on the login pages); the
+        # last sign-ins are not, and may show up to PAGE_CACHE_SECONDS late on this page.
+        return self._cache.read(
+            ("groupement_activations", code, adherents),
+            lambda: self.groups.activations(code, adherents),
+        )
 
     def ensure_principal(self, scope: Scope, person_id: str) -> bool:
         return self.invitations.ensure_principal(scope, person_id)
@@ -234,10 +278,14 @@ class KeycloakGateway:
         return self.realm.invitation_lifespan()
 
     def current_terms_version(self) -> str | None:
-        return self.realm.current_terms_version()
+        return self._cache.read(("current_terms_version",), self.realm.current_terms_version)
 
     def diagnosis(self, email: str) -> Diagnosis:
-        return self.events.diagnosis(email)
+        """Read again at each request but for what only a change of the realm changes."""
+        recorded = self._cache.read(
+            ("diagnosis", email.casefold()), lambda: self.events.recorded(email)
+        )
+        return self.events.live(recorded)
 
     def unlock(self, person_id: str) -> None:
         self.events.unlock(person_id)

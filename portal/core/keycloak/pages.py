@@ -4,8 +4,9 @@ realm-management ``view-users``): the person, their groups (adherents with lots 
 their effective realm roles and, for a SIREN/lot page, the members of that adherent group with
 their attributes — only when the person is one of them.
 
-Nothing is cached: each page asks once, so a revoked function, group, role or a disabled account
-is seen by the very next request.
+Each page asks once; the gateway keeps the answer for the following pages until anything changes
+in the realm (:mod:`portal.core.keycloak.read_cache`), so a revoked function, group, role or a
+disabled account is still seen by the very next request.
 """
 
 from __future__ import annotations

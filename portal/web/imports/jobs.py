@@ -41,6 +41,7 @@ from flask import Flask, current_app
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.services.bulk import Kind, Outcome, Plan, ReportLine, import_steps
+from portal.web.gateway import changes
 
 #: A running job whose file has not changed for this long is taken as interrupted: every step
 #: (one creation, one invitation, at most 100 people in one call) takes seconds at most.
@@ -211,8 +212,9 @@ def _run(app: Flask, job: Job, plan: Plan, redirect_uri: str, change: Change) ->
     with app.app_context():
         try:
             # A gateway of its own: the application's one (token, HTTP session) serves the
-            # worker's requests meanwhile and is not meant to be shared between threads.
-            gateway = KeycloakGateway.from_config(current_app.config)
+            # worker's requests meanwhile and is not meant to be shared between threads. It marks
+            # its own writes for the pages' cache, as the application's one does.
+            gateway = KeycloakGateway.from_config(current_app.config, on_write=changes().bump)
 
             def progress(steps: int) -> None:
                 job.done += steps

@@ -222,7 +222,7 @@ def test_an_unknown_groupement_is_not_found(client: FlaskClient, support: AdminA
 
 
 def test_home_links_to_the_follow_up_once_a_staff_page_was_authorized(
-    client: FlaskClient, coordinator: AdminApi
+    client: FlaskClient, coordinator: AdminApi, realm_changed: Callable[[], None]
 ) -> None:
     assert not html(client.get("/")).find_all(id="lien-coordination")
     client.get("/coordination/")
@@ -230,6 +230,7 @@ def test_home_links_to_the_follow_up_once_a_staff_page_was_authorized(
     assert (link.attrs["href"], link.text()) == ("/coordination/", "Suivi des activations")
 
     coordinator.roles(COORDINATOR["id"])  # the role was withdrawn
+    realm_changed()
     assert client.get("/coordination/").status_code == 403
     assert not html(client.get("/")).find_all(id="lien-coordination")
 
