@@ -26,6 +26,9 @@ from tests.helpers.signin import signin_client
 CONNECTIONS = 16
 SIGNIN_USERS = 8
 COUNTED_REQUESTS = 10
+#: Requests before counting: enough for each gunicorn worker (they take connections in turn,
+#: not in order) to have fetched its service-account token and read the page once.
+WARM_UP_REQUESTS = 8
 SESSION_COOKIE = "collecte-session"
 
 
@@ -56,7 +59,7 @@ def _make_principal(platform: Sandbox, code: str, siren: str, email: str) -> Non
 
 def _count(port: int, path: str, cookie: str, host: str, proxy: CountingProxy) -> dict[str, float]:
     """Admin API calls and token fetches per request, over `COUNTED_REQUESTS` requests made one
-    after the other once warm (two requests first)."""
+    after the other once warm (`WARM_UP_REQUESTS` requests first)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Host": host, **({"Cookie": cookie} if cookie else {})}
 
@@ -67,7 +70,7 @@ def _count(port: int, path: str, cookie: str, host: str, proxy: CountingProxy) -
         if reply.status != 200:
             raise RuntimeError(f"GET {path} : {reply.status}")
 
-    for _ in range(2):
+    for _ in range(WARM_UP_REQUESTS):
         get()
     before = proxy.snapshot()
     for _ in range(COUNTED_REQUESTS):
@@ -201,7 +204,7 @@ def _pages_section(
     )
     section.notes.append(
         "Appels comptés par un mandataire inverse entre le portail et Keycloak (ce que Keycloak "
-        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après deux d'échauffement. Le "
+        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après {WARM_UP_REQUESTS} d'échauffement. Le "
         "portail tourne sous gunicorn comme `make run` (2 workers synchrones) ; le client de "
         "charge est un programme Python à fils (une connexion par fil) sur la même machine, "
         "qui prend lui-même du processeur : le débit de la page statique en est minoré. Chaque "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import cast
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_app_context, request
 
 from portal.core.keycloak import read_cache
 from portal.core.keycloak.gateway import KeycloakGateway
@@ -38,6 +38,30 @@ def changes() -> read_cache.Generation:
     return read_cache.Generation(sessions.store())
 
 
+class RequestGeneration:
+    """The realm's change generation read once per request (a page makes several reads; each
+    read of the shared store is a file or a Redis round trip), read again after a write."""
+
+    _KEY = "collecte_changes_generation"
+
+    def __init__(self, generation: read_cache.Generation) -> None:
+        self._generation = generation
+
+    def current(self) -> str:
+        if not has_app_context():
+            return self._generation.current()
+        value = g.get(self._KEY)
+        if not isinstance(value, str):
+            value = self._generation.current()
+            setattr(g, self._KEY, value)
+        return value
+
+    def bump(self) -> None:
+        self._generation.bump()
+        if has_app_context():
+            g.pop(self._KEY, None)
+
+
 def get_gateway() -> KeycloakGateway:
     """Return the current application's gateway, creating it on first use."""
     extensions = current_app.extensions
@@ -46,7 +70,7 @@ def get_gateway() -> KeycloakGateway:
         with _creation_lock:
             gateway = extensions.get(_EXTENSION_KEY)
             if gateway is None:
-                generation = changes()
+                generation = RequestGeneration(changes())
                 cache = read_cache.ReadCache(
                     generation.current, float(current_app.config["PAGE_CACHE_SECONDS"])
                 )

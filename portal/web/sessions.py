@@ -12,14 +12,16 @@ Keycloak session id (``sid``) → portal session ids, and user id (``sub``) → 
 session ids, written at sign-in.
 
 Lifetimes follow the realm (``ssoSessionIdleTimeout``, ``ssoSessionMaxLifespan``): a
-session unused for ``SESSION_IDLE_TIMEOUT`` seconds expires in the store (each request
-renews it), and none outlives ``SESSION_MAX_LIFETIME`` seconds from sign-in.
+session unused for ``SESSION_IDLE_TIMEOUT`` seconds expires in the store (a request renews
+it, at most once per ``RENEW_EVERY`` seconds: writing the session at every request was a third
+of a cached page's time), and none outlives ``SESSION_MAX_LIFETIME`` seconds from sign-in.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
@@ -46,6 +48,12 @@ HSTS = "max-age=63072000"
 
 _STORE_EXTENSION = "collecte.sessions"
 
+#: A session is written back (its idle timeout renewed, its cookie set again) when it changed,
+#: or when its last renewal is this many seconds old: it then expires between
+#: ``SESSION_IDLE_TIMEOUT - RENEW_EVERY`` and ``SESSION_IDLE_TIMEOUT`` after its last request.
+RENEW_EVERY = 60
+_RENEWED_KEY = "renewed_at"
+
 
 def init_app(app: Flask) -> None:
     """Configure Flask-Session, the cookie and HSTS from the application's configuration."""
@@ -61,7 +69,8 @@ def init_app(app: Flask) -> None:
     config["SESSION_PERMANENT"] = True
     # Idle timeout: the store forgets a session this long after its last request.
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(config["SESSION_IDLE_TIMEOUT"]))
-    config["SESSION_REFRESH_EACH_REQUEST"] = True
+    # Renewed by EndableSessionInterface.save_session, at most once per RENEW_EVERY seconds.
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.extensions[_STORE_EXTENSION] = store
     app.session_interface = EndableSessionInterface(
         app, client=store, key_prefix=SESSION_PREFIX, permanent=True
@@ -77,8 +86,9 @@ def init_app(app: Flask) -> None:
 class EndableSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]  # untyped
     """Flask-Session's cachelib sessions, except that a session ended while one of its requests
     was in flight (sign-out in another tab, back-channel logout) is not written back by that
-    request: every request saves its session (to renew the idle timeout), and saving a
-    session read before its deletion would bring it back to life."""
+    request: a request may save its session (to renew the idle timeout), and saving a
+    session read before its deletion would bring it back to life. And a session unchanged is
+    saved only when its last renewal is ``RENEW_EVERY`` seconds old."""
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         session = super().open_session(app, request)
@@ -87,6 +97,14 @@ class EndableSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]  
             session.sid
         )
         return session
+
+    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        if session:  # an empty session (anonymous visitor) is never stored
+            now = int(time.time())
+            renewed = session.get(_RENEWED_KEY)
+            if session.modified or not isinstance(renewed, int) or now - renewed >= RENEW_EVERY:
+                session[_RENEWED_KEY] = now  # modified: stored and its cookie set again
+        super().save_session(app, session, response)
 
     def regenerate(self, session: ServerSideSession) -> None:
         super().regenerate(session)

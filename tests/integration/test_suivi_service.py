@@ -131,6 +131,9 @@ def test_counts_are_exact(
     assert line.account.activated_at is not None
     assert line.account.last_login is not None
     assert datetime.now(UTC) - line.account.last_login < timedelta(minutes=5)
+    # The page's batched read (collecte-activations) says what the per-person reads say.
+    assert line.account.activated_at == gateway.activated_at(activated)
+    assert line.account.last_login == gateway.last_login(activated)
     assert {p.id for p in suivi.to_reinvite()} == {invited, expired, never}
     # The coordinator is no collection contact of the groupement.
     assert groupement["coordinator"] not in {line.person.id for line in suivi.lines}

@@ -329,8 +329,8 @@ GUARDS: tuple[Guard, ...] = (
         "changes-endpoint",
         "notification de changement acceptée sans effet (génération non remplacée)",
         "portal/web/backchannel.py",
-        "    changed()\n    return \"\", 200\n",
-        "    return \"\", 200\n",
+        '    changed()\n    return "", 200\n',
+        '    return "", 200\n',
         (
             "tests/unit/web/test_backchannel_changes.py"
             "::test_a_valid_changes_token_makes_the_portal_read_again",

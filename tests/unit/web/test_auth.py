@@ -192,8 +192,9 @@ def test_callback_signs_the_user_in(
         assert sess["user"]["expires_at"] > time.time()
         assert sess["id_token"] == id_token
         # Only what the portal needs: no access token, no leftover state or next.
-        # ("_permanent" is Flask-Session's marker that the session has the configured lifetime.)
-        assert set(sess.keys()) == {"user", "id_token", "_permanent"}
+        # ("_permanent" is Flask-Session's marker that the session has the configured lifetime,
+        # "renewed_at" when its idle timeout was last renewed.)
+        assert set(sess.keys()) == {"user", "id_token", "_permanent", "renewed_at"}
 
     assert "Connecté en tant que Camille Martin (camille.martin@example.fr)" in text(
         client.get("/")

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.http.client.config.RequestConfig;
 import org.jboss.logging.Logger;
 import org.keycloak.Config;
@@ -68,15 +69,24 @@ public class ChangeNotifier implements EventListenerProvider, EventListenerProvi
 
     private static final Logger LOG = Logger.getLogger(ChangeNotifier.class);
 
+    /** How long the list of clients to tell is kept per realm, in milliseconds. */
+    static final long TOLD_KEPT_MILLIS = 30_000;
+
     private final KeycloakSession session;
+    /** Realm id → its clients to tell, read at most once per {@link #TOLD_KEPT_MILLIS}. */
+    private final Map<String, KeptTold> toldByRealm;
     private boolean scheduled;
 
     public ChangeNotifier() {
-        this(null);
+        this(null, new ConcurrentHashMap<>());
     }
 
-    private ChangeNotifier(KeycloakSession session) {
+    private ChangeNotifier(KeycloakSession session, Map<String, KeptTold> toldByRealm) {
         this.session = session;
+        this.toldByRealm = toldByRealm;
+    }
+
+    private record KeptTold(long until, List<Told> told) {
     }
 
     /** The token the portal receives: signed as a logout token is (realm key, not HMAC). */
@@ -174,11 +184,27 @@ public class ChangeNotifier implements EventListenerProvider, EventListenerProvi
         session.getTransactionManager().enlistAfterCompletion(afterCommit);
     }
 
-    /** The clients of the realm to tell, read in a session of its own: in the request's
-     *  session the realm's list of clients is filtered by what the caller may view (an
-     *  administrator without {@code view-clients}, such as the portal's service account, sees
-     *  none). */
+    /** The clients of the realm to tell, kept {@link #TOLD_KEPT_MILLIS} (a change of their
+     *  attribute takes effect within that time): reading them costs a transaction of its own,
+     *  which every write request would otherwise pay. */
     private List<Told> toldIn(String realmId) {
+        long now = Time.currentTimeMillis();
+        KeptTold kept = toldByRealm.get(realmId);
+        if (kept != null && kept.until() >= now) {
+            return kept.told();
+        }
+        List<Told> told = readTold(realmId);
+        if (!told.isEmpty()) {
+            // not kept when empty: a client given the attribute is told at once
+            toldByRealm.put(realmId, new KeptTold(now + TOLD_KEPT_MILLIS, told));
+        }
+        return told;
+    }
+
+    /** Read in a session of its own: in the request's session the realm's list of clients is
+     *  filtered by what the caller may view (an administrator without {@code view-clients},
+     *  such as the portal's service account, sees none). */
+    private List<Told> readTold(String realmId) {
         return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
                 own -> {
                     RealmModel realm = own.realms().getRealm(realmId);
@@ -223,7 +249,7 @@ public class ChangeNotifier implements EventListenerProvider, EventListenerProvi
 
     @Override
     public EventListenerProvider create(KeycloakSession session) {
-        return new ChangeNotifier(session);
+        return new ChangeNotifier(session, toldByRealm);
     }
 
     @Override
