@@ -204,7 +204,8 @@ def _pages_section(
     )
     section.notes.append(
         "Appels comptés par un mandataire inverse entre le portail et Keycloak (ce que Keycloak "
-        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après {WARM_UP_REQUESTS} d'échauffement. Le "
+        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après {WARM_UP_REQUESTS} "
+        "d'échauffement. Le "
         "portail tourne sous gunicorn comme `make run` (2 workers synchrones) ; le client de "
         "charge est un programme Python à fils (une connexion par fil) sur la même machine, "
         "qui prend lui-même du processeur : le débit de la page statique en est minoré. Chaque "
