@@ -136,8 +136,9 @@ def portal_environment(config: Mapping[str, Any]) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(config: Mapping[str, Any], port: int, log: Path, workers: int = 2) -> Iterator[int]:
-    """The portal as the dev run serves it (collecte_kc.platform: gunicorn, 2 sync workers,
-    sessions in a shared folder); yields the master's pid once it answers."""
+    """The portal as the dev run serves it (collecte_kc.platform: gunicorn with
+    portal/gunicorn_conf.py, 2 synchronous workers, sessions in a shared folder); yields the
+    master's pid once it answers."""
     env = {**os.environ, **portal_environment(config)}
     with log.open("ab") as output:
         process = subprocess.Popen(  # noqa: S603 - our own app
@@ -145,6 +146,8 @@ def gunicorn(config: Mapping[str, Any], port: int, log: Path, workers: int = 2) 
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:portal.gunicorn_conf",
                 "--workers",
                 str(workers),
                 "--bind",

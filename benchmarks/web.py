@@ -1,9 +1,9 @@
 """Figures (a), (b) and (e): the member and support pages under load next to the static home page,
 complete sign-ins through the portal next to Keycloak alone, and the portal workers' memory.
 
-The portal runs under gunicorn as in the dev run (2 sync workers), its Keycloak URL pointing at
-the counting proxy (benchmarks/load.py): the Admin API calls and token fetches per page are those
-Keycloak received.
+The portal runs under gunicorn as in the dev run (2 synchronous workers), its Keycloak URL
+pointing at the counting proxy (benchmarks/load.py): the Admin API calls and token fetches per
+page are those Keycloak received.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def _count(port: int, path: str, cookie: str, host: str, proxy: CountingProxy) -
         if reply.status != 200:
             raise RuntimeError(f"GET {path} : {reply.status}")
 
+    # Concurrent first, so that every worker serves some (one alone may take them all).
+    load(port, path, cookie, host, CONNECTIONS, 0.5)
     for _ in range(WARM_UP_REQUESTS):
         get()
     before = proxy.snapshot()
@@ -204,9 +206,10 @@ def _pages_section(
     )
     section.notes.append(
         "Appels comptés par un mandataire inverse entre le portail et Keycloak (ce que Keycloak "
-        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après {WARM_UP_REQUESTS} "
-        "d'échauffement. Le "
-        "portail tourne sous gunicorn comme `make run` (2 workers synchrones) ; le client de "
+        f"a reçu), sur {COUNTED_REQUESTS} requêtes une à une après une demi-seconde de charge et "
+        f"{WARM_UP_REQUESTS} requêtes d'échauffement. Le "
+        "portail tourne sous gunicorn comme `make run` (2 workers synchrones, "
+        "portal/gunicorn_conf.py) ; le client de "
         "charge est un programme Python à fils (une connexion par fil) sur la même machine, "
         "qui prend lui-même du processeur : le débit de la page statique en est minoré. Chaque "
         "appel d'administration traverse aussi le mandataire (≈ 1 ms de plus)."
