@@ -30,6 +30,7 @@ are handled by Keycloak itself: every write is conditional (:mod:`portal.core.ke
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -146,8 +147,14 @@ class KeycloakGateway:
     # Page reads, cached during GET requests (read_cache: exact at the next request).
 
     def person_page(self, person_id: str, siren: str | None = None) -> PersonPage | None:
-        return self._cache.read(
+        page = self._cache.read(
             ("person_page", person_id, siren), lambda: self.pages.person_page(person_id, siren)
+        )
+        # Copies of its containers: the cached page is shared by the requests of this process.
+        return page and replace(
+            page,
+            adherents=dict(page.adherents),
+            members=None if page.members is None else list(page.members),
         )
 
     def people_with(self, attribute: str, scope: Scope) -> list[Person]:
@@ -264,10 +271,11 @@ class KeycloakGateway:
     def groupement_activations(self, code: str, adherents: int) -> Activations | None:
         # Activations are changes Keycloak notifies (a password chosen on the login pages); the
         # last sign-ins are not, and may show up to PAGE_CACHE_SECONDS late on this page.
-        return self._cache.read(
+        activations = self._cache.read(
             ("groupement_activations", code, adherents),
             lambda: self.groups.activations(code, adherents),
         )
+        return None if activations is None else dict(activations)
 
     def ensure_principal(self, scope: Scope, person_id: str) -> bool:
         return self.invitations.ensure_principal(scope, person_id)
