@@ -58,6 +58,11 @@ SESSION_FILE_DIR = None
 # Mail the portal sends itself (support notifications). Keycloak has its own SMTP settings.
 SMTP_HOST = "localhost"
 SMTP_PORT = 1025
+# Production relays ask for STARTTLS (COLLECTE_SMTP_STARTTLS=true, the certificate checked) and
+# an account (COLLECTE_SMTP_USER, COLLECTE_SMTP_PASSWORD, read verbatim like the secrets).
+SMTP_STARTTLS = False
+SMTP_USER = None
+SMTP_PASSWORD = None
 MAIL_FROM = "ne-pas-repondre@collecte.localhost"
 # Where requests for a new collection contact are announced.
 SUPPORT_EMAIL = "support@collecte.localhost"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
@@ -20,6 +21,9 @@ class Mailer:
         self.sender = str(config["MAIL_FROM"])
         self.support = str(config["SUPPORT_EMAIL"])
         self.timeout = int(config["KEYCLOAK_TIMEOUT"])
+        self.starttls = bool(config.get("SMTP_STARTTLS"))
+        self.user = config.get("SMTP_USER") or None
+        self.password = config.get("SMTP_PASSWORD") or ""
 
     def send(self, to: str, subject: str, body: str) -> None:
         message = EmailMessage()
@@ -29,6 +33,10 @@ class Mailer:
         message.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
+                if self.starttls:
+                    server.starttls(context=ssl.create_default_context())
+                if self.user:
+                    server.login(str(self.user), str(self.password))
                 server.send_message(message)
         except (OSError, smtplib.SMTPException) as error:
             raise NotificationFailed(str(error)) from error

@@ -22,6 +22,8 @@ ENV_PREFIX = "COLLECTE"
 
 #: Configuration keys that have no default: the portal refuses to start without them.
 REQUIRED_SECRETS = ("SECRET_KEY", "OIDC_CLIENT_SECRET", "ADMIN_CLIENT_SECRET")
+#: Read verbatim too when given (a password made of digits stays a string).
+OPTIONAL_SECRETS = ("SMTP_USER", "SMTP_PASSWORD")
 
 
 class ConfigurationError(RuntimeError):
@@ -79,7 +81,7 @@ def _read_secrets_verbatim(app: Flask) -> None:
     ``from_prefixed_env`` JSON-decodes values, which would turn a secret made
     only of digits into an ``int``; secrets must stay exactly as given.
     """
-    for key in REQUIRED_SECRETS:
+    for key in (*REQUIRED_SECRETS, *OPTIONAL_SECRETS):
         raw = os.environ.get(f"{ENV_PREFIX}_{key}")
         if raw is not None:
             app.config[key] = raw

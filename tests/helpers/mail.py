@@ -9,9 +9,17 @@ class FakeSMTP:
     """Stands for smtplib.SMTP: keeps what is sent in ``outbox``."""
 
     outbox: list[EmailMessage]
+    #: What each connection did before sending, in order: ("starttls",), ("login", user, pw).
+    steps: list[tuple[str, ...]]
 
     def __init__(self, host: str, port: int, timeout: int) -> None:
         self.address = (host, port)
+
+    def starttls(self, context: object = None) -> None:
+        self.steps.append(("starttls",))
+
+    def login(self, user: str, password: str) -> None:
+        self.steps.append(("login", user, password))
 
     def __enter__(self) -> FakeSMTP:
         return self

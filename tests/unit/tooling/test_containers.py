@@ -1,0 +1,111 @@
+"""The containers users run match what the project tests: ``docker-compose.yml`` is valid for
+the Compose specification (its JSON schema, ``tests/helpers/compose-spec.json``, copied from
+github.com/compose-spec/compose-spec at 170098b, Apache-2.0 — no Docker engine here to ask), no
+container installs anything when it starts, the portal image's packages are the lock's with
+their hashes, and the portal gets every setting it needs in production."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from portal import defaults
+from portal.web.app import OPTIONAL_SECRETS, REQUIRED_SECRETS
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = ROOT / "tests" / "helpers" / "compose-spec.json"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_the_compose_file_is_valid_for_the_compose_specification(
+    compose: dict[str, Any],
+) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator(schema).validate(compose)
+
+
+def test_no_container_installs_packages_when_it_starts(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        command = json.dumps(service.get("command", ""))
+        assert "pip install" not in command, name
+        assert "volumes" not in service or name in {"postgres", "keycloak"}, name
+
+
+def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = str(service.get("image", ""))
+        if "build" in service:
+            continue  # built here, from pinned bases (checked below for the portal)
+        assert re.search(r":\d+(\.\d+)*([-@].*)?$", image), (name, image)
+    base = re.search(r"^FROM (\S+)", (ROOT / "portal" / "Dockerfile").read_text(), re.M)
+    assert base is not None
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base.group(1)), base.group(1)
+
+
+def test_the_portal_image_installs_the_lock_with_its_hashes() -> None:
+    dockerfile = (ROOT / "portal" / "Dockerfile").read_text()
+    assert "--require-hashes" in dockerfile
+    assert "-r portal/requirements.lock" in dockerfile
+    assert re.search(r"^RUN pip install ", dockerfile, re.M)
+
+
+def locked() -> dict[str, tuple[str, int]]:
+    """Package → (version, number of hashes) in portal/requirements.lock."""
+    text = (ROOT / "portal" / "requirements.lock").read_text()
+    found: dict[str, tuple[str, int]] = {}
+    for block in re.split(r"\n(?=\S)", text):
+        match = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)", block)
+        if match:
+            found[canonicalize_name(match.group(1))] = (match.group(2), block.count("--hash="))
+    return found
+
+
+def test_the_lock_pins_every_dependency_of_pyproject_with_hashes() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["redis"]]
+    pins = locked()
+    for line in wanted:
+        requirement = Requirement(line)
+        version, hashes = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version, prereleases=True), (line, version)
+        assert hashes >= 1, requirement.name
+    assert all(hashes >= 1 for _, hashes in pins.values())
+
+
+def test_the_portal_gets_its_production_settings(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["portal"]["environment"]
+    for setting in (
+        "PORTAL_URL",
+        "KEYCLOAK_URL",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_STARTTLS",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "MAIL_FROM",
+        "SUPPORT_EMAIL",
+        *REQUIRED_SECRETS,
+    ):
+        assert f"COLLECTE_{setting}" in environment, setting
+    # and names nothing the portal would not read (a typo would be silently ignored)
+    known = {name for name in vars(defaults) if name.isupper()} | {
+        *REQUIRED_SECRETS,
+        *OPTIONAL_SECRETS,
+        "PORTAL_WORKERS",  # portal/gunicorn_conf.py
+    }
+    for variable in environment:
+        assert variable.removeprefix("COLLECTE_") in known, variable
