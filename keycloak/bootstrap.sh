@@ -13,8 +13,17 @@ fi
 # Reinstall only when pyproject.toml changed since the last install.
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -e "$stamp" ]; then
-  .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e '.[dev]'
+  # pip's and setuptools' own notices (the editable install of a project with two source roots,
+  # `.` and `keycloak/`, always warns) go to a log, shown only if the install fails.
+  mkdir -p .data
+  pip_log=.data/installation-python.log
+  echo "Installation des paquets Python (journal : $pip_log)…"
+  if ! { .venv/bin/pip install --quiet --upgrade pip \
+         && .venv/bin/pip install --quiet -e '.[dev]'; } >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    echo "L'installation des paquets Python a échoué (voir ci-dessus)." >&2
+    exit 1
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
