@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: the Python virtualenv with every
-# dependency, the pinned Keycloak distribution and, with --browser (the tests), Debian's Chromium
-# and oauth2-proxy (the relying party nobody here wrote, tests/integration/test_relying_party.py).
+# dependency, the pinned Keycloak distribution and, with --browser (the tests), Debian's Chromium,
+# nginx and PostgreSQL, and oauth2-proxy (the relying party nobody here wrote,
+# tests/integration/test_relying_party.py).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,14 +31,25 @@ fi
 
 .venv/bin/python -m collecte_kc.dist >/dev/null
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installation de Chromium (paquet Debian)…"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium est nécessaire aux tests : installez le paquet « chromium » (/usr/bin/chromium)." >&2
-    exit 1
+# The tests' Debian packages: Chromium (end-to-end tests), nginx and PostgreSQL (the production
+# topology, collecte_kc.production, tests/production/).
+if [ "${1:-}" = "--browser" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "Installation des paquets Debian des tests : ${missing[*]}…"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      # Debian starts the services it installs; the tests start their own.
+      service nginx stop >/dev/null 2>&1 || true
+      service postgresql stop >/dev/null 2>&1 || true
+    else
+      echo "Paquets Debian nécessaires aux tests : ${missing[*]} (installez-les)." >&2
+      exit 1
+    fi
   fi
 fi
 

@@ -1,0 +1,109 @@
+"""The production topology (collecte_kc.production: PostgreSQL, two Keycloak nodes clustered
+through the database, nginx terminating TLS, two portal instances) survives a Keycloak node
+killed and PostgreSQL restarted: the member stays signed in, nothing written is lost, and
+meanwhile the portal answers with its French page, never a stack trace.
+
+Marker ``production``: about 3 minutes for the topology's start, once for the module."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cachelib import FileSystemCache
+
+from benchmarks import population
+from benchmarks.signins import portal_sign_in
+from collecte_kc.production import Topology, topology
+from portal.core.keycloak.read_cache import Generation
+
+pytestmark = pytest.mark.production
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    work: Path = tmp_path_factory.mktemp("production")
+    before = os.environ.get("REQUESTS_CA_BUNDLE")
+    with topology(work) as running:
+        # This process's clients (scripted browser, Admin API) trust the proxy's certificate.
+        os.environ["REQUESTS_CA_BUNDLE"] = str(running.certificate)
+        try:
+            print(f"\nTopologie de production prête en {running.started_seconds:.0f} s")
+            yield running
+        finally:
+            if before is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = before
+
+
+def member(prod: Topology) -> tuple[str, str]:
+    """A collection contact with a password; (e-mail, SIREN)."""
+    made = population.groupement(prod.admin, 1, 1, "PANNE")
+    return made.emails[0], made.sirens[0]
+
+
+def realm_changed(prod: Topology) -> None:
+    """The pages read Keycloak again (as after a change notification)."""
+    Generation(FileSystemCache(prod.portal_config["SESSION_FILE_DIR"])).bump()
+
+
+def until(check: Any, timeout: float) -> float:
+    """Poll `check()` until it is true; the seconds it took."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, "délai dépassé"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_member_signed_in_keeps_their_session_when_a_keycloak_node_dies(
+    prod: Topology,
+) -> None:
+    email, siren = member(prod)
+    _, browser = portal_sign_in(prod.public_url, email, population.PASSWORD)
+    page = f"{prod.public_url}/espace/{siren}/1/"
+    assert browser.get(page, timeout=30).status_code == 200
+
+    prod.nodes[0].kill()
+    try:
+        realm_changed(prod)  # the page must ask Keycloak, now node B only
+        seconds = until(lambda: browser.get(page, timeout=30).status_code == 200, 30)
+        print(f"\nPage servie après la perte du nœud A en {seconds:.2f} s")
+        # Keycloak's own session lives on in node B: a new portal session (its cookie
+        # dropped) is opened through Keycloak without asking for the password again.
+        for cookie in [c for c in browser.cookies if "collecte-session" in c.name]:
+            browser.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        again = browser.get(f"{prod.public_url}/connexion", timeout=30)
+        assert "/realms/" not in again.url, "Keycloak redemande le mot de passe"
+        assert "Connecté en tant que" in again.text
+    finally:
+        prod.nodes[0].restart()
+
+
+def test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_page_meanwhile(
+    prod: Topology,
+) -> None:
+    email, siren = member(prod)
+    _, browser = portal_sign_in(prod.public_url, email, population.PASSWORD)
+    page = f"{prod.public_url}/espace/{siren}/1/"
+    assert browser.get(page, timeout=30).status_code == 200
+    person_id = prod.admin.get_users({"email": email, "exact": True})[0]["id"]
+
+    prod.database.stop("fast")
+    try:
+        realm_changed(prod)
+        during = browser.get(page, timeout=60)
+        assert during.status_code == 503
+        assert "momentanément indisponible" in during.text and "Traceback" not in during.text
+    finally:
+        prod.database.start()
+    seconds = until(lambda: browser.get(page, timeout=30).status_code == 200, 120)
+    print(f"\nRetour après le redémarrage de PostgreSQL en {seconds:.2f} s")
+    assert prod.admin.get_user(person_id)["email"] == email  # written before, still there
+    assert requests.get(f"{prod.public_url}/aide/connexion", timeout=10).status_code == 200
