@@ -105,25 +105,39 @@ class Postgres:
         )
 
     def create_database(self) -> None:
-        env = {**os.environ, "PGPASSWORD": self.password}
-        result = subprocess.run(  # noqa: S603 - Debian's createdb
-            [
-                str(binaries() / "createdb"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--username",
-                USER,
-                DATABASE,
-            ],
+        self._client("createdb", DATABASE)
+
+    def _client(self, tool: str, *arguments: str) -> None:
+        """One of PostgreSQL's client tools, as ``keycloak`` over TCP (not the server account)."""
+        command = [
+            str(binaries() / tool),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--username",
+            USER,
+            *arguments,
+        ]
+        result = subprocess.run(  # noqa: S603 - Debian's client tools, our arguments
+            command,
             capture_output=True,
             text=True,
-            env=env,
+            env={**os.environ, "PGPASSWORD": self.password},
             check=False,
         )
         if result.returncode != 0:
-            raise PostgresError(f"createdb : {result.stderr.strip()}")
+            raise PostgresError(f"{tool} : {result.stderr.strip()}")
+
+    def dump(self, path: Path) -> None:
+        """A backup of Keycloak's database (``pg_dump``, custom format), Keycloak running."""
+        self._client("pg_dump", "--format=custom", f"--file={path}", DATABASE)
+
+    def restore(self, path: Path) -> None:
+        """Keycloak's database replaced by the backup ``path`` (every Keycloak node stopped)."""
+        self._client("dropdb", "--if-exists", DATABASE)
+        self._client("createdb", DATABASE)
+        self._client("pg_restore", "--no-owner", f"--dbname={DATABASE}", str(path))
 
     def stop(self, mode: str = "fast") -> None:
         self._run(

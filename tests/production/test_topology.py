@@ -1,9 +1,10 @@
 """The production topology (collecte_kc.production: PostgreSQL, two Keycloak nodes clustered
 through the database, nginx terminating TLS, two portal instances) survives a Keycloak node
 killed and PostgreSQL restarted: the member stays signed in, nothing written is lost, and
-meanwhile the portal answers with its French page, never a stack trace.
+meanwhile the portal answers with its French page, never a stack trace; and a backup of
+PostgreSQL restored brings back what was written before it (the restore drill).
 
-Marker ``production``: about 3 minutes for the topology's start, once for the module."""
+Marker ``production``: about a minute for the topology's start, once for the module."""
 
 from __future__ import annotations
 
@@ -107,3 +108,30 @@ def test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_pa
     print(f"\nRetour après le redémarrage de PostgreSQL en {seconds:.2f} s")
     assert prod.admin.get_user(person_id)["email"] == email  # written before, still there
     assert requests.get(f"{prod.public_url}/aide/connexion", timeout=10).status_code == 200
+
+
+def test_a_backup_restored_brings_back_what_was_written_before_it(
+    prod: Topology, tmp_path: Path
+) -> None:
+    """The restore drill of the operations guide: ``pg_dump`` while Keycloak runs, every node
+    stopped, ``pg_restore``, the nodes started again."""
+    saved, siren = member(prod)
+    backup = tmp_path / "keycloak.dump"
+    prod.database.dump(backup)
+    later, _ = member(prod)
+
+    for node in reversed(prod.nodes):
+        node.stop()
+    try:
+        prod.database.restore(backup)
+    finally:
+        for node in prod.nodes:
+            node.restart()
+
+    def known(email: str) -> bool:
+        return bool(prod.admin.get_users({"email": email, "exact": True}))
+
+    assert known(saved) and not known(later)
+    _, browser = portal_sign_in(prod.public_url, saved, population.PASSWORD)
+    realm_changed(prod)
+    assert browser.get(f"{prod.public_url}/espace/{siren}/1/", timeout=30).status_code == 200
