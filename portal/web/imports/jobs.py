@@ -11,6 +11,9 @@ runs the thread. It holds only the job's state: progress, and at the end the out
 page shows (counters and the lines that failed); the plan stays in the thread's memory. The id
 is an unguessable token.
 
+One import per groupement at a time (:func:`running`): a second confirmation is refused in
+French while the first runs.
+
 Limits, deliberately accepted to keep this a thread rather than a queue (Celery, RQ):
 
 - **one host**: the status page must be served by the host that runs the job (the file is local);
@@ -199,6 +202,12 @@ def recent(groupement: str, limit: int = 10) -> list[Job]:
         if job is not None and job.groupement == groupement:
             found.append(job)
     return sorted(found, key=lambda job: job.started_at, reverse=True)[:limit]
+
+
+def running(groupement: str) -> Job | None:
+    """The groupement's import still running, if any: a second one is refused meanwhile (both
+    would read what exists before the other wrote it, and report against a stale state)."""
+    return next((job for job in recent(groupement, limit=50) if job.running), None)
 
 
 def wait(job_id: str, timeout: float | None = None) -> None:

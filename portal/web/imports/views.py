@@ -89,6 +89,15 @@ def _confirm(
     if not confirm.validate_on_submit() or not pending or pending["groupement"] != groupement:
         context["expired"] = EXPIRED
         return render_template("imports/televerser.html", **context), 409
+    ongoing = jobs.running(groupement)
+    if ongoing is not None:
+        context["expired"] = (
+            f"Un import est déjà en cours pour ce groupement (« {ongoing.file_name} », lancé par "
+            f"{ongoing.started_by or 'un membre de l’équipe'}) : attendez qu’il soit terminé, "
+            "puis confirmez de nouveau celui-ci."
+        )
+        context["en_cours"] = ongoing
+        return render_template("imports/televerser.html", **context), 409
     path = jobs.folder() / pending["jeton"]
     try:
         data = path.read_bytes()

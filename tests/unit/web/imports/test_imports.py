@@ -305,6 +305,26 @@ def save_job(groupement: str = GROUPEMENT, **changes: Any) -> str:
     return job.id
 
 
+def test_a_second_import_of_the_groupement_waits_for_the_first_to_end(
+    client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
+) -> None:
+    ongoing = save_job(started_by="claire@coordination.fr")
+    groupement_state(support, [{"email": "nouvelle@exemple.fr"}], [group_json(SIREN_A)])
+    line = f"nouvelle@exemple.fr;Durand;Anne;06 12 34 56 78;{SIREN_A};;1;collecte"
+    assert html(upload(client, csrf_token(), line)).find_all("form", id="confirmation")
+
+    refused = client.post(URL, data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"})
+
+    assert refused.status_code == 409
+    alert = html(refused).by_id("expire")
+    assert "Un import est déjà en cours pour ce groupement" in alert.text()
+    assert "claire@coordination.fr" in alert.text()
+    assert alert.find("a").attrs["href"] == f"{URL}/{ongoing}"
+    assert support.writes() == []
+    # another groupement's import does not stand in the way
+    assert jobs.running("GRP-Y") is None
+
+
 def test_an_unknown_job_is_not_found(client: FlaskClient, support: AdminApi) -> None:
     assert client.get(f"{URL}/{secrets.token_urlsafe(24)}").status_code == 404
     assert client.get(f"{URL}/..%2F..%2Fetc%2Fpasswd").status_code == 404
