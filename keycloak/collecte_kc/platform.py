@@ -38,6 +38,20 @@ DEV_DEFAULTS = {
 }
 
 
+def portal_command(port: int) -> list[str]:
+    """The portal under gunicorn with its settings (portal/gunicorn_conf.py), on loopback."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:portal.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "portal:create_app()",
+    ]
+
+
 def _setting(name: str) -> str:
     return os.environ.get(name) or DEV_DEFAULTS[name]
 
@@ -107,16 +121,7 @@ def main() -> None:
         }
         children.append(
             subprocess.Popen(  # noqa: S603 - our own app
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--config",
-                    "python:portal.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{_setting('COLLECTE_PORTAL_PORT')}",
-                    "portal:create_app()",
-                ],
+                portal_command(int(_setting("COLLECTE_PORTAL_PORT"))),
                 env=portal_env,
                 cwd=PROJECT_ROOT,
             )

@@ -20,7 +20,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -34,6 +33,7 @@ from collecte_kc.dist import ensure_distribution
 from collecte_kc.front_proxy import certificate, nginx_config
 from collecte_kc.mailsink import start_sink
 from collecte_kc.paths import PROJECT_ROOT
+from collecte_kc.platform import portal_command
 from collecte_kc.postgres import Postgres, postgres
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.sandbox import free_port
@@ -289,16 +289,7 @@ def topology(work: Path) -> Iterator[Topology]:
         portals = [
             stack.enter_context(
                 _process(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        "--config",
-                        "python:portal.gunicorn_conf",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "portal:create_app()",
-                    ],
+                    portal_command(port),
                     work / f"portail-{number}.log",
                     portal_env,
                 )

@@ -49,6 +49,16 @@ def member(prod: Topology) -> tuple[str, str]:
     return made.emails[0], made.sirens[0]
 
 
+def signed_in(prod: Topology) -> tuple[str, requests.Session, str]:
+    """A new collection contact signed in through the proxy, their SIREN/lot page open;
+    (e-mail, browser, page's URL)."""
+    email, siren = member(prod)
+    _, browser = portal_sign_in(prod.public_url, email, population.PASSWORD)
+    page = f"{prod.public_url}/espace/{siren}/1/"
+    assert browser.get(page, timeout=30).status_code == 200
+    return email, browser, page
+
+
 def realm_changed(prod: Topology) -> None:
     """The pages read Keycloak again (as after a change notification)."""
     Generation(FileSystemCache(prod.portal_config["SESSION_FILE_DIR"])).bump()
@@ -66,10 +76,7 @@ def until(check: Any, timeout: float) -> float:
 def test_a_member_signed_in_keeps_their_session_when_a_keycloak_node_dies(
     prod: Topology,
 ) -> None:
-    email, siren = member(prod)
-    _, browser = portal_sign_in(prod.public_url, email, population.PASSWORD)
-    page = f"{prod.public_url}/espace/{siren}/1/"
-    assert browser.get(page, timeout=30).status_code == 200
+    _, browser, page = signed_in(prod)
 
     prod.nodes[0].kill()
     try:
@@ -90,10 +97,7 @@ def test_a_member_signed_in_keeps_their_session_when_a_keycloak_node_dies(
 def test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_page_meanwhile(
     prod: Topology,
 ) -> None:
-    email, siren = member(prod)
-    _, browser = portal_sign_in(prod.public_url, email, population.PASSWORD)
-    page = f"{prod.public_url}/espace/{siren}/1/"
-    assert browser.get(page, timeout=30).status_code == 200
+    email, browser, page = signed_in(prod)
     person_id = prod.admin.get_users({"email": email, "exact": True})[0]["id"]
 
     prod.database.stop("fast")
