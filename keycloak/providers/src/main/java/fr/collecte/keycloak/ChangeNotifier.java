@@ -46,8 +46,8 @@ import org.keycloak.urls.UrlType;
  * (header {@value #MARKED_HEADER}: the portal's web workers and import jobs, which replace the
  * generation after each write) are skipped: a portal worker waiting for Keycloak's answer must
  * not have to wait for a portal worker. The same service account without the header (the
- * command-line tooling) is told about, as is any other client. A portal that does not answer (2 s) is logged; its cache entries
- * still expire after {@code PAGE_CACHE_SECONDS}.
+ * command-line tooling) is told about, as is any other client. A portal that does not answer
+ * (2 s) is logged; its cache entries still expire after {@code PAGE_CACHE_SECONDS}.
  *
  * <p>Global: active in every realm; does nothing where no client has the attribute.
  */
