@@ -37,7 +37,7 @@ from collecte_kc.platform import portal_command
 from collecte_kc.postgres import Postgres, postgres
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.sandbox import free_port
-from collecte_kc.server import KeycloakServer, find_java_home
+from collecte_kc.server import KeycloakServer, find_java_home, stop_process, wait_until_ready
 from portal.core.keycloak import schema
 
 BOOTSTRAP_CLIENT = "collecte-bootstrap"
@@ -91,20 +91,7 @@ class Node:
             )
 
     def wait_ready(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise TopologyError(
-                    f"Keycloak {self.name} s'est arrêté ; journal : {self.log_file}"
-                )
-            try:
-                health = f"http://127.0.0.1:{self.management_port}/health/ready"
-                if requests.get(health, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise TopologyError(f"Keycloak {self.name} n'est pas prêt ; journal : {self.log_file}")
+        wait_until_ready(self.process, self.management_port, self.log_file, timeout)
 
     def restart(self) -> None:
         """Start again after :meth:`kill` (joins the cluster of the other node)."""
@@ -118,12 +105,7 @@ class Node:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process)
 
 
 @dataclass
@@ -138,7 +120,6 @@ class Topology:
     admin: Any  # KeycloakAdmin through node A, as the bootstrap client
     mail: Any
     started_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _built_home(work: Path) -> Path:
@@ -178,12 +159,7 @@ def _process(
     try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process(process, 20)
 
 
 def _wait_for(url: str, certificate: Path, what: str, timeout: float = 120) -> None:

@@ -133,30 +133,41 @@ class KeycloakServer:
 
     def wait_ready(self, timeout: float = 240.0) -> float:
         """Poll the health endpoint until ready; return the seconds it took."""
-        started = time.monotonic()
-        ready_url = f"http://127.0.0.1:{self.management_port}/health/ready"
-        while time.monotonic() - started < timeout:
-            if self.process is not None and self.process.poll() is not None:
-                raise KeycloakStartError(
-                    f"Keycloak s'est arrêté (code {self.process.returncode}) ; "
-                    f"journal : {self.log_file}"
-                )
-            try:
-                if requests.get(ready_url, timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise KeycloakStartError(
-            f"Keycloak n'est pas prêt après {timeout:.0f} s ; journal : {self.log_file}"
-        )
+        return wait_until_ready(self.process, self.management_port, self.log_file, timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        stop_process(self.process, timeout)
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes] | None, management_port: int, log_file: Path, timeout: float
+) -> float:
+    """Poll a Keycloak's health endpoint until it is ready; return the seconds it took."""
+    started = time.monotonic()
+    ready_url = f"http://127.0.0.1:{management_port}/health/ready"
+    while time.monotonic() - started < timeout:
+        if process is not None and process.poll() is not None:
+            raise KeycloakStartError(
+                f"Keycloak s'est arrêté (code {process.returncode}) ; journal : {log_file}"
+            )
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            if requests.get(ready_url, timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise KeycloakStartError(
+        f"Keycloak n'est pas prêt après {timeout:.0f} s ; journal : {log_file}"
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
+    """SIGTERM to a Keycloak's process group, SIGKILL after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

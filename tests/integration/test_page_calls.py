@@ -22,8 +22,8 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.core.domain import Change, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
-from portal.core.keycloak.read_cache import Generation
 from portal.web.auth import USER_KEY, SessionUser
+from tests.helpers.read_cache import realm_changed
 from tests.helpers.realm_data import fresh_siren
 
 
@@ -74,13 +74,6 @@ def portal(platform: Any) -> Iterator[FlaskClient]:
     app = create_app({**platform.portal_config, "TESTING": True})
     with app.test_client() as client:
         yield client
-
-
-def realm_changed(platform: Any) -> None:
-    """What a change notification does: every page reads Keycloak again."""
-    from cachelib import FileSystemCache
-
-    Generation(FileSystemCache(platform.portal_config["SESSION_FILE_DIR"])).bump()
 
 
 def sign_in(client: FlaskClient, platform: Any, person_id: str) -> None:
@@ -174,7 +167,7 @@ def test_calls_per_page(
 
 def cold(portal: FlaskClient, calls: Calls, platform: Any, url: str) -> tuple[int, int]:
     """(Admin API calls, token fetches) of a page right after a change in the realm."""
-    realm_changed(platform)
+    realm_changed(platform.portal_config)
     return counted(portal, calls, url)
 
 

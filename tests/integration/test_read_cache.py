@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
-from portal.core.keycloak.read_cache import GENERATION_KEY
+from tests.helpers.read_cache import generation
 from tests.integration.test_page_calls import (
     Calls,
     calls,
@@ -29,12 +29,6 @@ from tests.integration.test_page_calls import (
 # the fixtures, imported to be used here (the portal with its cache on, sharing the store where
 # Keycloak's notifications land; a member signed in with their SIREN/lot page read once)
 __all__ = ["calls", "member_page", "portal"]
-
-
-def generation(platform: Any) -> object:
-    from cachelib import FileSystemCache
-
-    return FileSystemCache(platform.portal_config["SESSION_FILE_DIR"]).get(GENERATION_KEY)
 
 
 def test_a_page_read_again_asks_keycloak_nothing(
@@ -71,19 +65,21 @@ def test_changes_by_the_portal_account_elsewhere_are_told(
     person_id, url = member_page
     scope = Scope.parse(url.removeprefix("/espace/").rstrip("/"))
     assert scope is not None
-    before = generation(platform)
+    before = generation(platform.portal_config).current()
     gateway.revoke_collection(person_id, scope, Change.now("outil@essai.fr", "retrait"))
-    assert generation(platform) != before
+    assert generation(platform.portal_config).current() != before
     assert portal.get(url).status_code == 404
 
     marks: list[int] = []
     marking = KeycloakGateway.from_config(platform.portal_config, on_write=lambda: marks.append(1))
-    before = generation(platform)
+    before = generation(platform.portal_config).current()
     marking.update_contact(
         person_id, scope, {Function.TECHNIQUE: True}, Change.now("portail@essai.fr", "ajout")
     )
     assert marks, "the marking gateway was not told of its own write"
-    assert generation(platform) == before, "Keycloak called back a portal that marks its writes"
+    assert generation(platform.portal_config).current() == before, (
+        "Keycloak called back a portal that marks its writes"
+    )
 
 
 def test_a_removed_coordinator_loses_the_follow_up_at_the_next_request(
@@ -102,9 +98,9 @@ def test_a_removed_coordinator_loses_the_follow_up_at_the_next_request(
 def test_only_a_token_signed_by_the_realm_is_a_change(
     platform: Any, member_page: tuple[str, str]
 ) -> None:
-    before = generation(platform)
+    before = generation(platform.portal_config).current()
     endpoint = f"{platform.portal_url}/auth/backchannel-changes"
     for token in ("", "pas-un-jeton", "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."):
         response = requests.post(endpoint, data={"changes_token": token}, timeout=5)
         assert response.status_code == 400
-    assert generation(platform) == before
+    assert generation(platform.portal_config).current() == before

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 import requests
-from cachelib import FileSystemCache
 
 from benchmarks import population
 from benchmarks.signins import portal_sign_in
 from collecte_kc.production import Topology, topology
-from portal.core.keycloak.read_cache import Generation
+from tests.helpers.read_cache import realm_changed
 
 pytestmark = pytest.mark.production
 
@@ -59,11 +58,6 @@ def signed_in(prod: Topology) -> tuple[str, requests.Session, str]:
     return email, browser, page
 
 
-def realm_changed(prod: Topology) -> None:
-    """The pages read Keycloak again (as after a change notification)."""
-    Generation(FileSystemCache(prod.portal_config["SESSION_FILE_DIR"])).bump()
-
-
 def until(check: Any, timeout: float) -> float:
     """Poll `check()` until it is true; the seconds it took."""
     started = time.monotonic()
@@ -80,7 +74,7 @@ def test_a_member_signed_in_keeps_their_session_when_a_keycloak_node_dies(
 
     prod.nodes[0].kill()
     try:
-        realm_changed(prod)  # the page must ask Keycloak, now node B only
+        realm_changed(prod.portal_config)  # the page must ask Keycloak, now node B only
         seconds = until(lambda: browser.get(page, timeout=30).status_code == 200, 30)
         print(f"\nPage servie après la perte du nœud A en {seconds:.2f} s")
         # Keycloak's own session lives on in node B: a new portal session (its cookie
@@ -102,7 +96,7 @@ def test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_pa
 
     prod.database.stop("fast")
     try:
-        realm_changed(prod)
+        realm_changed(prod.portal_config)
         during = browser.get(page, timeout=60)
         assert during.status_code == 503
         assert "momentanément indisponible" in during.text and "Traceback" not in during.text
@@ -137,5 +131,5 @@ def test_a_backup_restored_brings_back_what_was_written_before_it(
 
     assert known(saved) and not known(later)
     _, browser = portal_sign_in(prod.public_url, saved, population.PASSWORD)
-    realm_changed(prod)
+    realm_changed(prod.portal_config)
     assert browser.get(f"{prod.public_url}/espace/{siren}/1/", timeout=30).status_code == 200

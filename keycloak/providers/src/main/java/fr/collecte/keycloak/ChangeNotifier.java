@@ -16,9 +16,9 @@ import org.keycloak.events.EventListenerProvider;
 import org.keycloak.events.EventListenerProviderFactory;
 import org.keycloak.events.admin.AdminEvent;
 import org.keycloak.http.simple.SimpleHttp;
+import org.keycloak.models.AbstractKeycloakTransaction;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
-import org.keycloak.models.KeycloakTransaction;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.representations.JsonWebToken;
@@ -149,39 +149,17 @@ public class ChangeNotifier implements EventListenerProvider, EventListenerProvi
         if (notifications.isEmpty()) {
             return;
         }
-        KeycloakTransaction afterCommit = new KeycloakTransaction() {
-            private boolean active;
-
+        session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
             @Override
-            public void begin() {
-                active = true;
-            }
-
-            @Override
-            public void commit() {
+            protected void commitImpl() {
                 notifications.forEach(ChangeNotifier.this::send);
             }
 
             @Override
-            public void rollback() {
+            protected void rollbackImpl() {
                 // nothing changed: nothing to tell
             }
-
-            @Override
-            public void setRollbackOnly() {
-            }
-
-            @Override
-            public boolean getRollbackOnly() {
-                return false;
-            }
-
-            @Override
-            public boolean isActive() {
-                return active;
-            }
-        };
-        session.getTransactionManager().enlistAfterCompletion(afterCommit);
+        });
     }
 
     /** The clients of the realm to tell, kept {@link #TOLD_KEPT_MILLIS} (a change of their
