@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: the Python virtualenv with every
 # dependency, the pinned Keycloak distribution and, with --browser (the tests), Debian's Chromium,
-# nginx and PostgreSQL, and oauth2-proxy (the relying party nobody here wrote,
+# nginx, PostgreSQL and Redis, and oauth2-proxy (the relying party nobody here wrote,
 # tests/integration/test_relying_party.py).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -20,7 +20,7 @@ if [ ! -e "$stamp" ]; then
   pip_log=.data/installation-python.log
   echo "Installation des paquets Python (journal : $pip_log)…"
   if ! { .venv/bin/pip install --quiet --upgrade pip \
-         && .venv/bin/pip install --quiet -e '.[dev]'; } >"$pip_log" 2>&1; then
+         && .venv/bin/pip install --quiet -e '.[dev,redis]'; } >"$pip_log" 2>&1; then
     cat "$pip_log" >&2
     echo "L'installation des paquets Python a échoué (voir ci-dessus)." >&2
     exit 1
@@ -31,13 +31,14 @@ fi
 
 .venv/bin/python -m collecte_kc.dist >/dev/null
 
-# The tests' Debian packages: Chromium (end-to-end tests), nginx and PostgreSQL (the production
-# topology, collecte_kc.production, tests/production/).
+# The tests' Debian packages: Chromium (end-to-end tests), nginx, PostgreSQL and Redis (the
+# production topology, collecte_kc.production, tests/production/).
 if [ "${1:-}" = "--browser" ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  [ -x /usr/bin/redis-server ] || missing+=(redis-server)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "Installation des paquets Debian des tests : ${missing[*]}…"
@@ -46,6 +47,7 @@ if [ "${1:-}" = "--browser" ]; then
       # Debian starts the services it installs; the tests start their own.
       service nginx stop >/dev/null 2>&1 || true
       service postgresql stop >/dev/null 2>&1 || true
+      service redis-server stop >/dev/null 2>&1 || true
     else
       echo "Paquets Debian nécessaires aux tests : ${missing[*]} (installez-les)." >&2
       exit 1

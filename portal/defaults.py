@@ -55,6 +55,17 @@ SESSION_MAX_LIFETIME = 36000
 SESSION_REDIS_URL = None
 SESSION_FILE_DIR = None
 
+# The bulk imports' task queue (portal.web.imports.queue; its consumer: python -m portal.worker):
+# a Redis URL shared by several portal hosts; unset, an SQLite file on this host (TASKS_FILE,
+# default: collecte-taches.sqlite3 in SESSION_FILE_DIR, else the temporary folder). Immediate
+# mode (TASKS_IMMEDIATE) runs a task inside the request that enqueues it: for the tests only.
+TASKS_REDIS_URL = None
+TASKS_FILE = None
+TASKS_IMMEDIATE = False
+# A running import whose progress has not moved for this long (seconds) is taken as interrupted
+# (its consumer died) and resumed by another consumer.
+IMPORT_STALE_SECONDS = 120
+
 # Mail the portal sends itself (support notifications). Keycloak has its own SMTP settings.
 SMTP_HOST = "localhost"
 SMTP_PORT = 1025

@@ -76,6 +76,12 @@ http {{
     proxy_next_upstream error timeout http_502 http_503;
     proxy_buffer_size 16k;
     proxy_buffers 8 16k;
+    # Requests up to the portal's MAX_CONTENT_LENGTH (an import file) and responses are kept in
+    # memory, never in temporary files: no personal data on the proxy's disk (and its workers,
+    # under another account when started as root, need no access to the folder).
+    client_max_body_size 6m;
+    client_body_buffer_size 6m;
+    proxy_max_temp_file_size 0;
     location ~ ^/({"|".join(KEYCLOAK_PATHS)})/ {{ proxy_pass http://keycloak; }}
     location / {{ proxy_pass http://portal; }}
   }}

@@ -52,6 +52,11 @@ def portal_command(port: int) -> list[str]:
     ]
 
 
+def worker_command() -> list[str]:
+    """The task queue's consumer with the portal's settings (portal/worker.py)."""
+    return [sys.executable, "-m", "portal.worker"]
+
+
 def _setting(name: str) -> str:
     return os.environ.get(name) or DEV_DEFAULTS[name]
 
@@ -124,6 +129,12 @@ def main() -> None:
                 portal_command(int(_setting("COLLECTE_PORTAL_PORT"))),
                 env=portal_env,
                 cwd=PROJECT_ROOT,
+            )
+        )
+        # The task queue's consumer (bulk imports), on the SQLite file beside the sessions.
+        children.append(
+            subprocess.Popen(  # noqa: S603 - our own app
+                worker_command(), env=portal_env, cwd=PROJECT_ROOT
             )
         )
         registration = register_demo_application(admin, demo_app_url)

@@ -8,7 +8,10 @@
   (``/realms``, ``/resources``, ``/admin``, ``/js``) and of two portal instances (the rest), one
   public URL ``https://localhost:<port>``; Keycloak trusts that certificate for its back-channel
   calls to the portal, the portal through ``REQUESTS_CA_BUNDLE``;
-- two portal instances under gunicorn (portal/gunicorn_conf.py), sharing their sessions' folder.
+- Redis (collecte_kc.redis_store), the portal hosts' shared store: sessions, import jobs' queue,
+  abuse-limit counters;
+- two portal hosts, each gunicorn (portal/gunicorn_conf.py) and the task queue's consumer
+  (portal/worker.py).
 
 ``python -m collecte_kc.production`` starts it and waits; ``tests/production/`` kill parts of it.
 """
@@ -33,14 +36,20 @@ from collecte_kc.dist import ensure_distribution
 from collecte_kc.front_proxy import certificate, nginx_config
 from collecte_kc.mailsink import start_sink
 from collecte_kc.paths import PROJECT_ROOT
-from collecte_kc.platform import portal_command
+from collecte_kc.platform import portal_command, worker_command
 from collecte_kc.postgres import Postgres, postgres
 from collecte_kc.provision import admin_client, provision
+from collecte_kc.redis_store import redis_server
 from collecte_kc.sandbox import free_port
 from collecte_kc.server import KeycloakServer, find_java_home, stop_process, wait_until_ready
 from portal.core.keycloak import schema
 
 BOOTSTRAP_CLIENT = "collecte-bootstrap"
+#: An import whose consumer died is resumed by the other host's after this long (the default,
+#: 120 s, would make the failover test wait two minutes).
+IMPORT_STALE_SECONDS = 10
+#: The connection pool's validation, so that the nodes survive a PostgreSQL restart.
+POOL_SETTINGS = PROJECT_ROOT / "keycloak" / "conf" / "quarkus.properties"
 
 
 class TopologyError(RuntimeError):
@@ -109,17 +118,38 @@ class Node:
 
 
 @dataclass
+class PortalHost:
+    """One portal host: gunicorn and the task queue's consumer beside it."""
+
+    name: str
+    web: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """As a host lost would: both processes, no graceful shutdown."""
+        for process in (self.web, self.worker):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+
+
+@dataclass
 class Topology:
     work: Path
     public_url: str
     certificate: Path
     database: Postgres
     nodes: list[Node]
-    portals: list[subprocess.Popen[bytes]]
+    portals: list[PortalHost]
     portal_config: dict[str, Any]
-    admin: Any  # KeycloakAdmin through node A, as the bootstrap client
+    admins: list[Any]  # one KeycloakAdmin per node, as the bootstrap client
     mail: Any
     started_seconds: float = 0.0
+
+    @property
+    def admin(self) -> Any:
+        """The Admin API through node A."""
+        return self.admins[0]
 
 
 def _built_home(work: Path) -> Path:
@@ -130,6 +160,7 @@ def _built_home(work: Path) -> Path:
     shutil.copytree(prepared, home, symlinks=True)
     shutil.rmtree(home / "data" / "tmp", ignore_errors=True)
     shutil.rmtree(home / "data" / "transaction-logs", ignore_errors=True)
+    shutil.copy(POOL_SETTINGS, home / "conf" / "quarkus.properties")
     result = subprocess.run(  # noqa: S603 - the pinned distribution
         [
             str(home / "bin" / "kc.sh"),
@@ -188,12 +219,15 @@ def topology(work: Path) -> Iterator[Topology]:
     proxy_port = free_port()
     public_url = f"https://localhost:{proxy_port}"
     cert, key = certificate(work / "tls")
-    secrets_ = {name: secrets.token_urlsafe(24) for name in ("oidc", "admin", "bootstrap", "db")}
+    secrets_ = {
+        name: secrets.token_urlsafe(24) for name in ("oidc", "admin", "bootstrap", "db", "redis")
+    }
     with ExitStack() as stack:
         smtp_port = free_port()
         mail, smtp = start_sink(port=smtp_port)
         stack.callback(smtp.stop)
         database = stack.enter_context(postgres(work / "postgresql", free_port(), secrets_["db"]))
+        shared = stack.enter_context(redis_server(work / "redis", free_port(), secrets_["redis"]))
         built = _built_home(work)
         nodes = []
         for name in ("a", "b"):
@@ -227,8 +261,8 @@ def topology(work: Path) -> Iterator[Topology]:
             node.start(env, [*options, "--import-realm"] if index == 0 else options)
             stack.callback(node.stop)
             node.wait_ready()
-        admin = admin_client(nodes[0].url, BOOTSTRAP_CLIENT, secrets_["bootstrap"])
-        provision(admin)
+        admins = [admin_client(n.url, BOOTSTRAP_CLIENT, secrets_["bootstrap"]) for n in nodes]
+        provision(admins[0])
         portal_ports = [free_port(), free_port()]
         nginx_dir = work / "nginx"
         nginx_dir.mkdir(exist_ok=True)
@@ -252,7 +286,11 @@ def topology(work: Path) -> Iterator[Topology]:
             "OIDC_CLIENT_SECRET": secrets_["oidc"],
             "ADMIN_CLIENT_SECRET": secrets_["admin"],
             "PORTAL_URL": public_url,
-            "SESSION_FILE_DIR": str(work / "sessions-portail"),
+            # The hosts share their sessions, their import jobs and their abuse-limit counters.
+            "SESSION_REDIS_URL": shared.url(0),
+            "TASKS_REDIS_URL": shared.url(1),
+            "RATE_LIMIT_STORAGE_URI": shared.url(2),
+            "IMPORT_STALE_SECONDS": IMPORT_STALE_SECONDS,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": env["COLLECTE_SMTP_PORT"],
         }
@@ -263,12 +301,14 @@ def topology(work: Path) -> Iterator[Topology]:
             "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "keycloak")]),
         }
         portals = [
-            stack.enter_context(
-                _process(
-                    portal_command(port),
-                    work / f"portail-{number}.log",
-                    portal_env,
-                )
+            PortalHost(
+                f"portail-{number}",
+                stack.enter_context(
+                    _process(portal_command(port), work / f"portail-{number}.log", portal_env)
+                ),
+                stack.enter_context(
+                    _process(worker_command(), work / f"taches-{number}.log", portal_env)
+                ),
             )
             for number, port in enumerate(portal_ports, start=1)
         ]
@@ -281,7 +321,7 @@ def topology(work: Path) -> Iterator[Topology]:
             nodes,
             portals,
             portal_config,
-            admin,
+            admins,
             mail,
             time.monotonic() - started,
         )

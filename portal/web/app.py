@@ -13,6 +13,7 @@ from limits.errors import ConfigurationError as LimitsConfigurationError
 from portal.core import abuse_limits
 from portal.web import auth, errors, gateway, pages, public_url, security
 from portal.web.espace import views as espace
+from portal.web.imports import jobs as import_jobs
 from portal.web.imports import views as imports
 from portal.web.main import views as main
 from portal.web.suivi import views as suivi
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     auth.init_app(app)
     gateway.init_app(app)
+    import_jobs.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(espace.bp)

@@ -39,4 +39,6 @@ TEST_CONFIG: dict[str, Any] = {
     "KEYCLOAK_URL": KEYCLOAK_URL,
     # The test client's own host: every absolute URL is http://localhost/...
     "PORTAL_URL": "http://localhost",
+    # Import jobs run inside the request that enqueues them, in memory (no consumer).
+    "TASKS_IMMEDIATE": True,
 }

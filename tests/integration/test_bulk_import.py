@@ -4,6 +4,11 @@ of another groupement, the portal's background job."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -215,29 +220,49 @@ def test_a_siren_of_another_groupement_is_refused(
     assert platform.admin.get_group_by_path(f"/{code}")["subGroupCount"] == 0
 
 
-def test_the_portals_background_job_applies_a_plan(
+def test_the_queues_consumer_runs_an_import_job(
     platform: Platform,
     gateway: KeycloakGateway,
     unique_email: Callable[[str], str],
-    own_temporary_folder: Path,
+    tmp_path: Path,
 ) -> None:
-    """The job's thread builds its own gateway from the configuration and records its state."""
+    """The confirmation records the job in the queue's SQLite file; the consumer
+    (``python -m portal.worker``, its own process) builds its own gateway from the
+    configuration, applies the file and records the outcome."""
     code = new_groupement(platform)
     email = unique_email("tache")
-    checked = check(
-        read_table(f"{HEADER}\n{email};A;B;;{siren(91)};Commune;1;collecte\n".encode(), "m.csv")
-    )
-    result = dry_run(checked, gateway.import_state(code, {email}, {siren(91)}))
-    assert result.plan is not None
-    app = create_app(platform.portal_config)
+    data = f"{HEADER}\n{email};A;B;;{siren(91)};Commune;1;collecte\n".encode()
+    config = {
+        **platform.portal_config,
+        "TASKS_IMMEDIATE": False,
+        "TASKS_FILE": str(tmp_path / "taches.sqlite3"),
+    }
+    app = create_app(config)
     with app.test_request_context():
         change = Change.now("support@test", "import en masse")
-        job_id = jobs.start(code, "m.csv", result.plan, f"{platform.portal_url}/connexion", change)
-    jobs.wait(job_id, timeout=60)
-    job = jobs.load(job_id)
-    assert job is not None and job.state is jobs.JobState.DONE, job
-    assert (job.done, job.total) == (3, 3)  # adherent, person, invitation
-    assert job.outcome is not None and job.outcome.invitations_sent == 1
+        job, started = jobs.start(code, "m.csv", data, f"{platform.portal_url}/connexion", change)
+    assert started and job.running
+    env = {
+        **os.environ,
+        **{
+            f"COLLECTE_{key}": value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()
+        },
+    }
+    worker = subprocess.Popen([sys.executable, "-m", "portal.worker"], env=env)
+    try:
+        with app.app_context():
+            deadline = time.monotonic() + 60
+            while (current := jobs.load(job.id)) is not None and current.running:
+                assert time.monotonic() < deadline, current
+                time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert current is not None and current.state is jobs.JobState.DONE, current
+    assert (current.done, current.total) == (3, 3)  # adherent, person, invitation
+    assert current.outcome is not None and current.outcome.invitations_sent == 1
+    assert current.runner.endswith(f":{worker.pid}")
     person = gateway.find_person_by_email(email)
     assert person is not None and person.last_change is not None
     assert person.last_change.by == "support@test"

@@ -348,4 +348,15 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "pool-validation",
+        "connexions de Keycloak non validées : 500 après un redémarrage de PostgreSQL",
+        "keycloak/collecte_kc/production.py",
+        '    shutil.copy(POOL_SETTINGS, home / "conf" / "quarkus.properties")\n',
+        "",
+        (
+            "tests/production/test_topology.py"
+            "::test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_page_meanwhile",
+        ),
+    ),
 )

@@ -1,70 +1,80 @@
-"""Confirmed bulk imports run in the background: one thread per import, its state in a JSON file.
+"""Confirmed bulk imports run as tasks of the queue (:mod:`portal.web.imports.queue`).
 
-Applying a file of 1,000 lines takes about 45 s from the portal (one creation per person, one
-invitation e-mail per collection contact, ~100 ms each), beyond gunicorn's 30 s worker timeout:
-the confirmation therefore only starts a job (:func:`start`) and the browser follows it on a
-status page that reads the job's file (:func:`load`).
+Applying a file of 1,000 lines takes about 45 s (one creation per person, one invitation e-mail
+per collection contact), beyond gunicorn's 30 s worker timeout: the confirmation only records a
+job and enqueues it (:func:`start`); a consumer (``python -m portal.worker``, one per portal
+host) runs it, and the browser follows it on a status page that reads the job (:func:`load`).
 
-The job's file ``<id>.json`` sits in the folder of the pending uploads (``collecte-imports`` in
-the temporary folder, mode 0700), so every gunicorn worker of the host reads it whichever one
-runs the thread. It holds only the job's state: progress, and at the end the outcome report the
-page shows (counters and the lines that failed); the plan stays in the thread's memory. The id
-is an unguessable token.
+Everything lives in the queue's durable store, shared by the hosts (SQLite on one machine,
+Redis for several): the job's state (JSON: progress, then the outcome the page shows), its order
+(the file, who confirmed it, the invitations' link) and the uploads waiting for confirmation
+(taken once). So any host serves any page, and a job survives the host that started it:
 
-One import per groupement at a time (:func:`running`): a second confirmation is refused in
-French while the first runs.
-
-Limits, deliberately accepted to keep this a thread rather than a queue (Celery, RQ):
-
-- **one host**: the status page must be served by the host that runs the job (the file is local);
-  several portal hosts would need sticky sessions or shared storage;
-- **a restart interrupts a job** (the thread is a daemon: it dies with its worker). Its file then
-  stops moving and, after :data:`STALE_AFTER`, the page shows it as failed. Re-importing the same
-  file resumes it: the import is idempotent (what exists is skipped, only the rest is written).
+- **one import per groupement at a time**: a lock per groupement taken atomically by
+  :func:`start` (a second confirmation is refused in French while the first runs);
+- **never run twice at once**: each run carries its attempt number, and a run whose attempt is
+  no longer the job's stops at its next step;
+- **resumed after a crash**: a running job whose state has not moved for :func:`stale_after`
+  (its consumer died) is enqueued again — by the status page that notices it, and every minute
+  by the consumers. A run plans the file again against what Keycloak holds (as the dry run
+  does), so a resumed run writes only what is missing and invites whoever is still not invited.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
-import tempfile
-import threading
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from huey import crontab
 
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
-from portal.core.services.bulk import Kind, Outcome, Plan, ReportLine, import_steps
+from portal.core.services.bulk import (
+    Checked,
+    DryRun,
+    Kind,
+    Outcome,
+    ReportLine,
+    check,
+    dry_run,
+    import_steps,
+    read_table,
+)
 from portal.web.gateway import changes
+from portal.web.imports import queue
 
-#: A running job whose file has not changed for this long is taken as interrupted: every step
-#: (one creation, one invitation, at most 100 people in one call) takes seconds at most.
-STALE_AFTER = timedelta(minutes=5)
-#: Jobs' files and abandoned uploads are removed after this long (when the next job starts).
+#: Jobs and abandoned uploads are removed after this long (their reports name people).
 KEEP_FOR = timedelta(days=7)
+#: A job interrupted this many times is given up (the page says to start it again).
+MAX_ATTEMPTS = 3
 FAILED = (
     "L’import s’est interrompu avant la fin : le service de connexion n’a pas répondu ou a "
     "refusé une écriture. Ce qui a déjà été enregistré est conservé. L’import est idempotent : "
     "relancez-le avec le même fichier, seul ce qui manque sera écrit."
 )
 _ID = re.compile(r"[A-Za-z0-9_-]{32}")
+_PREFIX = "collecte-import:"
+_TASK = "collecte.tasks.import"  # the import task, as registered on the application's queue
 _log = logging.getLogger(__name__)
-_threads: dict[str, threading.Thread] = {}
 
 
 class JobState(StrEnum):
     RUNNING = "en cours"
     DONE = "terminé"
     FAILED = "échec"
+
+
+class Superseded(Exception):
+    """This run's attempt is no longer the job's: another run took over."""
 
 
 @dataclass
@@ -80,6 +90,8 @@ class Job:
     message: str = ""
     started_by: str = ""  # e-mail of the staff member who confirmed the import
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    attempt: int = 1
+    runner: str = ""  # host:pid of the consumer running the current attempt
 
     @property
     def running(self) -> bool:
@@ -115,7 +127,7 @@ class Job:
                 **data,
                 "state": JobState(data["state"]),
                 "updated_at": datetime.fromisoformat(data["updated_at"]),
-                # files written before these fields existed: the last update stands in
+                # jobs recorded before these fields existed: the last update stands in
                 "started_at": datetime.fromisoformat(data.get("started_at") or data["updated_at"]),
                 "started_by": data.get("started_by", ""),
                 "outcome": outcome,
@@ -123,129 +135,215 @@ class Job:
         )
 
 
-def folder() -> Path:
-    """The folder of pending uploads and jobs, readable by this account only."""
-    path = Path(tempfile.gettempdir()) / "collecte-imports"
-    path.mkdir(mode=0o700, exist_ok=True)
-    # The temporary folder is shared: refuse a folder someone else made or opened up.
-    status = path.stat()
-    if status.st_uid != os.getuid() or status.st_mode & 0o077:
-        raise PermissionError(f"{path} must belong to this account with mode 0700")
-    return path
+def init_app(app: Flask) -> None:
+    """The application's queue, with the import task and the minute's check for stalled jobs
+    (both run with the application's context, in the consumer)."""
+    huey = queue.build(app.config)
+
+    def run_task(job_id: str, attempt: int) -> None:
+        with app.app_context():
+            run(job_id, attempt)
+
+    def resume_task() -> None:
+        with app.app_context():
+            resume_stalled()
+
+    app.extensions[queue.EXTENSION] = huey
+    app.extensions[_TASK] = huey.task(name="import")(run_task)
+    huey.periodic_task(crontab(minute="*"), name="reprise-des-imports")(resume_task)
 
 
-def _path(job_id: str) -> Path:
-    return folder() / f"{job_id}.json"
+def stale_after() -> timedelta:
+    """How long a running job's state may stay still before it is taken as interrupted: every
+    step (one creation, one invitation, at most 100 people in one call) takes seconds at most."""
+    return timedelta(seconds=current_app.config["IMPORT_STALE_SECONDS"])
+
+
+def checked_plan(gateway: KeycloakGateway, groupement: str, data: bytes, name: str) -> DryRun:
+    """The file checked and planned against what Keycloak holds now (nothing written)."""
+    checked: Checked = check(read_table(data, name))
+    existing = gateway.import_state(
+        groupement, {row.email for row in checked.rows}, {row.siren for row in checked.rows}
+    )
+    return dry_run(checked, existing)
+
+
+# --- uploads waiting for confirmation -------------------------------------------------------
+
+
+def keep_upload(data: bytes) -> str:
+    """Keep an uploaded file until it is confirmed; returns its unguessable token."""
+    token = secrets.token_urlsafe(24)
+    queue.tasks().put(f"{_PREFIX}depot:{token}", {"data": data, "at": datetime.now(UTC)})
+    return token
+
+
+def take_upload(token: str) -> bytes | None:
+    """The kept file, removed in the same step: a confirmation uses it once."""
+    kept = queue.tasks().get(f"{_PREFIX}depot:{token}")
+    return kept["data"] if kept else None
+
+
+def discard_upload(token: str) -> None:
+    queue.tasks().delete(f"{_PREFIX}depot:{token}")
+
+
+# --- jobs ------------------------------------------------------------------------------------
 
 
 def save(job: Job) -> None:
-    """Write the job's file at once (a reader sees the old state or the new one, never half)."""
     job.updated_at = datetime.now(UTC)
-    directory = folder()
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=directory, suffix=".tmp", delete=False
-    ) as handle:
-        handle.write(job.to_json())
-    os.replace(handle.name, directory / f"{job.id}.json")
+    queue.tasks().put(f"{_PREFIX}tache:{job.id}", job.to_json())
+
+
+def _read(job_id: str) -> Job | None:
+    if not _ID.fullmatch(job_id):
+        return None
+    text = queue.tasks().get(f"{_PREFIX}tache:{job_id}", peek=True)
+    if text is None:
+        return None
+    try:
+        return Job.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        # a record this version cannot read (damaged, or from a future one): not a page crash
+        _log.warning("Unreadable import job %s", job_id, exc_info=True)
+        return None
 
 
 def load(job_id: str) -> Job | None:
-    """The job with this id, or None. A running job whose file went still is an interrupted one
-    (its worker restarted): shown as failed."""
-    if not _ID.fullmatch(job_id):
-        return None
-    try:
-        job = Job.from_json(_path(job_id).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        # a file this version cannot read (damaged, or from a future one): not a page crash
-        _log.warning("Unreadable import job file %s", job_id, exc_info=True)
-        return None
-    if job.running and datetime.now(UTC) - job.updated_at > STALE_AFTER:
-        job.state, job.message = JobState.FAILED, FAILED
+    """The job with this id, or None. A running job gone still is resumed on the way."""
+    job = _read(job_id)
+    if job is not None and job.running and datetime.now(UTC) - job.updated_at > stale_after():
+        _resume(job)
+        job = _read(job_id)
     return job
 
 
-def start(groupement: str, file_name: str, plan: Plan, redirect_uri: str, change: Change) -> str:
-    """Start applying ``plan`` in a thread; returns the job's id. ``change`` carries the author
-    (the signed-in staff member), ``redirect_uri`` the invitations' link: both need the request,
-    which the thread does not have."""
+def start(
+    groupement: str, file_name: str, data: bytes, redirect_uri: str, change: Change
+) -> tuple[Job, bool]:
+    """Record the job and enqueue it: (the job, True). If an import of the groupement is
+    running: (that one, False), nothing recorded (the caller refuses)."""
+    huey = queue.tasks()
+    job_id = secrets.token_urlsafe(24)
+    while not huey.put_if_empty(f"{_PREFIX}en-cours:{groupement}", job_id):
+        ongoing = running(groupement)
+        if ongoing is not None:
+            return ongoing, False
     _purge()
-    job = Job(
-        secrets.token_urlsafe(24),
-        groupement,
-        file_name,
-        import_steps(plan),
-        started_by=change.by,
-        started_at=change.at,
-    )
+    job = Job(job_id, groupement, file_name, 0, started_by=change.by, started_at=change.at)
+    huey.put(f"{_PREFIX}ordre:{job_id}", {"data": data, "uri": redirect_uri, "change": change})
     save(job)
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=_run,
-        args=(app, job, plan, redirect_uri, change),
-        name=f"import-{groupement}",
-        daemon=True,
-    )
-    _threads[job.id] = thread
-    thread.start()
-    return job.id
+    current_app.extensions[_TASK](job_id, 1)
+    return _read(job_id) or job, True
+
+
+def running(groupement: str) -> Job | None:
+    """The groupement's import still running, if any: a second one is refused meanwhile (both
+    would read what exists before the other wrote it, and report against a stale state). A
+    lock left by a job that has ended is released here."""
+    key = f"{_PREFIX}en-cours:{groupement}"
+    holder = queue.tasks().get(key, peek=True)
+    if holder is None:
+        return None
+    job = load(holder)
+    if job is not None and job.running:
+        return job
+    queue.tasks().delete(key)
+    return None
 
 
 def recent(groupement: str, limit: int = 10) -> list[Job]:
     """The groupement's latest jobs, newest first: the upload page lists them, so that a job
     stays within reach once its page is closed."""
-    found = []
-    for path in folder().glob("*.json"):
-        job = load(path.stem)
-        if job is not None and job.groupement == groupement:
-            found.append(job)
+    found = [job for job in _all_jobs() if job.groupement == groupement]
     return sorted(found, key=lambda job: job.started_at, reverse=True)[:limit]
 
 
-def running(groupement: str) -> Job | None:
-    """The groupement's import still running, if any: a second one is refused meanwhile (both
-    would read what exists before the other wrote it, and report against a stale state)."""
-    return next((job for job in recent(groupement, limit=50) if job.running), None)
+def resume_stalled() -> None:
+    """Resume every running job gone still (the consumers call it every minute)."""
+    for job in _all_jobs():
+        load(job.id)
 
 
-def wait(job_id: str, timeout: float | None = None) -> None:
-    """Wait for a job started by this process to end (tests; a clean shutdown)."""
-    thread = _threads.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
+def _all_jobs() -> list[Job]:
+    keys = [k for k in queue.tasks().storage.result_items() if k.startswith(f"{_PREFIX}tache:")]
+    return [job for key in keys if (job := _read(key.rsplit(":", 1)[1])) is not None]
 
 
-def _run(app: Flask, job: Job, plan: Plan, redirect_uri: str, change: Change) -> None:
-    with app.app_context():
-        try:
-            # A gateway of its own: the application's one (token, HTTP session) serves the
-            # worker's requests meanwhile and is not meant to be shared between threads. It marks
-            # its own writes for the pages' cache, as the application's one does.
-            gateway = KeycloakGateway.from_config(current_app.config, on_write=changes().bump)
+def _resume(job: Job) -> None:
+    """Enqueue the job's next attempt, once whoever notices it first (an atomic claim)."""
+    huey = queue.tasks()
+    attempt = job.attempt + 1
+    if not huey.put_if_empty(f"{_PREFIX}reprise:{job.id}:{attempt}", 1):
+        return
+    job.attempt = attempt
+    if attempt > MAX_ATTEMPTS:
+        _finish(job, JobState.FAILED, FAILED)
+        return
+    _log.warning("Import job %s of %s resumed (attempt %d)", job.id, job.groupement, attempt)
+    save(job)
+    current_app.extensions[_TASK](job.id, attempt)
 
-            def progress(steps: int) -> None:
-                job.done += steps
-                save(job)
 
-            job.outcome = gateway.apply_import(plan, redirect_uri, change, progress=progress)
-            job.state = JobState.DONE
-        except Exception:
-            # Whatever stopped it (Keycloak down, a refused write), the page must say so in
-            # French rather than show "en cours" forever; the details go to the log.
-            current_app.logger.exception("Import job %s of %s failed", job.id, job.groupement)
-            job.state, job.message = JobState.FAILED, FAILED
-        finally:
+def run(job_id: str, attempt: int) -> None:
+    """The task: plan the file against what Keycloak holds now, then apply the plan."""
+    job = _read(job_id)
+    order = queue.tasks().get(f"{_PREFIX}ordre:{job_id}", peek=True)
+    if job is None or order is None or not job.running or job.attempt != attempt:
+        return  # a duplicate delivery, or an attempt already superseded
+    job.runner = f"{socket.gethostname()}:{os.getpid()}"
+    save(job)
+    try:
+        # A gateway of its own, marking its writes for the pages' cache as the application's
+        # one does.
+        gateway = KeycloakGateway.from_config(current_app.config, on_write=changes().bump)
+        planned = checked_plan(gateway, job.groupement, order["data"], job.file_name)
+        if planned.plan is None:  # the file no longer fits what Keycloak holds
+            _finish(job, JobState.FAILED, FAILED)
+            return
+        job.total = job.done + import_steps(planned.plan)
+
+        def progress(steps: int) -> None:
+            current = _read(job_id)
+            if current is None or current.attempt != attempt:
+                raise Superseded
+            job.done += steps
             save(job)
-            _threads.pop(job.id, None)
+
+        job.outcome = gateway.apply_import(
+            planned.plan, order["uri"], order["change"], progress=progress
+        )
+        _finish(job, JobState.DONE)
+    except Superseded:
+        _log.warning("Import job %s: attempt %d superseded, stopped", job_id, attempt)
+    except Exception:
+        # Whatever stopped it (Keycloak down, a refused write), the page must say so in
+        # French rather than show "en cours" forever; the details go to the log.
+        current_app.logger.exception("Import job %s of %s failed", job_id, job.groupement)
+        _finish(job, JobState.FAILED, FAILED)
+
+
+def _finish(job: Job, state: JobState, message: str = "") -> None:
+    job.state, job.message = state, message
+    save(job)
+    huey = queue.tasks()
+    huey.delete(f"{_PREFIX}ordre:{job.id}")
+    if huey.get(f"{_PREFIX}en-cours:{job.groupement}", peek=True) == job.id:
+        huey.delete(f"{_PREFIX}en-cours:{job.groupement}")
 
 
 def _purge() -> None:
-    """Remove what has not changed for :data:`KEEP_FOR`: jobs' files (their reports name people)
-    and uploads never confirmed (member lists)."""
-    limit = (datetime.now(UTC) - KEEP_FOR).timestamp()
-    for path in folder().iterdir():
-        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by the other worker
-            if path.stat().st_mtime < limit:
-                path.unlink()
+    """Remove jobs and uploads older than :data:`KEEP_FOR` (their reports and files name
+    people)."""
+    huey = queue.tasks()
+    limit = datetime.now(UTC) - KEEP_FOR
+    for key in list(huey.storage.result_items()):
+        if key.startswith(f"{_PREFIX}depot:"):
+            kept = huey.get(key, peek=True)
+            if kept and kept["at"] < limit:
+                huey.delete(key)
+        elif key.startswith(f"{_PREFIX}tache:"):
+            job = _read(key.rsplit(":", 1)[1])
+            if job is None or (not job.running and job.updated_at < limit):
+                huey.delete(key)

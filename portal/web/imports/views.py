@@ -2,16 +2,15 @@
 
 Support or the groupement's coordinators (:func:`portal.web.guards.staff_required`). A file is
 always checked first (dry run, nothing written) and its report shown; if no line is in error, the
-file is kept server-side in a temporary folder under a random token held in the session, and
-« Confirmer l'import » re-reads it (once: it is deleted on use), checks it again against what
-Keycloak holds now, then starts applying it in the background (:mod:`portal.web.imports.jobs`: a
-large file takes longer than gunicorn lets a request run) and redirects to the job's page
+file is kept in the task queue's store under a random token held in the session, and
+« Confirmer l'import » takes it (once: it is removed on use), checks it again against what
+Keycloak holds now, then hands it to the task queue (:mod:`portal.web.imports.jobs`: a large
+file takes longer than gunicorn lets a request run) and redirects to the job's page
 `/coordination/<groupement>/import/<job>`, which follows its progress and shows its outcome.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
@@ -19,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
-from portal.core.services.bulk import Checked, DryRun, FileError, Kind, check, dry_run, read_table
+from portal.core.services.bulk import FileError, Kind
 from portal.web.fields import ConfirmForm
 from portal.web.gateway import get_gateway
 from portal.web.guards import current_staff, staff_required
@@ -33,18 +32,10 @@ SESSION_KEY = "import_en_attente"
 EXPIRED = "Le fichier à confirmer n’est plus disponible : déposez-le de nouveau."
 
 
-def _check(gateway: KeycloakGateway, groupement: str, data: bytes, name: str) -> DryRun:
-    checked: Checked = check(read_table(data, name))
-    existing = gateway.import_state(
-        groupement, {row.email for row in checked.rows}, {row.siren for row in checked.rows}
-    )
-    return dry_run(checked, existing)
-
-
 def _discard_pending() -> None:
     pending = session.pop(SESSION_KEY, None)
     if pending:
-        (jobs.folder() / pending["jeton"]).unlink(missing_ok=True)
+        jobs.discard_upload(pending["jeton"])
 
 
 @bp.route("/<groupement>/import", methods=["GET", "POST"])
@@ -70,14 +61,13 @@ def televerser(groupement: str) -> ResponseReturnValue:
     upload = form.fichier.data
     data, name = upload.read(), str(upload.filename or "")
     try:
-        result = _check(gateway, groupement, data, name)
+        result = jobs.checked_plan(gateway, groupement, data, name)
     except FileError as error:
         form.fichier.errors.append(str(error))
         return render_template("imports/televerser.html", **context), 422
     _discard_pending()
     if result.plan is not None and not result.plan.empty:
-        token = secrets.token_urlsafe(24)
-        (jobs.folder() / token).write_bytes(data)
+        token = jobs.keep_upload(data)
         session[SESSION_KEY] = {"jeton": token, "groupement": groupement, "nom": name}
     return render_template("imports/televerser.html", result=result, fichier=name, **context)
 
@@ -89,30 +79,34 @@ def _confirm(
     if not confirm.validate_on_submit() or not pending or pending["groupement"] != groupement:
         context["expired"] = EXPIRED
         return render_template("imports/televerser.html", **context), 409
-    ongoing = jobs.running(groupement)
-    if ongoing is not None:
-        context["expired"] = (
-            f"Un import est déjà en cours pour ce groupement (« {ongoing.file_name} », lancé par "
-            f"{ongoing.started_by or 'un membre de l’équipe'}) : attendez qu’il soit terminé, "
-            "puis confirmez de nouveau celui-ci."
-        )
-        context["en_cours"] = ongoing
-        return render_template("imports/televerser.html", **context), 409
-    path = jobs.folder() / pending["jeton"]
-    try:
-        data = path.read_bytes()
-    except OSError:
-        session.pop(SESSION_KEY, None)
+    if (ongoing := jobs.running(groupement)) is not None:
+        return _refused(ongoing, context)
+    data = jobs.take_upload(pending["jeton"])
+    session.pop(SESSION_KEY, None)
+    if data is None:
         context["expired"] = EXPIRED
         return render_template("imports/televerser.html", **context), 409
-    _discard_pending()
-    result = _check(gateway, groupement, data, pending["nom"])
+    result = jobs.checked_plan(gateway, groupement, data, pending["nom"])
     if result.plan is None:  # something changed in Keycloak since the dry run
         return render_template("imports/televerser.html", result=result, **context), 409
     change = Change.now(current_staff().email, "import en masse")
-    job_id = jobs.start(groupement, pending["nom"], result.plan, external_url("auth.login"), change)
+    job, started = jobs.start(groupement, pending["nom"], data, external_url("auth.login"), change)
+    if not started:
+        # another confirmation of the groupement won the race meanwhile: this file is kept
+        session[SESSION_KEY] = {**pending, "jeton": jobs.keep_upload(data)}
+        return _refused(job, context)
     # 303: the browser GETs the job's page, and reloading it never posts the confirmation again.
-    return redirect(url_for("imports.tache", groupement=groupement, job_id=job_id), 303)
+    return redirect(url_for("imports.tache", groupement=groupement, job_id=job.id), 303)
+
+
+def _refused(ongoing: jobs.Job, context: dict[str, Any]) -> ResponseReturnValue:
+    context["expired"] = (
+        f"Un import est déjà en cours pour ce groupement (« {ongoing.file_name} », lancé par "
+        f"{ongoing.started_by or 'un membre de l’équipe'}) : attendez qu’il soit terminé, "
+        "puis confirmez de nouveau celui-ci."
+    )
+    context["en_cours"] = ongoing
+    return render_template("imports/televerser.html", **context), 409
 
 
 @bp.get("/<groupement>/import/<job_id>")

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
-import tempfile
 import threading
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,13 @@ from werkzeug.test import TestResponse
 
 from portal.core.services.bulk import Kind, Outcome, ReportLine
 from portal.web.gateway import get_gateway
-from portal.web.imports import jobs
+from portal.web.imports import jobs, queue
 from tests.helpers.admin_api import AdminApi
 from tests.helpers.admin_api_json import GROUPEMENT, SIREN_A, group_json, user_json
 from tests.helpers.pages import assert_accessible, get_page, html
 from tests.helpers.personas import SUPPORT_USER, TECHNICIAN
 from tests.helpers.settings import ADMIN_GROUPS_URL, ADMIN_REALM_URL, ADMIN_USERS_URL
+from tests.helpers.tasks import consumer
 
 Post = Callable[..., TestResponse]
 SignIn = Callable[[Mapping[str, Any]], None]
@@ -43,8 +43,14 @@ NEW_ID = "n0000000-0000-4000-8000-00000000000n"
 #: A valid SIREN that is an adherent of another groupement, GRP-Y.
 SIREN_Y = "552081317"
 
-# Pending uploads and jobs go to each test's folder, not the machine's.
-pytestmark = pytest.mark.usefixtures("own_temporary_folder")
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], tmp_path: Path) -> Iterator[Flask]:
+    """The portal with its task queue in the test's own SQLite file, its tasks run by a thread
+    of the test (as a consumer would), and an application context for the tests' own reads."""
+    app = make_app(TASKS_IMMEDIATE=False, TASKS_FILE=str(tmp_path / "taches.sqlite3"))
+    with consumer(app), app.app_context():
+        yield app
 
 
 def staff_groups(api: AdminApi, person_id: str, *codes: str) -> None:
@@ -161,9 +167,14 @@ def confirm_new_person(client: FlaskClient, support: AdminApi, csrf: Callable[[]
 
 
 def finished(client: FlaskClient, location: str) -> Any:
-    """The job's page once its thread is over."""
-    jobs.wait(location.rsplit("/", 1)[1], timeout=10)
-    return get_page(client, location)
+    """The job's page once the consumer has run it."""
+    deadline = time.monotonic() + 10
+    while (page := get_page(client, location)).find_all(
+        "section", id="tache", data_etat="en cours"
+    ):
+        assert time.monotonic() < deadline, "l'import ne se termine pas"
+        time.sleep(0.05)
+    return page
 
 
 def test_confirm_starts_a_job_whose_page_shows_progress_then_the_outcome(
@@ -229,9 +240,11 @@ def test_confirm_starts_a_job_whose_page_shows_progress_then_the_outcome(
     # the author is the signed-in staff member, as when the import ran in the request
     assert SUPPORT_USER["email"] in created["attributes"]["derniereModification"][0]
     assert support.groups[f"g-{SIREN_A}"]["attributes"]["principal.1"] == [NEW_ID]
-    # the job's file holds its state only: no identity beyond the report, no plan
-    (state,) = Path(tempfile.gettempdir(), "collecte-imports").glob("*.json")
-    assert "nouvelle@exemple.fr" not in state.read_text()
+    # once done, the store keeps the job's state only: the file is gone with its order, the
+    # groupement's lock released, and the state names nobody beyond the report
+    (key,) = queue.tasks().storage.result_items()
+    assert key == f"collecte-import:tache:{location.rsplit('/', 1)[1]}"
+    assert "nouvelle@exemple.fr" not in queue.tasks().get(key, peek=True)
     # the kept file was used once: confirming again finds nothing
     again = client.post(URL, data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"})
     assert again.status_code == 409
@@ -309,6 +322,7 @@ def test_a_second_import_of_the_groupement_waits_for_the_first_to_end(
     client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
 ) -> None:
     ongoing = save_job(started_by="claire@coordination.fr")
+    queue.tasks().put(f"collecte-import:en-cours:{GROUPEMENT}", ongoing)  # as `start` holds it
     groupement_state(support, [{"email": "nouvelle@exemple.fr"}], [group_json(SIREN_A)])
     line = f"nouvelle@exemple.fr;Durand;Anne;06 12 34 56 78;{SIREN_A};;1;collecte"
     assert html(upload(client, csrf_token(), line)).find_all("form", id="confirmation")
@@ -345,15 +359,20 @@ def test_a_coordinator_of_another_groupement_may_not_see_a_job(
     assert admin_api.writes() == []
 
 
-def test_job_files_of_an_earlier_version_or_damaged_do_not_break_the_pages(
+def put_raw(job_id: str, text: str) -> None:
+    """A job's record as the queue's store holds it."""
+    queue.tasks().put(f"collecte-import:tache:{job_id}", text)
+
+
+def test_job_records_of_an_earlier_version_or_damaged_do_not_break_the_pages(
     client: FlaskClient, support: AdminApi
 ) -> None:
-    """A file written before `started_by`/`started_at` existed is still shown; a damaged one is
-    left out of the list, and its own page is « not found » rather than an error."""
+    """A record written before `started_by`/`started_at` existed is still shown; a damaged one
+    is left out of the list, and its own page is « not found » rather than an error."""
     old = json.loads(jobs.Job("o" * 32, GROUPEMENT, "ancien.csv", 2).to_json())
-    del old["started_by"], old["started_at"]
-    (jobs.folder() / f"{'o' * 32}.json").write_text(json.dumps(old), "utf-8")
-    (jobs.folder() / f"{'d' * 32}.json").write_text("{pas du json", "utf-8")
+    del old["started_by"], old["started_at"], old["attempt"], old["runner"]
+    put_raw("o" * 32, json.dumps(old))
+    put_raw("d" * 32, "{pas du json")
     support.kc.get(
         f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
         json={"id": "g-groupement", "name": GROUPEMENT},
@@ -391,20 +410,45 @@ def test_the_upload_page_lists_the_groupements_latest_jobs(
     assert support.writes() == []
 
 
-def test_a_job_state_survives_its_file_and_a_still_job_is_interrupted(app: Flask) -> None:
+def test_a_job_state_survives_its_record(app: Flask) -> None:
     outcome = Outcome(created=3, failures=[ReportLine(4, Kind.ERROR, "a@x.fr non modifié")])
     done = jobs.Job("x" * 32, GROUPEMENT, "m.csv", 5, 5, jobs.JobState.DONE, outcome=outcome)
     assert jobs.Job.from_json(done.to_json()) == done
+
+
+def still(job_id: str) -> None:
+    """The job's consumer died: its record stopped moving long ago."""
+    job = jobs.load(job_id)
+    assert job is not None
+    job.updated_at = datetime.now(UTC) - jobs.stale_after() * 2
+    put_raw(job_id, job.to_json())
+
+
+def test_a_still_job_is_resumed_once_then_given_up_after_its_last_attempt(app: Flask) -> None:
+    """Whoever notices a still job first enqueues its next attempt (the page, or every minute
+    the consumers); after MAX_ATTEMPTS it is failed with the French message."""
     job_id = save_job()
-    loaded = jobs.load(job_id)
-    assert loaded is not None and loaded.running
-    # its worker restarted: the file stopped moving
-    loaded.updated_at = datetime.now(UTC) - jobs.STALE_AFTER * 2
-    (jobs.folder() / f"{job_id}.json").write_text(loaded.to_json(), "utf-8")
-    interrupted = jobs.load(job_id)
-    assert interrupted is not None and interrupted.state is jobs.JobState.FAILED
-    assert interrupted.message == jobs.FAILED
-    assert jobs.folder().stat().st_mode & 0o777 == 0o700
+    still(job_id)
+    resumed = jobs.load(job_id)
+    assert resumed is not None and resumed.running and resumed.attempt == 2
+    assert datetime.now(UTC) - resumed.updated_at < jobs.stale_after()
+    assert jobs.load(job_id).attempt == 2  # type: ignore[union-attr]  # not moving on twice
+    for _ in range(jobs.MAX_ATTEMPTS - 1):
+        still(job_id)
+        jobs.resume_stalled()
+    given_up = jobs.load(job_id)
+    assert given_up is not None and given_up.state is jobs.JobState.FAILED
+    assert given_up.message == jobs.FAILED
+
+
+def test_a_run_whose_attempt_was_superseded_does_nothing(app: Flask) -> None:
+    """A late delivery of an attempt already replaced by another one: no Keycloak call (none
+    is mocked: one would fail the job)."""
+    job_id = save_job(attempt=2)
+    queue.tasks().put(f"collecte-import:ordre:{job_id}", {"data": b"", "uri": "", "change": None})
+    jobs.run(job_id, 1)
+    job = jobs.load(job_id)
+    assert job is not None and job.running and job.runner == ""
 
 
 # --- request size -------------------------------------------------------------------------------
@@ -527,13 +571,15 @@ def test_confirm_needs_csrf(client: FlaskClient, admin_api: AdminApi, sign_in_as
     assert admin_api.writes() == []
 
 
-def test_starting_a_job_removes_what_is_older_than_a_week() -> None:
-    old_upload, old_job = jobs.folder() / "ancien-jeton", jobs.folder() / f"{'a' * 32}.json"
-    for path in (old_upload, old_job):
-        path.write_text("…", "utf-8")
-        week_ago = (datetime.now(UTC) - jobs.KEEP_FOR).timestamp() - 60
-        os.utime(path, (week_ago, week_ago))
+def test_starting_a_job_removes_what_is_older_than_a_week(app: Flask) -> None:
+    week_ago = datetime.now(UTC) - jobs.KEEP_FOR - timedelta(minutes=1)
+    upload_key = f"collecte-import:depot:{jobs.keep_upload(b'membres')}"
+    queue.tasks().put(upload_key, {"data": b"membres", "at": week_ago})
+    old_job = jobs.Job("a" * 32, GROUPEMENT, "m.csv", 1, 1, jobs.JobState.DONE)
+    old_job.updated_at = week_ago
+    put_raw(old_job.id, old_job.to_json())
     fresh = save_job()
     jobs._purge()
-    assert not old_upload.exists() and not old_job.exists()
+    assert queue.tasks().get(upload_key, peek=True) is None
+    assert jobs.load(old_job.id) is None
     assert jobs.load(fresh) is not None

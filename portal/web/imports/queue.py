@@ -1,0 +1,45 @@
+"""The task queue of the bulk imports: huey (https://huey.readthedocs.io), with durable storage.
+
+- **One host** (the dev run, the production topology of the tests, where every portal runs on
+  one machine): SQLite, a file (``TASKS_FILE``, by default ``collecte-taches.sqlite3`` in the
+  sessions' folder).
+- **Several hosts** (production containers): Redis (``TASKS_REDIS_URL``), shared by every host.
+- **Unit and integration tests**: huey's immediate mode (``TASKS_IMMEDIATE``), in memory — the
+  task runs inside the request that enqueues it.
+
+A consumer runs the tasks, one per portal host beside gunicorn: ``python -m portal.worker``.
+The same store keeps the jobs' state and the uploads waiting for confirmation
+(:mod:`portal.web.imports.jobs`), so that any host serves any page.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from flask import current_app
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+EXTENSION = "collecte.tasks"
+NAME = "collecte"
+
+
+def build(config: Mapping[str, Any]) -> Huey:
+    """The queue these settings name (see the module's documentation)."""
+    if config.get("TASKS_IMMEDIATE"):
+        return MemoryHuey(NAME, immediate=True, results=False)
+    if config.get("TASKS_REDIS_URL"):
+        return RedisHuey(NAME, url=config["TASKS_REDIS_URL"], results=False)
+    folder = config.get("SESSION_FILE_DIR") or tempfile.gettempdir()
+    path = Path(config.get("TASKS_FILE") or Path(folder) / "collecte-taches.sqlite3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The consumer and every gunicorn worker open the file: SQLite's WAL lets them read while
+    # one writes; a writer waits up to `timeout` seconds for another.
+    return SqliteHuey(NAME, filename=str(path), results=False, timeout=10, fsync=True)
+
+
+def tasks() -> Huey:
+    """The application's queue."""
+    return cast(Huey, current_app.extensions[EXTENSION])
