@@ -359,4 +359,27 @@ GUARDS: tuple[Guard, ...] = (
             "::test_postgresql_restarted_the_platform_recovers_by_itself_with_the_french_page_meanwhile",
         ),
     ),
+    Guard(
+        "import-attempt",
+        "une tentative d'import remplacée s'exécute quand même (deux exécutions à la fois)",
+        "portal/web/imports/jobs.py",
+        "if job is None or order is None or not job.running or job.attempt != attempt:",
+        "if job is None or order is None or not job.running:",
+        (
+            "tests/unit/web/imports/test_imports.py"
+            "::test_a_run_whose_attempt_was_superseded_does_nothing",
+        ),
+    ),
+    Guard(
+        "import-resume",
+        "un import dont le consommateur est mort n'est jamais repris",
+        "portal/web/imports/jobs.py",
+        '    if not huey.put_if_empty(f"{_PREFIX}reprise:{job.id}:{attempt}", 1):\n'
+        "        return\n",
+        "    return\n",
+        (
+            "tests/unit/web/imports/test_imports.py"
+            "::test_a_still_job_is_resumed_once_then_given_up_after_its_last_attempt",
+        ),
+    ),
 )
