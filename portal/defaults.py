@@ -62,6 +62,9 @@ SESSION_FILE_DIR = None
 TASKS_REDIS_URL = None
 TASKS_FILE = None
 TASKS_IMMEDIATE = False
+# The consumer in this process's threads rather than `python -m portal.worker` beside it: for a
+# portal served from a test's or benchmark's own process (collecte_kc.sandbox) only.
+TASKS_IN_PROCESS = False
 # A running import whose progress has not moved for this long (seconds) is taken as interrupted
 # (its consumer died) and resumed by another consumer.
 IMPORT_STALE_SECONDS = 120

@@ -1,15 +1,18 @@
 """The TLS front of the production topology (collecte_kc.production): a self-signed
-certificate made here and nginx's configuration, Keycloak's paths to the Keycloak nodes and the
-rest to the portal instances."""
+certificate made here and nginx's configuration (keycloak/proxy/collecte.conf.template, filled
+in for this machine)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 from pathlib import Path
+from string import Template
 
-#: The paths nginx sends to Keycloak (its pages, resources, Admin API and scripts).
-KEYCLOAK_PATHS = ("realms", "resources", "admin", "js")
+from collecte_kc.paths import PROJECT_ROOT
+
+#: The platform's front, shared with docker-compose.yml's proxy service.
+TEMPLATE = PROJECT_ROOT / "keycloak" / "proxy" / "collecte.conf.template"
 
 
 def certificate(folder: Path) -> tuple[Path, Path]:
@@ -43,17 +46,25 @@ def certificate(folder: Path) -> tuple[Path, Path]:
 def nginx_config(
     folder: Path, port: int, cert: Path, key: Path, nodes: list[int], portals: list[int]
 ) -> str:
-    """nginx in front of everything: TLS, Keycloak's paths to the nodes, the rest to the portals;
-    a node or portal that fails is skipped for 10 s and the request retried on the other."""
+    """nginx's whole configuration: the platform's front (:data:`TEMPLATE`, the one
+    docker-compose.yml uses) inside a main part of this topology's own (its folder, one
+    worker)."""
     temp = "\n".join(
         f"  {kind}_temp_path {folder}/{kind}-temp;"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
 
-    def upstream(name: str, ports: list[int]) -> str:
-        servers = " ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in ports)
-        return f"  upstream {name} {{ {servers} }}"
+    def servers(ports: list[int]) -> str:
+        return " ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in ports)
 
+    front = Template(TEMPLATE.read_text()).safe_substitute(
+        KEYCLOAK_SERVERS=servers(nodes),
+        PORTAL_SERVERS=servers(portals),
+        PROXY_LISTEN=f"127.0.0.1:{port}",
+        PROXY_SERVER_NAME="localhost",
+        PROXY_CERTIFICATE=str(cert),
+        PROXY_CERTIFICATE_KEY=str(key),
+    )
     return f"""worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
@@ -61,29 +72,6 @@ events {{ worker_connections 1024; }}
 http {{
   access_log off;
 {temp}
-{upstream("keycloak", nodes)}
-{upstream("portal", portals)}
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    server_name localhost;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    proxy_set_header Host $http_host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto https;
-    proxy_set_header X-Forwarded-Host $host;
-    proxy_set_header X-Forwarded-Port $server_port;
-    proxy_next_upstream error timeout http_502 http_503;
-    proxy_buffer_size 16k;
-    proxy_buffers 8 16k;
-    # Requests up to the portal's MAX_CONTENT_LENGTH (an import file) and responses are kept in
-    # memory, never in temporary files: no personal data on the proxy's disk (and its workers,
-    # under another account when started as root, need no access to the folder).
-    client_max_body_size 6m;
-    client_body_buffer_size 6m;
-    proxy_max_temp_file_size 0;
-    location ~ ^/({"|".join(KEYCLOAK_PATHS)})/ {{ proxy_pass http://keycloak; }}
-    location / {{ proxy_pass http://portal; }}
-  }}
+{front}
 }}
 """

@@ -133,9 +133,8 @@ def _started(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
             # Keycloak's back-channel logout reaches this portal at portal_url (realm_env).
             "PORTAL_URL": portal_url,
             "SESSION_FILE_DIR": str(data_dir / "sessions-portail"),
-            # Imports run inside the confirmation's request (no consumer beside this portal);
-            # the production topology runs the queue's consumers.
-            "TASKS_IMMEDIATE": True,
+            # Import jobs: the queue's SQLite file beside the sessions, its consumer in threads.
+            "TASKS_IN_PROCESS": True,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": smtp_port,
             "SUPPORT_EMAIL": SUPPORT_EMAIL,

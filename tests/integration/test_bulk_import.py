@@ -234,13 +234,15 @@ def test_the_queues_consumer_runs_an_import_job(
     data = f"{HEADER}\n{email};A;B;;{siren(91)};Commune;1;collecte\n".encode()
     config = {
         **platform.portal_config,
-        "TASKS_IMMEDIATE": False,
+        "TASKS_IN_PROCESS": False,  # the consumer is the worker process below
         "TASKS_FILE": str(tmp_path / "taches.sqlite3"),
     }
     app = create_app(config)
     with app.test_request_context():
         change = Change.now("support@test", "import en masse")
-        job, started = jobs.start(code, "m.csv", data, f"{platform.portal_url}/connexion", change)
+        job, started = jobs.start(
+            code, "m.csv", data, f"{platform.portal_url}/connexion", change, 3
+        )
     assert started and job.running
     env = {
         **os.environ,

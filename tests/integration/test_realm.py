@@ -48,6 +48,10 @@ def test_fresh_import_has_the_expected_realm(platform):
     assert realm["resetPasswordAllowed"] and realm["verifyEmail"]
     assert realm["bruteForceProtected"] and not realm["permanentLockout"]
     assert realm["eventsEnabled"] and realm["adminEventsEnabled"]
+    # personal data in events kept one year, then removed by Keycloak: sign-ins and admin events
+    year = 365 * 24 * 3600
+    assert realm["eventsExpiration"] == year
+    assert realm["attributes"]["adminEventsExpiration"] == str(year)
     assert realm["directGrantFlow"] == "octroi direct collecte"
     assert "length(12)" in realm["passwordPolicy"]
     assert "notEmail" in realm["passwordPolicy"] and "passwordHistory(5)" in realm["passwordPolicy"]

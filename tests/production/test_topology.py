@@ -158,10 +158,12 @@ def test_an_import_finishes_on_the_other_host_when_its_host_dies(prod: Topology)
     header = "email;nom;prénom;téléphone;siren;raison sociale;lots;fonction"
     rows = [f"{e};Import;Personne;;{siren};Commune panne;1;collecte" for e in emails]
     data = "\n".join([header, *rows]).encode()
-    app = create_app({**prod.portal_config, "TASKS_IMMEDIATE": False})
+    app = create_app(prod.portal_config)
     with app.test_request_context():
         change = Change.now("support@panne.test", "import en masse")
-        job, started = jobs.start(code, "panne.csv", data, f"{prod.public_url}/connexion", change)
+        job, started = jobs.start(
+            code, "panne.csv", data, f"{prod.public_url}/connexion", change, 2 * IMPORT_ROWS + 1
+        )
     assert started
 
     def current() -> jobs.Job:

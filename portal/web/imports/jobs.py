@@ -151,6 +151,8 @@ def init_app(app: Flask) -> None:
     app.extensions[queue.EXTENSION] = huey
     app.extensions[_TASK] = huey.task(name="import")(run_task)
     huey.periodic_task(crontab(minute="*"), name="reprise-des-imports")(resume_task)
+    if app.config["TASKS_IN_PROCESS"] and not huey.immediate:
+        queue.start_consumer_threads(huey)
 
 
 def stale_after() -> timedelta:
@@ -220,10 +222,11 @@ def load(job_id: str) -> Job | None:
 
 
 def start(
-    groupement: str, file_name: str, data: bytes, redirect_uri: str, change: Change
+    groupement: str, file_name: str, data: bytes, redirect_uri: str, change: Change, steps: int
 ) -> tuple[Job, bool]:
-    """Record the job and enqueue it: (the job, True). If an import of the groupement is
-    running: (that one, False), nothing recorded (the caller refuses)."""
+    """Record the job (``steps``: its plan's, as the confirmation checked it) and enqueue it:
+    (the job, True). If an import of the groupement is running: (that one, False), nothing
+    recorded (the caller refuses)."""
     huey = queue.tasks()
     job_id = secrets.token_urlsafe(24)
     while not huey.put_if_empty(f"{_PREFIX}en-cours:{groupement}", job_id):
@@ -231,7 +234,7 @@ def start(
         if ongoing is not None:
             return ongoing, False
     _purge()
-    job = Job(job_id, groupement, file_name, 0, started_by=change.by, started_at=change.at)
+    job = Job(job_id, groupement, file_name, steps, started_by=change.by, started_at=change.at)
     huey.put(f"{_PREFIX}ordre:{job_id}", {"data": data, "uri": redirect_uri, "change": change})
     save(job)
     current_app.extensions[_TASK](job_id, 1)
@@ -303,6 +306,7 @@ def run(job_id: str, attempt: int) -> None:
             _finish(job, JobState.FAILED, FAILED)
             return
         job.total = job.done + import_steps(planned.plan)
+        save(job)
 
         def progress(steps: int) -> None:
             current = _read(job_id)

@@ -4,10 +4,12 @@
   one machine): SQLite, a file (``TASKS_FILE``, by default ``collecte-taches.sqlite3`` in the
   sessions' folder).
 - **Several hosts** (production containers): Redis (``TASKS_REDIS_URL``), shared by every host.
-- **Unit and integration tests**: huey's immediate mode (``TASKS_IMMEDIATE``), in memory — the
-  task runs inside the request that enqueues it.
+- **Unit tests** that do not follow a job: huey's immediate mode (``TASKS_IMMEDIATE``), in
+  memory — the task runs inside the request that enqueues it.
 
-A consumer runs the tasks, one per portal host beside gunicorn: ``python -m portal.worker``.
+A consumer runs the tasks, one per portal host beside gunicorn: ``python -m portal.worker``; a
+portal served from a test's own process runs huey's consumer in its threads
+(``TASKS_IN_PROCESS``, :func:`start_consumer_threads`).
 The same store keeps the jobs' state and the uploads waiting for confirmation
 (:mod:`portal.web.imports.jobs`), so that any host serves any page.
 """
@@ -21,6 +23,7 @@ from typing import Any, cast
 
 from flask import current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
 
 EXTENSION = "collecte.tasks"
 NAME = "collecte"
@@ -43,3 +46,20 @@ def build(config: Mapping[str, Any]) -> Huey:
 def tasks() -> Huey:
     """The application's queue."""
     return cast(Huey, current_app.extensions[EXTENSION])
+
+
+class _ConsumerInThreads(Consumer):  # type: ignore[misc]  # huey is untyped
+    """huey's consumer started from a program that is not its own: no signal handlers."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def start_consumer_threads(huey: Huey, workers: int = 2) -> None:
+    """Run huey's consumer (workers and scheduler) in daemon threads of this process, for as long
+    as it lives: a portal served from a test's or benchmark's own process
+    (``TASKS_IN_PROCESS``)."""
+    consumer = _ConsumerInThreads(
+        huey, workers=workers, periodic=True, initial_delay=0.02, max_delay=0.5
+    )
+    consumer.start()

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.core.domain import Change
 from portal.core.keycloak.gateway import KeycloakGateway
-from portal.core.services.bulk import FileError, Kind
+from portal.core.services.bulk import FileError, Kind, import_steps
 from portal.web.fields import ConfirmForm
 from portal.web.gateway import get_gateway
 from portal.web.guards import current_staff, staff_required
@@ -90,7 +90,14 @@ def _confirm(
     if result.plan is None:  # something changed in Keycloak since the dry run
         return render_template("imports/televerser.html", result=result, **context), 409
     change = Change.now(current_staff().email, "import en masse")
-    job, started = jobs.start(groupement, pending["nom"], data, external_url("auth.login"), change)
+    job, started = jobs.start(
+        groupement,
+        pending["nom"],
+        data,
+        external_url("auth.login"),
+        change,
+        import_steps(result.plan),
+    )
     if not started:
         # another confirmation of the groupement won the race meanwhile: this file is kept
         session[SESSION_KEY] = {**pending, "jeton": jobs.keep_upload(data)}

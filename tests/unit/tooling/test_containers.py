@@ -42,7 +42,8 @@ def test_no_container_installs_packages_when_it_starts(compose: dict[str, Any]) 
     for name, service in compose["services"].items():
         command = json.dumps(service.get("command", ""))
         assert "pip install" not in command, name
-        assert "volumes" not in service or name in {"postgres", "keycloak"}, name
+        # only the stores and the servers configured from this repository mount anything
+        assert "volumes" not in service or name in {"postgres", "redis", "keycloak", "proxy"}, name
 
 
 def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
@@ -98,9 +99,17 @@ def test_the_portal_gets_its_production_settings(compose: dict[str, Any]) -> Non
         "SMTP_PASSWORD",
         "MAIL_FROM",
         "SUPPORT_EMAIL",
+        # the hosts' shared store: sessions, import jobs, abuse-limit counters
+        "SESSION_REDIS_URL",
+        "TASKS_REDIS_URL",
+        "RATE_LIMIT_STORAGE_URI",
         *REQUIRED_SECRETS,
     ):
         assert f"COLLECTE_{setting}" in environment, setting
+    # the task queue's consumers read the same settings as the portal they serve
+    worker = compose["services"]["worker"]
+    assert worker["command"] == ["python", "-m", "portal.worker"]
+    assert {**worker["environment"], "COLLECTE_PORTAL_WORKERS": "4"} == environment
     # and names nothing the portal would not read (a typo would be silently ignored)
     known = {name for name in vars(defaults) if name.isupper()} | {
         *REQUIRED_SECRETS,
@@ -109,3 +118,23 @@ def test_the_portal_gets_its_production_settings(compose: dict[str, Any]) -> Non
     }
     for variable in environment:
         assert variable.removeprefix("COLLECTE_") in known, variable
+
+
+def test_two_of_each_behind_the_proxy_on_the_shared_template(compose: dict[str, Any]) -> None:
+    """As the topology that the production tests start: two Keycloak replicas, two portal hosts
+    and their consumers, nginx filled in from the same template."""
+    services = compose["services"]
+    for name in ("keycloak", "portal", "worker"):
+        assert services[name]["deploy"]["replicas"] == 2, name
+    proxy = services["proxy"]
+    assert (
+        "./keycloak/proxy/collecte.conf.template:/etc/nginx/templates/collecte.conf.template:ro"
+        in proxy["volumes"]
+    )
+    template = (ROOT / "keycloak" / "proxy" / "collecte.conf.template").read_text()
+    placeholders = set(re.findall(r"\$\{(\w+)\}", template))
+    assert placeholders == set(proxy["environment"]), placeholders
+    assert (
+        "./keycloak/conf/quarkus.properties:/opt/keycloak/conf/quarkus.properties:ro"
+        in services["keycloak"]["volumes"]
+    )
