@@ -1,12 +1,13 @@
 """Every figure of issue 14 in one run, each next to its baseline of the same run, written to
 ``benchmarks/RESULTS.md``.
 
-    .venv/bin/python -m benchmarks            # the full run (≈ 15 min on 2 cores; 28 at most)
-    .venv/bin/python -m benchmarks --quick    # a smoke run (≈ 4 min), written to RESULTS-quick.md
+    .venv/bin/python -m benchmarks            # the full run (≈ 22 min on 2 cores; 33 at most)
+    .venv/bin/python -m benchmarks --quick    # a smoke run (≈ 6 min), written to RESULTS-quick.md
 
 Starts a throwaway platform (collecte_kc.sandbox: Keycloak on a fresh H2 folder, loopback only),
 then: (a) pages under load, (b) sign-ins, (e) memory — benchmarks/web.py; (c) follow-up, (d) bulk
-import, (f) Keycloak's start — benchmarks/heavy.py; and the two earlier measures of
+import, (f) Keycloak's start — benchmarks/heavy.py; (g) the production topology under a mixed
+load next to the dev run — benchmarks/topology.py; and the two earlier measures of
 benchmarks/run.py (« Mot de passe oublié » known vs unknown, token reuse). Not part of pytest.
 """
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import heavy, run, web
+from benchmarks import heavy, run, topology, web
 from benchmarks.report import Figure, Section, machine, render
 from collecte_kc.dist import ensure_distribution
 from collecte_kc.sandbox import Sandbox, sandbox
@@ -45,13 +46,24 @@ class Plan:
     warm_start: bool
     time_limit: int  # seconds: the run stops there, whatever it was doing
     output: Path
+    load_seconds: tuple[float, float] = (60, 300)  # (g): on the dev run, on the topology
 
 
 FULL = Plan(
-    web.Settings(6, 12, 300), 3000, 10_000, 1000, 2000, 4, 100, True, 23 * 60, HERE / "RESULTS.md"
+    web.Settings(6, 12, 300), 3000, 10_000, 1000, 2000, 4, 100, True, 33 * 60, HERE / "RESULTS.md"
 )
 QUICK = Plan(
-    web.Settings(3, 6, 100), 300, 500, 200, 200, 2, 20, False, 10 * 60, HERE / "RESULTS-quick.md"
+    web.Settings(3, 6, 100),
+    300,
+    500,
+    200,
+    200,
+    2,
+    20,
+    False,
+    12 * 60,
+    HERE / "RESULTS-quick.md",
+    (20, 30),
 )
 
 
@@ -138,8 +150,13 @@ def main(argv: list[str] | None = None) -> None:
             sections.append(memory)
             print("mesures antérieures", flush=True)
             sections.append(_earlier_measures(platform, plan))
+            print("(g) charge mixte : lancement de dév.", flush=True)
+            dev_load = topology.dev_run(platform, plan.load_seconds[0])
         warm = heavy.warm_start(data) if plan.warm_start else None
         sections.insert(-1, heavy.start_section(fresh, warm))
+        print("(g) charge mixte : topologie de production", flush=True)
+        production = topology.production_run(plan.load_seconds[1])
+        sections.insert(-1, topology.section(dev_load, *production))
     except TimeoutError:
         # what was measured until then is still written, and said to be incomplete
         stopped = Section("Exécution interrompue")

@@ -39,7 +39,7 @@ class Settings:
     follow_up_people: int  # the groupement of the page mix
 
 
-def _allow_portal(platform: Sandbox, portal_url: str) -> None:
+def allow_portal(platform: Sandbox, portal_url: str) -> None:
     """The gunicorn portal listens on its own port: Keycloak's portal client accepts its
     callback too (benchmark set-up)."""
     admin = platform.admin
@@ -96,7 +96,7 @@ def pages_and_signins(platform: Sandbox, settings: Settings) -> tuple[Section, S
     port = free_port()
     host = f"localhost:{port}"
     portal_url = f"http://{host}"
-    _allow_portal(platform, portal_url)
+    allow_portal(platform, portal_url)
     work = Path(tempfile.mkdtemp(prefix="bench-portail-"))
     proxy = CountingProxy(platform.keycloak_url)
     config = {
@@ -104,6 +104,7 @@ def pages_and_signins(platform: Sandbox, settings: Settings) -> tuple[Section, S
         "KEYCLOAK_URL": proxy.url,
         "PORTAL_URL": portal_url,
         "SESSION_FILE_DIR": str(work / "sessions"),
+        "TASKS_IN_PROCESS": False,  # no import here: no consumer threads in the workers measured
     }
     with proxy.running(), gunicorn(config, port, work / "gunicorn.log") as master:
         password = population.PASSWORD

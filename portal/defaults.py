@@ -99,3 +99,13 @@ RATE_LIMIT_REINVITES_PER_TARGET = "3 per 24 hours"
 # non-activated member of a large groupement at once (the per-person limit already keeps any
 # one mailbox from being flooded); a runaway script or a stolen staff session stops there.
 RATE_LIMIT_REINVITES_PER_ACTOR = "200 per hour"
+# « Je ne parviens pas à me connecter » (public): per typed address, whether known or not (one
+# mail an hour at most to any mailbox)...
+RATE_LIMIT_SELF_HELP_PER_ADDRESS = "3 per hour"
+# ...and per client (its IP address, see FORWARDED_FOR_PROXIES): room for a shared office
+# connection, not for a script walking through a list of addresses.
+RATE_LIMIT_SELF_HELP_PER_CLIENT = "20 per hour"
+
+# How many reverse proxies stand in front of the portal (nginx: 1): the client's address is
+# then read from their X-Forwarded-For (werkzeug's ProxyFix). 0: the connection's own address.
+FORWARDED_FOR_PROXIES = 0

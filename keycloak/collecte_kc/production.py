@@ -290,6 +290,7 @@ def topology(work: Path) -> Iterator[Topology]:
             "SESSION_REDIS_URL": shared.url(0),
             "TASKS_REDIS_URL": shared.url(1),
             "RATE_LIMIT_STORAGE_URI": shared.url(2),
+            "FORWARDED_FOR_PROXIES": 1,  # nginx
             "IMPORT_STALE_SECONDS": IMPORT_STALE_SECONDS,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": env["COLLECTE_SMTP_PORT"],

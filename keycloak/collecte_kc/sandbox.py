@@ -106,6 +106,7 @@ def _started(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
         bootstrap_client_secret=secrets.token_urlsafe(24),
         realm_env={
             "COLLECTE_PORTAL_URL": portal_url,
+            "COLLECTE_SUPPORT_EMAIL": SUPPORT_EMAIL,
             "COLLECTE_OIDC_CLIENT_SECRET": oidc_secret,
             "COLLECTE_ADMIN_CLIENT_SECRET": admin_secret,
             "COLLECTE_SMTP_HOST": "127.0.0.1",

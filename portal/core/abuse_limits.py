@@ -1,5 +1,6 @@
-"""Abuse limits: how often a member may ask for a new collection contact, and how often an
-invitation may be sent again, per actor and per target.
+"""Abuse limits: how often a member may ask for a new collection contact, how often an
+invitation may be sent again, per actor and per target, and how often anyone may ask for the
+sign-in diagnosis by mail, per address and per client.
 
 Counters are kept by the ``limits`` library (the engine of Flask-Limiter) with a *moving
 window*: « 3 per 24 hours » means at most 3 in any 24 hours, not 3 per calendar day. Where they
@@ -47,6 +48,8 @@ SETTINGS = (
     "RATE_LIMIT_REQUESTS_PER_TARGET",
     "RATE_LIMIT_REINVITES_PER_TARGET",
     "RATE_LIMIT_REINVITES_PER_ACTOR",
+    "RATE_LIMIT_SELF_HELP_PER_ADDRESS",
+    "RATE_LIMIT_SELF_HELP_PER_CLIENT",
 )
 
 #: How the French messages name each unit of time (singular, plural).
@@ -94,6 +97,8 @@ class AbuseLimits:
         requests_per_target: str,
         reinvites_per_target: str,
         reinvites_per_actor: str,
+        self_help_per_address: str = "3 per hour",
+        self_help_per_client: str = "20 per hour",
     ) -> None:
         self.storage_uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
@@ -120,6 +125,13 @@ class AbuseLimits:
             "Vous avez renvoyé trop d’invitations ({rate} au plus) : aucune invitation n’a "
             "été envoyée.",
         )
+        # One sentence for both: a refusal must not tell which limit, nor anything about the
+        # address.
+        busy = (
+            "Trop de demandes d’aide à la connexion ({rate} au plus) : aucune n’a été enregistrée."
+        )
+        self.self_help_per_address = Limit("aide-par-adresse", parse(self_help_per_address), busy)
+        self.self_help_per_client = Limit("aide-par-client", parse(self_help_per_client), busy)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AbuseLimits:
@@ -135,9 +147,11 @@ class AbuseLimits:
             requests_per_target=str(values["RATE_LIMIT_REQUESTS_PER_TARGET"]),
             reinvites_per_target=str(values["RATE_LIMIT_REINVITES_PER_TARGET"]),
             reinvites_per_actor=str(values["RATE_LIMIT_REINVITES_PER_ACTOR"]),
+            self_help_per_address=str(values["RATE_LIMIT_SELF_HELP_PER_ADDRESS"]),
+            self_help_per_client=str(values["RATE_LIMIT_SELF_HELP_PER_CLIENT"]),
         )
 
-    # --- the two actions -------------------------------------------------------------------
+    # --- the actions -------------------------------------------------------------------
 
     def collection_request(self, member_id: str, target_email: str) -> Guard:
         """A member (their Keycloak id) asks for ``target_email`` as a collection contact."""
@@ -153,6 +167,12 @@ class AbuseLimits:
         if actor is not None:
             keyed.append((self.reinvites_per_actor, actor))
         return Guard(self, tuple(keyed))
+
+    def self_help(self, email: str, client: str) -> Guard:
+        """« Je ne parviens pas à me connecter » for the typed ``email``, from ``client``."""
+        return Guard(
+            self, ((self.self_help_per_address, email), (self.self_help_per_client, client))
+        )
 
     # --- the store -------------------------------------------------------------------------
 

@@ -309,6 +309,7 @@ class Diagnosis:
     person: Person | None
     activated_at: datetime | None = None  # when the person chose their password
     locked: bool = False
+    locked_until: datetime | None = None  # at the latest (Keycloak's longest wait)
     pending_actions: tuple[str, ...] = ()
     last_login: datetime | None = None
     invitation: Invitation | None = None

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError as LimitsConfigurationError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core import abuse_limits
 from portal.web import auth, errors, gateway, pages, public_url, security
@@ -49,12 +50,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     check_config(app.config)
     public_url.init_app(app)
+    if proxies := int(app.config["FORWARDED_FOR_PROXIES"]):
+        # The client's address as the proxies in front saw it (abuse limits per client).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     app.extensions[abuse_limits.EXTENSION_KEY] = _abuse_limits(app.config)
 
     CSRFProtect(app)
     auth.init_app(app)
     gateway.init_app(app)
     import_jobs.init_app(app)
+    main.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(espace.bp)

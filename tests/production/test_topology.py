@@ -3,7 +3,8 @@ through the database, nginx terminating TLS, two portal hosts) survives a Keyclo
 killed, PostgreSQL restarted and a portal host lost in the middle of an import: the member stays
 signed in, the import finishes on the other host, nothing written is lost, and meanwhile the
 portal answers with its French page, never a stack trace; and a backup of PostgreSQL restored
-brings back what was written before it (the restore drill).
+brings back what was written before it (the restore drill). Under a bounded mixed load (sign-ins,
+pages, writes), no 5xx and no acknowledged write lost.
 
 Marker ``production``: about a minute for the topology's start, once for the module."""
 
@@ -20,6 +21,7 @@ import pytest
 import requests
 
 from benchmarks import population
+from benchmarks.mixed_load import lost_writes, members_of, mixed_load
 from benchmarks.signins import portal_sign_in
 from collecte_kc.production import Topology, topology
 from portal.core.domain import Change
@@ -187,3 +189,24 @@ def test_an_import_finishes_on_the_other_host_when_its_host_dies(prod: Topology)
         prod.admin.get_group_by_path(f"/{code}/{siren}")["id"], {"max": 1000}
     )
     assert sorted(m["email"] for m in members) == sorted(emails)
+
+
+#: The load's length in the test suite; the benchmark (benchmarks/topology.py) runs 5 minutes.
+LOAD_SECONDS = 60
+LOAD_CLIENTS = 6
+
+
+def test_a_mixed_load_gets_no_server_error_and_loses_no_acknowledged_write(
+    prod: Topology,
+) -> None:
+    made = population.groupement(prod.admin, LOAD_CLIENTS, LOAD_CLIENTS, "CHARGE")
+    run = mixed_load(prod.public_url, members_of(made), LOAD_SECONDS)
+    print(
+        "\n"
+        + ", ".join(
+            f"{kind} : {run.count(kind)} (p95 {run.p95_ms(kind):.0f} ms)" for kind in run.times
+        )
+    )
+    assert run.server_errors == [] and run.failures == []
+    assert run.acknowledged, "aucune écriture confirmée"
+    assert lost_writes(prod.admin, run.acknowledged) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from portal.core.domain import Diagnosis, HistoryEntry
 from portal.core.keycloak import schema, support_admin
@@ -70,8 +70,17 @@ class Events:
             return recorded
         person_id = recorded.person.id
         lock = self._kc.get_json(f"attack-detection/brute-force/users/{person_id}")
+        locked = bool(lock.get("disabled"))
+        until = None
+        if locked and lock.get("lastFailure"):
+            # Keycloak tells the last failure, not the end of the wait: the longest wait after it.
+            longest = int(self._realm.representation().get("maxFailureWaitSeconds") or 900)
+            until = from_millis(int(lock["lastFailure"])) + timedelta(seconds=longest)
         return replace(
-            recorded, locked=bool(lock.get("disabled")), last_login=self.last_login(person_id)
+            recorded,
+            locked=locked,
+            locked_until=until,
+            last_login=self.last_login(person_id),
         )
 
     def history(self, person_ids: Collection[str], limit: int = 100) -> list[HistoryEntry]:

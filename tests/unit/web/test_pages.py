@@ -125,7 +125,7 @@ def test_not_found_page_is_french(client: FlaskClient) -> None:
 
 
 def test_method_not_allowed_page_is_french(client: FlaskClient) -> None:
-    response = client.post("/aide/connexion")
+    response = client.post("/")
     assert response.status_code == 405
     assert "Action non autorisée" in text(response)
     assert "GET" in response.headers["Allow"]

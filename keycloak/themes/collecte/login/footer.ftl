@@ -26,6 +26,12 @@
              aria-labelledby="collecte-conditions-acces-titre">
         <h2 id="collecte-conditions-acces-titre" class="collecte-encart__titre">${msg("collecteConditionsAccesTitre")}</h2>
         ${kcSanitize(msg("collecteConditionsAcces"))?no_esc}
+        <#-- The portal's self-help and the support's address: theme.properties, from the
+             platform's environment (COLLECTE_PORTAL_URL, COLLECTE_SUPPORT_EMAIL), set once. -->
+        <p id="collecte-diagnostic">${msg("collecteDiagnostic")}
+            <a href="${properties.collectePortalUrl}/aide/connexion#je-ne-parviens-pas">${msg("collecteDiagnosticLien")}</a></p>
+        <p id="collecte-support">${msg("collecteSupport")}
+            <a href="mailto:${properties.collecteSupportEmail}">${properties.collecteSupportEmail}</a></p>
     </section>
 </div>
 </#macro>
