@@ -72,7 +72,7 @@ def _member_loop(run: MixedRun, public_url: str, email: str, siren: str, deadlin
             token = CSRF.search(form.text)
             if token is None:
                 raise SignInFailed(f"formulaire : {form.status_code}")
-            contact = f"technique-{uuid.uuid4().hex[:12]}@charge.test"
+            contact = f"technique-{uuid.uuid4().hex[:12]}@charge-exemple.fr"
             fields = {
                 "csrf_token": token.group(1),
                 "nom": "Charge",
@@ -88,6 +88,8 @@ def _member_loop(run: MixedRun, public_url: str, email: str, siren: str, deadlin
                 f"{page}contacts/nouveau",
                 data=fields,
                 allow_redirects=False,
+                # as a browser sends it: over https, Flask-WTF checks the Referer's origin
+                headers={"Referer": f"{page}contacts/nouveau"},
             )
             if written.status_code in (302, 303):
                 with run.lock:

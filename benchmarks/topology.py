@@ -41,7 +41,6 @@ def dev_run(platform: Sandbox, seconds: float) -> MixedRun:
         **platform.portal_config,
         "PORTAL_URL": portal_url,
         "SESSION_FILE_DIR": str(work / "sessions"),
-        "TASKS_IN_PROCESS": False,
     }
     with gunicorn(config, port, work / "gunicorn.log"):
         return mixed_load(portal_url, members_of(made), seconds)

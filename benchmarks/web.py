@@ -104,7 +104,6 @@ def pages_and_signins(platform: Sandbox, settings: Settings) -> tuple[Section, S
         "KEYCLOAK_URL": proxy.url,
         "PORTAL_URL": portal_url,
         "SESSION_FILE_DIR": str(work / "sessions"),
-        "TASKS_IN_PROCESS": False,  # no import here: no consumer threads in the workers measured
     }
     with proxy.running(), gunicorn(config, port, work / "gunicorn.log") as master:
         password = population.PASSWORD

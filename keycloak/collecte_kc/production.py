@@ -41,7 +41,13 @@ from collecte_kc.postgres import Postgres, postgres
 from collecte_kc.provision import admin_client, provision
 from collecte_kc.redis_store import redis_server
 from collecte_kc.sandbox import free_port
-from collecte_kc.server import KeycloakServer, find_java_home, stop_process, wait_until_ready
+from collecte_kc.server import (
+    SECURITY_NOTICES,
+    KeycloakServer,
+    find_java_home,
+    stop_process,
+    wait_until_ready,
+)
 from portal.core.keycloak import schema
 
 BOOTSTRAP_CLIENT = "collecte-bootstrap"
@@ -255,6 +261,7 @@ def topology(work: Path) -> Iterator[Topology]:
             "--proxy-headers=xforwarded",
             f"--truststore-paths={cert}",
             "--spi-brute-force-protector--default-brute-force-detector--allow-concurrent-requests=true",
+            *SECURITY_NOTICES,
         ]
         for index, node in enumerate(nodes):
             # The first node imports the realm; the second joins the cluster it formed.

@@ -134,13 +134,14 @@ def _started(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
             # Keycloak's back-channel logout reaches this portal at portal_url (realm_env).
             "PORTAL_URL": portal_url,
             "SESSION_FILE_DIR": str(data_dir / "sessions-portail"),
-            # Import jobs: the queue's SQLite file beside the sessions, its consumer in threads.
-            "TASKS_IN_PROCESS": True,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": smtp_port,
             "SUPPORT_EMAIL": SUPPORT_EMAIL,
         }
-        portal = make_server("127.0.0.1", portal_port, create_app(portal_config), threaded=True)
+        # The task queue's SQLite file beside the sessions; its consumer in this portal's threads
+        # only (other apps the tests build from portal_config must not take its tasks).
+        served = create_app({**portal_config, "TASKS_IN_PROCESS": True})
+        portal = make_server("127.0.0.1", portal_port, served, threaded=True)
         threading.Thread(target=portal.serve_forever, daemon=True).start()
         try:
             yield Sandbox(server, admin, mail, portal_url, portal_config, startup)

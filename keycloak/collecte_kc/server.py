@@ -24,6 +24,13 @@ from collecte_kc.providers import ensure_providers_jar, install_providers_jar
 JDK_PREFERENCE = ("25", "21", "17")
 JVM_ROOT = Path("/usr/lib/jvm")
 THEME_NAME = "collecte"
+#: The security notices mailed by Keycloak's own « email » event listener (enabled in the realm's
+#: eventsListeners): a password or second factor set or removed, an account locked for a while.
+#: Not LOGIN_ERROR (one of its defaults): a mail per wrong password would flood a mailbox.
+SECURITY_NOTICES = [
+    "--spi-events-listener--email--include-events="
+    "UPDATE_CREDENTIAL,REMOVE_CREDENTIAL,USER_DISABLED_BY_TEMPORARY_LOCKOUT",
+]
 
 
 class KeycloakStartError(RuntimeError):
@@ -119,6 +126,7 @@ class KeycloakServer:
             f"--hostname={self.url}",
             f"--spi-theme--cache-themes={str(self.cache_themes).lower()}",
             f"--spi-theme--cache-templates={str(self.cache_themes).lower()}",
+            *SECURITY_NOTICES,
             # Brute-force detection stays on (realm settings), but a second correct login of
             # the same user while one is in progress (a shared mailbox, a double submit) is
             # no longer refused as « mot de passe invalide »: see README, « Connexions

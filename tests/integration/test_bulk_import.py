@@ -234,7 +234,6 @@ def test_the_queues_consumer_runs_an_import_job(
     data = f"{HEADER}\n{email};A;B;;{siren(91)};Commune;1;collecte\n".encode()
     config = {
         **platform.portal_config,
-        "TASKS_IN_PROCESS": False,  # the consumer is the worker process below
         "TASKS_FILE": str(tmp_path / "taches.sqlite3"),
     }
     app = create_app(config)

@@ -1,0 +1,6 @@
+<#import "template.ftl" as layout>
+<#assign type = event.getDetail("credential_type")!"">
+<#assign quoi = (type == "password")?then("MotDePasse", "SecondFacteur")>
+<@layout.emailLayout>
+${kcSanitize(msg("collecte" + quoi + "ModifieHtml", event.date, event.ipAddress!"?", properties.collecteSupportEmail, properties.collectePortalUrl))?no_esc}
+</@layout.emailLayout>

@@ -1,0 +1,2 @@
+<#ftl output_format="plainText">
+${msg("collecteCompteVerrouille", event.date, properties.collecteSupportEmail, properties.collectePortalUrl)}
