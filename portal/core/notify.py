@@ -70,3 +70,29 @@ La demande est en attente de traitement : {queue_url}
 Plateforme de collecte des données adhérents
 """,
         )
+
+    def email_changed(self, old: str, new: str, when: str) -> None:
+        """The security notice of an address changed by the support: to the old address (it no
+        longer signs in) and to the new one (to be confirmed)."""
+        warning = (
+            "Si ce changement n'a pas été demandé par vous ou par votre adhérent, écrivez "
+            f"aussitôt au support de la plateforme ({self.support})."
+        )
+        to_old = (
+            f"Le {when}, le support de la plateforme de collecte des données adhérents a "
+            f"remplacé l'adresse e-mail de votre compte ({old}) par {new}. L'adresse {old} ne "
+            "permet plus de vous connecter."
+        )
+        to_new = (
+            f"Le {when}, le support de la plateforme de collecte des données adhérents a fait "
+            f"de cette adresse l'identifiant de votre compte, à la place de {old}. À votre "
+            "prochaine connexion, un lien vous sera envoyé ici pour la confirmer."
+        )
+        for to, subject, text in (
+            (old, "Sécurité de votre compte : adresse e-mail remplacée", to_old),
+            (new, "Sécurité de votre compte : nouvelle adresse e-mail", to_new),
+        ):
+            body = (
+                f"Bonjour,\n\n{text}\n\n{warning}\n\nPlateforme de collecte des données adhérents\n"
+            )
+            self.send(to, subject, body)

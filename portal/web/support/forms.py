@@ -27,6 +27,10 @@ MOTIF_INVALID = f"Indiquez le motif du refus ({MOTIF_MIN} à {MOTIF_MAX} caract�
 HISTORY_ONE_CRITERION = "Indiquez soit une adresse e-mail, soit un SIREN, pas les deux."
 NEW_EMAIL_REQUIRED = "Indiquez la nouvelle adresse e-mail."
 EMAIL_SAME = "C’est déjà l’adresse e-mail de cette personne : rien n’a été modifié."
+EMAIL_NOTICE_FAILED = (
+    "L’avis de sécurité n’a pas pu être envoyé aux deux adresses (messagerie indisponible) : "
+    "prévenez la personne vous-même."
+)
 #: Says the address is taken, never by whom.
 EMAIL_TAKEN = (
     "Cette adresse e-mail est déjà utilisée par un autre compte de la plateforme : "

@@ -11,11 +11,13 @@ field errors, flash and redirect. Errors the desk raises are mapped in :mod:`por
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -29,6 +31,7 @@ from portal.core.dates import date_paris
 from portal.core.domain import Person, Scope
 from portal.core.keycloak.gateway import Grant, UnknownAdherent
 from portal.core.keycloak.support_admin import EmailTaken
+from portal.core.notify import Mailer, NotificationFailed
 from portal.core.services.diagnostic import conditions, verdict
 from portal.core.services.member_space import Member, MemberSpace
 from portal.core.services.support_desk import (
@@ -47,6 +50,7 @@ from portal.web.guards import current_desk, support_required
 from portal.web.pages import form_page, get_only
 from portal.web.space import initial_values, space_blueprint, url_id, url_scope
 from portal.web.support.forms import (
+    EMAIL_NOTICE_FAILED,
     EMAIL_SAME,
     EMAIL_TAKEN,
     STAFF_EMAIL,
@@ -332,6 +336,13 @@ def changer_email(person_id: str) -> ResponseReturnValue:
                 "L'ancienne adresse ne permet plus de se connecter.",
                 "info",
             )
+            try:
+                Mailer(current_app.config).email_changed(
+                    person.email, changed.email, date_paris(datetime.now(UTC))
+                )
+            except NotificationFailed:
+                current_app.logger.warning("Email change notice not sent", exc_info=True)
+                flash(EMAIL_NOTICE_FAILED, "erreur")
             return redirect(url_for(".diagnostic", email=changed.email))
     return form_page("support/email.html", form, person=person, staff_message=None)
 

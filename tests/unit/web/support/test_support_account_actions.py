@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -176,7 +177,7 @@ def test_the_form_shows_the_current_address(client: FlaskClient, support: AdminA
 
 
 def test_one_write_sets_the_address_unverified_with_verify_email(
-    client: FlaskClient, support: AdminApi, post: Post
+    client: FlaskClient, support: AdminApi, post: Post, outbox: list[EmailMessage]
 ) -> None:
     email_page(support)
     support.email_search(NEW, [])
@@ -196,6 +197,37 @@ def test_one_write_sets_the_address_unverified_with_verify_email(
     assert change["quoi"] == f"adresse e-mail changée ({MEMBER['email']} → {NEW}), à confirmer"
     [(_, message)] = flashes(client)
     assert message.startswith(f"Adresse e-mail changée : {NEW}. La personne doit la confirmer")
+    # the security notice, to the old address (no longer signs in) and to the new one
+    old, new = outbox
+    assert (old["To"], old["Subject"]) == (
+        MEMBER["email"],
+        "Sécurité de votre compte : adresse e-mail remplacée",
+    )
+    assert f"par {NEW}" in old.get_content() and "support de la plateforme" in old.get_content()
+    assert (new["To"], new["Subject"]) == (
+        NEW,
+        "Sécurité de votre compte : nouvelle adresse e-mail",
+    )
+
+
+def test_the_change_stands_and_the_support_is_told_when_the_notice_cannot_be_sent(
+    client: FlaskClient, support: AdminApi, post: Post, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email_page(support)
+    support.email_search(NEW, [])
+    support.accept_update(MEMBER_ID)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("messagerie arrêtée")
+
+    monkeypatch.setattr("portal.core.notify.smtplib.SMTP", refused)
+    response = post(CHANGE_EMAIL, {"email": NEW})
+
+    assert response.status_code == 302
+    assert support.writes() == [f"PUT {MEMBER_URL}"]
+    [(_, done), (category, failed)] = flashes(client)
+    assert done.startswith("Adresse e-mail changée")
+    assert (category, failed) == ("erreur", support_forms.EMAIL_NOTICE_FAILED)
 
 
 @pytest.mark.parametrize(
