@@ -94,6 +94,7 @@ def cgu_version() -> str:
 def provision(admin: KeycloakAdmin) -> None:
     version = cgu_version()  # checked before anything is written
     close_password_grant(admin)
+    provisioning.close_account_console(admin)
     ensure_claims_scope(admin)
     provisioning.set_user_profile(admin, json.loads(USER_PROFILE_FILE.read_text("utf-8")))
     provisioning.set_terms_text(admin, cgu_file().read_text("utf-8"))

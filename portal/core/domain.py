@@ -357,6 +357,17 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
+class AccountSession:
+    """One of a person's Keycloak sessions (a sign-in on a browser), as « Mon compte » lists it."""
+
+    id: str
+    ip_address: str
+    started_at: datetime
+    last_access_at: datetime
+    clients: tuple[str, ...]  # the applications it signed in to
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One recorded change: who, when, what, on whom."""
 

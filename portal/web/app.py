@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core import abuse_limits
 from portal.web import auth, errors, gateway, pages, public_url, security
+from portal.web.compte import views as compte
 from portal.web.espace import views as espace
 from portal.web.imports import jobs as import_jobs
 from portal.web.imports import views as imports
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(espace.bp)
+    app.register_blueprint(compte.bp)
     app.register_blueprint(support.bp)
     app.register_blueprint(suivi.bp)
     app.register_blueprint(imports.bp)

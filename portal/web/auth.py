@@ -27,6 +27,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     flash,
     redirect,
@@ -54,6 +55,11 @@ USER_KEY = "user"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 (a session key name, not a secret)
 REFRESH_TOKEN_KEY = "refresh_token"  # noqa: S105 (a session key name, not a secret)
 NEXT_KEY = "next"
+KEYCLOAK_SID_KEY = "keycloak_sid"  # the Keycloak session this portal session came from
+#: « Mon compte »'s actions on Keycloak's own pages (application-initiated actions).
+ACCOUNT_ACTIONS = {"mot-de-passe": "UPDATE_PASSWORD", "second-facteur": "CONFIGURE_TOTP"}
+ACTION_DONE = "Modification enregistrée."
+ACTION_CANCELLED = "Modification annulée : rien n’a été changé."
 #: Set once a support page has been authorized (cleared at sign-in and when refused): only says
 #: whether to show the link to the support console; every support page checks the role itself.
 SUPPORT_KEY = "support"
@@ -278,8 +284,33 @@ def callback() -> ResponseReturnValue:
     _keep_tokens(token)
     sessions.start_new_session()
     keycloak_sid = userinfo.get("sid")
+    if isinstance(keycloak_sid, str):
+        session[KEYCLOAK_SID_KEY] = keycloak_sid
     sessions.remember_sign_in(keycloak_sid if isinstance(keycloak_sid, str) else None, user.sub)
+    status = request.args.get("kc_action_status")  # back from « Mon compte »'s action
+    if status == "success":
+        flash(ACTION_DONE, "info")
+    elif status == "cancelled":
+        flash(ACTION_CANCELLED, "info")
     return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
+
+
+@bp.get("/compte/keycloak/<action>")
+def account_action(action: str) -> ResponseReturnValue:
+    """Change the password or add a second factor on Keycloak's pages, then back to « Mon
+    compte » (Keycloak asks for the password again first when the sign-in is not recent)."""
+    kc_action = ACCOUNT_ACTIONS.get(action)
+    if kc_action is None:
+        abort(404)
+    account = url_for("compte.accueil")
+    if current_user() is None:
+        return redirect(url_for("auth.login", next=account))
+    session[NEXT_KEY] = account
+    for key in [key for key in session if key.startswith(_STATE_PREFIX)]:
+        session.pop(key)
+    return _oidc().authorize_redirect(
+        external_url("auth.callback"), ui_locales="fr", kc_action=kc_action
+    )
 
 
 def _sign_in_failed() -> ResponseReturnValue:

@@ -38,6 +38,7 @@ from keycloak.keycloak_admin import KeycloakAdmin
 
 from portal.core.domain import (
     # The domain's vocabulary the facade's signatures use (support_desk.py imports the same).
+    AccountSession,
     Adherent,
     Change,
     CollectionRequest,
@@ -143,6 +144,12 @@ class KeycloakGateway:
 
     def person(self, person_id: str) -> Person | None:
         return self._cache.read(("person", person_id), lambda: self.users.person(person_id))
+
+    def sessions(self, person_id: str) -> list[AccountSession]:
+        return self.users.sessions(person_id)  # live: never cached
+
+    def end_session(self, session_id: str) -> None:
+        self.users.end_session(session_id)
 
     # Page reads, cached during GET requests (read_cache: exact at the next request).
 

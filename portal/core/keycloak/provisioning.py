@@ -21,6 +21,9 @@ from portal.core.keycloak import schema
 
 #: Keycloak's built-in client of its command line tools, which must not grant passwords here.
 ADMIN_CLI_CLIENT = "admin-cli"
+#: Keycloak's account console and the client of its REST API (closed: see close_account_console).
+ACCOUNT_CONSOLE_CLIENT = "account-console"
+ACCOUNT_CLIENT = "account"
 
 
 def set_user_profile(admin: KeycloakAdmin, profile: Mapping[str, Any]) -> None:
@@ -74,6 +77,29 @@ def close_direct_grants(admin: KeycloakAdmin, client_id: str = ADMIN_CLI_CLIENT)
         client = admin.get_client(client_uuid)
         if client.get("directAccessGrantsEnabled"):
             admin.update_client(client_uuid, {**client, "directAccessGrantsEnabled": False})
+
+
+def close_account_console(admin: KeycloakAdmin) -> None:
+    """Keycloak's account console disabled, and the account roles out of the realm's default
+    roles: people manage their account from the portal's « Mon compte » (French, the portal's
+    rules), never through the console (English error keys, name changes outside those rules,
+    an e-mail change silently ignored) or its REST API. Idempotent."""
+    client_uuid = admin.get_client_id(ACCOUNT_CONSOLE_CLIENT)
+    if client_uuid is not None:
+        client = admin.get_client(client_uuid)
+        if client.get("enabled", True):
+            admin.update_client(client_uuid, {**client, "enabled": False})
+    account_uuid = admin.get_client_id(ACCOUNT_CLIENT)
+    if account_uuid is None:
+        return
+    composites = (
+        f"admin/realms/{admin.connection.realm_name}/roles/"
+        f"default-roles-{admin.connection.realm_name}/composites"
+    )
+    response = admin.connection.raw_get(f"{composites}/clients/{account_uuid}")
+    response.raise_for_status()
+    if granted := response.json():
+        admin.connection.raw_delete(composites, data=json.dumps(granted)).raise_for_status()
 
 
 def ensure_optional_client_scope(admin: KeycloakAdmin, representation: Mapping[str, Any]) -> None:

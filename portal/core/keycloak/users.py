@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from portal.core.domain import Adherent, Change, ContactDetails, Person
+from portal.core.domain import AccountSession, Adherent, Change, ContactDetails, Person
 from portal.core.errors import ConcurrentChange, KeycloakRefused, UnknownPerson
 from portal.core.keycloak import mapping, revisions, schema
 from portal.core.keycloak.connection import Connection, keycloak_errors, refused
@@ -85,6 +85,24 @@ class Users:
         with keycloak_errors():
             credentials = self._admin.get_credentials(person_id)
         return any(credential.get("type") == "password" for credential in credentials)
+
+    def sessions(self, person_id: str) -> list[AccountSession]:
+        """The person's Keycloak sessions, the most recently used first."""
+        found = [
+            AccountSession(
+                str(item["id"]),
+                str(item.get("ipAddress") or ""),
+                mapping.from_millis(item["start"]),
+                mapping.from_millis(item["lastAccess"]),
+                tuple(sorted(str(c) for c in (item.get("clients") or {}).values())),
+            )
+            for item in self._kc.get_json(f"users/{person_id}/sessions")
+        ]
+        return sorted(found, key=lambda found: found.last_access_at, reverse=True)
+
+    def end_session(self, session_id: str) -> None:
+        """What Keycloak's « sign out » of one session does (clients told by back-channel)."""
+        self._kc.delete(f"sessions/{session_id}")
 
     def realm_roles(self, person_id: str) -> frozenset[str]:
         """The person's effective realm roles (composites included)."""
