@@ -128,15 +128,26 @@ class PortalHost:
     """One portal host: gunicorn and the task queue's consumer beside it."""
 
     name: str
-    web: subprocess.Popen[bytes]
-    worker: subprocess.Popen[bytes]
+    port: int
+    work: Path
+    env: dict[str, str]
+    web: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.web = _spawn(portal_command(self.port), self.work / f"{self.name}.log", self.env)
+        self.worker = _spawn(worker_command(), self.work / f"taches-{self.name}.log", self.env)
 
     def kill(self) -> None:
         """As a host lost would: both processes, no graceful shutdown."""
         for process in (self.web, self.worker):
-            if process.poll() is None:
+            if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for process in (self.web, self.worker):
+            stop_process(process, 20)
 
 
 @dataclass
@@ -185,14 +196,19 @@ def _built_home(work: Path) -> Path:
     return home
 
 
+def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A program of the topology in its own process group, its output appended to ``log``."""
+    with log.open("ab") as output:
+        return subprocess.Popen(  # noqa: S603 - our own programs
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
 @contextmanager
 def _process(
     command: list[str], log: Path, env: dict[str, str]
 ) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own programs
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    process = _spawn(command, log, env)
     try:
         yield process
     finally:
@@ -309,17 +325,12 @@ def topology(work: Path) -> Iterator[Topology]:
             "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "keycloak")]),
         }
         portals = [
-            PortalHost(
-                f"portail-{number}",
-                stack.enter_context(
-                    _process(portal_command(port), work / f"portail-{number}.log", portal_env)
-                ),
-                stack.enter_context(
-                    _process(worker_command(), work / f"taches-{number}.log", portal_env)
-                ),
-            )
+            PortalHost(f"portail-{number}", port, work, portal_env)
             for number, port in enumerate(portal_ports, start=1)
         ]
+        for host in portals:
+            host.start()
+            stack.callback(host.stop)
         _wait_for(f"{public_url}/aide/connexion", cert, "Le portail")
         yield Topology(
             work,

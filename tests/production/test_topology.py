@@ -176,9 +176,12 @@ def test_an_import_finishes_on_the_other_host_when_its_host_dies(prod: Topology)
 
     until(lambda: current().done >= IMPORT_ROWS // 3, 120)
     runner_pid = int(current().runner.rsplit(":", 1)[1])
-    (host,) = [h for h in prod.portals if h.worker.pid == runner_pid]
+    (host,) = [h for h in prod.portals if h.worker is not None and h.worker.pid == runner_pid]
     host.kill()
-    seconds = until(lambda: not current().running, 180)
+    try:
+        seconds = until(lambda: not current().running, 180)
+    finally:
+        host.start()  # the host comes back, as after a restart: the other tests need it
     print(f"\nImport terminé {seconds:.1f} s après la perte de son hôte ({host.name})")
 
     done = current()
