@@ -59,6 +59,9 @@ class MailSink:
         return sum(1 for m in self.messages if to.lower() in str(m["To"]).lower())
 
 
+MESSAGE_PATH = re.compile(r"/message/([0-9]{1,6})")
+
+
 def text_body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""
@@ -80,30 +83,73 @@ def start_sink(host: str = "127.0.0.1", port: int = 1025) -> tuple[MailSink, Con
     return sink, controller
 
 
-def _render(sink: MailSink) -> bytes:
-    rows = []
-    for message in reversed(sink.messages):
-        body = html.escape(text_body(message))
-        body = LINK_PATTERN.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', body)
-        rows.append(
-            f"<article><h2>{html.escape(str(message['Subject']))}</h2>"
-            f"<p><strong>À :</strong> {html.escape(str(message['To']))} · "
-            f"<strong>Date :</strong> {html.escape(str(message['Date']))}</p>"
-            f"<pre>{body}</pre></article>"
-        )
-    content = "".join(rows) or "<p>Aucun e-mail reçu pour l'instant.</p>"
-    page = (
+_STYLE = (
+    "body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
+    "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #888;padding:.4rem;"
+    "text-align:left}pre{white-space:pre-wrap;overflow-wrap:anywhere}"
+    "iframe{width:100%;min-height:28rem;border:1px solid #888}dt{font-weight:bold}"
+    "a{overflow-wrap:anywhere}"
+)
+
+
+def _page(title: str, content: str) -> bytes:
+    return (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
-        "<title>Boîte de réception de développement</title>"
-        "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
-        "article{border:1px solid #888;padding:1rem;margin:1rem 0}pre{white-space:pre-wrap}</style>"
-        '<meta http-equiv="refresh" content="5"></head><body>'
-        "<h1>Boîte de réception de développement</h1>"
-        "<p>Tous les e-mails envoyés par Keycloak en développement arrivent ici "
-        "(les plus récents en premier).</p>"
-        f"<main>{content}</main></body></html>"
+        f"<title>{html.escape(title)} – boîte mail de développement</title>"
+        f"<style>{_STYLE}</style></head><body><main>{content}</main></body></html>"
+    ).encode()
+
+
+def render_index(sink: MailSink) -> bytes:
+    """Every mail received, newest first, one line each (as a mailbox lists them)."""
+    messages = sink.messages
+    rows = [
+        f'<tr><td><a href="/message/{number}">{html.escape(str(message["Subject"]))}</a></td>'
+        f"<td>{html.escape(str(message['To']))}</td><td>{html.escape(str(message['Date']))}</td></tr>"
+        for number, message in reversed(list(enumerate(messages, start=1)))
+    ]
+    table = (
+        "<table><caption>E-mails reçus, les plus récents d’abord</caption><thead><tr>"
+        '<th scope="col">Objet</th><th scope="col">À</th><th scope="col">Date</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else "<p>Aucun e-mail reçu pour l’instant.</p>"
     )
-    return page.encode("utf-8")
+    return _page(
+        "Boîte de réception",
+        "<h1>Boîte de réception de développement</h1>"
+        "<p>Tous les e-mails envoyés par Keycloak et le portail en développement arrivent ici. "
+        '<a href="/">Actualiser</a></p>' + table,
+    )
+
+
+def render_message(sink: MailSink, number: int) -> bytes | None:
+    """One mail as a mailbox shows it: its headers, its HTML part rendered (in a sandboxed
+    frame: no script, no form), then its text part with its links; None if there is no such
+    mail."""
+    messages = sink.messages
+    if not 1 <= number <= len(messages):
+        return None
+    message = messages[number - 1]
+    headers = "".join(
+        f"<dt>{label}</dt><dd>{html.escape(str(message[name] or ''))}</dd>"
+        for label, name in (("De", "From"), ("À", "To"), ("Date", "Date"), ("Objet", "Subject"))
+    )
+    rendered = html_body(message)
+    frame = (
+        f'<h2>Version mise en forme</h2><iframe title="Contenu mis en forme de l’e-mail" '
+        f'sandbox srcdoc="{html.escape(rendered)}"></iframe>'
+        if rendered
+        else ""
+    )
+    text = html.escape(text_body(message))
+    text = LINK_PATTERN.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', text)
+    subject = html.escape(str(message["Subject"]))
+    return _page(
+        str(message["Subject"]),
+        f'<p><a href="/">← Boîte de réception</a></p><h1>{subject}</h1>'
+        f"<dl>{headers}</dl>{frame}<h2>Version texte</h2><pre>{text}</pre>",
+    )
 
 
 def serve(smtp_port: int, web_port: int) -> None:
@@ -111,8 +157,15 @@ def serve(smtp_port: int, web_port: int) -> None:
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = _render(sink)
-            self.send_response(200)
+            found = MESSAGE_PATH.fullmatch(self.path)
+            body = render_message(sink, int(found.group(1))) if found else None
+            if self.path == "/":
+                body = render_index(sink)
+            if body is None:
+                body = _page("Introuvable", "<h1>Cet e-mail n’existe pas.</h1>")
+                self.send_response(404)
+            else:
+                self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
