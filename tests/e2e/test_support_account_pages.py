@@ -97,9 +97,14 @@ def test_a_new_address_signs_in_only_once_confirmed(
     submit_login(page, new, PASSWORD)
     page.get_by_role("heading", name="Confirmation de votre adresse e-mail").wait_for()
     assert f"envoyé à l'adresse {new}" in page.locator("body").inner_text()
-    message = platform.mail.wait_for(new)
+    # the portal's security notice first (sent when the support changed it), then Keycloak's link
+    message = platform.mail.wait_for(new, count=2)
     assert page.goto(f"{platform.portal_url}/espace/").url.startswith(platform.keycloak_url)
-    assert platform.mail.count_for(old) == mails_to_old  # nothing sent to the old address
+    # to the old address, the security notice only: no link
+    notice = platform.mail.wait_for(old, count=mails_to_old + 1)
+    assert notice["Subject"] == "Sécurité de votre compte : adresse e-mail remplacée"
+    assert platform.mail.count_for(old) == mails_to_old + 1
+    assert not [url for url in links(notice) if "/login-actions/" in url]
 
     # The link in the mail to the new address confirms it; then the address signs in.
     [link] = [url for url in links(message) if "/login-actions/" in url]

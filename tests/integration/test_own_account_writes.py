@@ -6,6 +6,10 @@ profile (keycloak/user-profile.json): their name, nothing else. Their functions 
 `technique`, `facturation`: what they may do, for which SIREN/lot) and the CGU version they
 accepted (written by Keycloak's CGU page only, VersionedTermsAndConditions) stay as they are.
 The token comes from the real login form (tests/helpers/signin.py), never from the password grant.
+
+That API is closed to people since « Mon compte » replaced the account console (provisioning:
+the account roles are no longer default roles; first test). The others give the person the
+account roles, as a realm that reopened it would: the user profile must hold on its own.
 """
 
 from __future__ import annotations
@@ -43,16 +47,32 @@ def client(platform: Any) -> Iterator[SigninClient]:
         yield made
 
 
-@pytest.fixture
-def signed(platform: Any, client: SigninClient, activated_person: Callable[..., str]) -> Signed:
+@pytest.fixture(params=[False])
+def signed(
+    request: pytest.FixtureRequest,
+    platform: Any,
+    client: SigninClient,
+    activated_person: Callable[..., str],
+) -> Signed:
     """A collection contact of a fresh SIREN (member of its adherent), signed in through the
     login form, the CGU page shown and accepted on the way as the person would."""
     siren = fresh_siren()
     email = activated_person(PASSWORD, collecte=[f"{siren}/1"])
     [person] = platform.admin.get_users({"email": email, "exact": True})
     platform.admin.update_user(person["id"], {"requiredActions": ["TERMS_AND_CONDITIONS"]})
+    if request.param:
+        account = platform.admin.get_client_id("account")
+        roles = [
+            platform.admin.get_client_role(account, name)
+            for name in ("manage-account", "view-profile")
+        ]
+        platform.admin.assign_client_role(person["id"], account, roles)
     tokens = sign_in(platform.keycloak_url, client, email, PASSWORD, accept_terms=True)
     return Signed(str(person["id"]), email, siren, str(tokens["access_token"]))
+
+
+#: The person with the account roles (the account API reopened), or as the realm leaves them.
+with_account_roles = pytest.mark.parametrize("signed", [True], indirect=True)
 
 
 def _account_url(platform: Any) -> str:
@@ -82,6 +102,20 @@ def _stored(platform: Any, signed: Signed) -> dict[str, Any]:
     return dict(platform.admin.get_user(signed.id))
 
 
+def test_the_account_api_is_closed_to_a_person_with_the_realms_default_roles(platform, signed):
+    """« Mon compte » replaced the console: its API reads and writes nothing for the person."""
+    headers = {"Authorization": f"Bearer {signed.token}", "Accept": "application/json"}
+    read = requests.get(_account_url(platform), headers=headers, timeout=10)
+    assert read.status_code in (401, 403), read.text
+    before = _stored(platform, signed)
+    written = requests.post(
+        _account_url(platform), json={"firstName": "Dominique"}, headers=headers, timeout=10
+    )
+    assert written.status_code in (401, 403), written.text
+    assert _stored(platform, signed)["firstName"] == before["firstName"]
+
+
+@with_account_roles
 def test_a_person_may_correct_their_own_name_through_the_account_api(platform, signed):
     """The path is open to the person (else the refusals below would prove nothing)."""
     account = _own_account(platform, signed)
@@ -90,6 +124,7 @@ def test_a_person_may_correct_their_own_name_through_the_account_api(platform, s
     assert _stored(platform, signed)["firstName"] == "Dominique"
 
 
+@with_account_roles
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_person_cannot_give_themselves_a_function(platform, signed, function):
     """Attack: the person adds a SIREN/lot to one of their functions with their own token."""
@@ -103,6 +138,7 @@ def test_a_person_cannot_give_themselves_a_function(platform, signed, function):
     assert _stored(platform, signed)["attributes"].get(function) == before.get(function)
 
 
+@with_account_roles
 def test_a_person_cannot_remove_their_own_collection_function(platform, signed):
     """Functions are given and taken by the adherent's members, the coordinators or support,
     who answer for it (the portal records who); not by the person through Keycloak."""
@@ -113,6 +149,7 @@ def test_a_person_cannot_remove_their_own_collection_function(platform, signed):
     assert _stored(platform, signed)["attributes"]["collecte"] == [f"{signed.siren}/1"]
 
 
+@with_account_roles
 @pytest.mark.parametrize("attribute", [ACCEPTED_VERSION, KEYCLOAK_TERMS_ATTRIBUTE])
 def test_a_person_cannot_record_a_cgu_acceptance_themselves(platform, signed, attribute):
     """Attack: recording the acceptance of a CGU version they were never shown (a later one,
