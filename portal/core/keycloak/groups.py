@@ -186,9 +186,14 @@ class Groups:
         )
 
     def join(self, person_id: str, group_id: str) -> None:
-        """Joining a group one is already in changes nothing."""
-        with keycloak_errors():
-            self._admin.group_user_add(person_id, group_id)
+        """Joining a group one is already in changes nothing — also when another writer joins
+        the person at the same instant: Keycloak then answers 409 (the membership row exists)."""
+        try:
+            with keycloak_errors():
+                self._admin.group_user_add(person_id, group_id)
+        except KeycloakRefused as error:
+            if not refused(error, 409):
+                raise
 
     def leave(self, person_id: str, group_id: str) -> None:
         """Leaving a group one is not in is a 404 in Keycloak: nothing to do."""

@@ -313,3 +313,19 @@ def test_a_long_file_finds_who_exists_from_brief_pages_then_reads_only_them(
 
     assert sorted(existing.people) == [emails[4], emails[9]]
     assert existing.people[emails[9]].id == "p-9"
+
+
+def test_joining_a_group_another_writer_just_joined_is_not_an_error(
+    app: Flask, kc: responses.RequestsMock
+) -> None:
+    """Two writers join one person to the adherent's group at the same instant: Keycloak's
+    second insert of the membership answers 409 « Duplicate resource error »."""
+    mock_service_account_token(kc)
+    joined = f"{ADMIN_USERS_URL}/p-1/groups/g-1"
+    duplicate = {"error": "conflict", "error_description": "Duplicate resource error"}
+    kc.put(joined, status=409, json=duplicate)
+    with app.app_context():
+        get_gateway().groups.join("p-1", "g-1")  # no error
+    kc.replace(responses.PUT, joined, status=500, json={"error": "unknown_error"})
+    with app.app_context(), pytest.raises(KeycloakUnavailable):
+        get_gateway().groups.join("p-1", "g-1")
