@@ -71,3 +71,16 @@ if [ "${1:-}" = "--browser" ] && [ ! -x "$oauth2_proxy_dir/oauth2-proxy" ]; then
   GOTOOLCHAIN=local GOFLAGS=-trimpath GOBIN="$PWD/$oauth2_proxy_dir" \
     "$go" install "github.com/oauth2-proxy/oauth2-proxy/v7@$OAUTH2_PROXY_VERSION"
 fi
+
+# compose-check: Docker Compose's own loader (compose-go, pinned in keycloak/tools/compose-check/go.mod)
+# in a small program, built once into .cache/ from the Go module proxy: the tests validate
+# docker-compose.yml with it, no Docker engine needed (tests/unit/tooling/test_containers.py).
+compose_check=.cache/compose-check/compose-check
+if [ "${1:-}" = "--browser" ] && [ ! -x "$compose_check" ]; then
+  go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+  echo "Construction de compose-check (chargeur de Docker Compose, une seule fois)…"
+  mkdir -p .cache/compose-check
+  (cd keycloak/tools/compose-check && GOTOOLCHAIN=local GOFLAGS=-trimpath \
+    "$go" build -o "$OLDPWD/$compose_check" .)
+fi
+

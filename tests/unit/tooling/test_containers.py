@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,57 @@ def test_two_of_each_behind_the_proxy_on_the_shared_template(compose: dict[str, 
         "./keycloak/conf/quarkus.properties:/opt/keycloak/conf/quarkus.properties:ro"
         in services["keycloak"]["volumes"]
     )
+
+
+#: Every value docker-compose.yml requires from its .env (a placeholder each).
+PRODUCTION_ENV = {
+    "KC_DB_PASSWORD": "base",
+    "COLLECTE_REDIS_PASSWORD": "redis",
+    "COLLECTE_PORTAL_URL": "https://collecte.example.fr",
+    "COLLECTE_PUBLIC_HOSTNAME": "collecte.example.fr",
+    "COLLECTE_BOOTSTRAP_CLIENT_SECRET": "amorcage",
+    "COLLECTE_OIDC_CLIENT_SECRET": "oidc",
+    "COLLECTE_ADMIN_CLIENT_SECRET": "admin",
+    "COLLECTE_SECRET_KEY": "cle",
+    "COLLECTE_SMTP_HOST": "smtp.example.fr",
+    "COLLECTE_SMTP_FROM": "ne-pas-repondre@example.fr",
+    "COLLECTE_SMTP_USER": "relais",
+    "COLLECTE_SMTP_PASSWORD": "relais",
+    "COLLECTE_SUPPORT_EMAIL": "support@example.fr",
+}
+COMPOSE_CHECK = ROOT / ".cache" / "compose-check" / "compose-check"
+
+
+def compose_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Docker Compose's own loader (compose-go, keycloak/tools/compose-check, built by the
+    bootstrap) on docker-compose.yml, with only ``env`` in the environment."""
+    assert COMPOSE_CHECK.exists(), "./keycloak/bootstrap.sh --browser construit compose-check"
+    return subprocess.run(
+        [str(COMPOSE_CHECK), str(ROOT / "docker-compose.yml")],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_docker_composes_own_loader_accepts_the_file() -> None:
+    loaded = compose_check(PRODUCTION_ENV)
+    assert loaded.returncode == 0, loaded.stderr
+    assert sorted(loaded.stdout.split()) == [
+        "keycloak",
+        "portal",
+        "postgres",
+        "provision",
+        "proxy",
+        "redis",
+        "worker",
+    ]
+
+
+def test_docker_composes_own_loader_refuses_it_without_each_secret() -> None:
+    for name in PRODUCTION_ENV:
+        missing = compose_check({k: v for k, v in PRODUCTION_ENV.items() if k != name})
+        assert missing.returncode == 1, name
+        assert f"required variable {name} is missing a value" in missing.stderr, name
