@@ -47,7 +47,7 @@ def dev_run(platform: Sandbox, seconds: float) -> MixedRun:
 
 
 @contextmanager
-def _trusting(certificate: Path) -> Iterator[None]:
+def trusting(certificate: Path) -> Iterator[None]:
     """This process's clients trust the topology's self-signed certificate meanwhile."""
     before = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = str(certificate)
@@ -64,7 +64,7 @@ def production_run(seconds: float) -> tuple[MixedRun, list[str], float]:
     """The load on the production topology; (the run, acknowledged writes lost, seconds the
     topology took to start)."""
     work = Path(tempfile.mkdtemp(prefix="bench-production-"))
-    with topology(work) as prod, _trusting(prod.certificate):
+    with topology(work) as prod, trusting(prod.certificate):
         print(f"  topologie prête en {prod.started_seconds:.0f} s", flush=True)
         made = population.groupement(prod.admin, CLIENTS, CLIENTS, "CHARGE")
         run = mixed_load(prod.public_url, members_of(made), seconds)

@@ -55,7 +55,7 @@ SESSION_MAX_LIFETIME = 36000
 SESSION_REDIS_URL = None
 SESSION_FILE_DIR = None
 
-# The bulk imports' task queue (portal.web.imports.queue; its consumer: python -m portal.worker):
+# The bulk imports' task queue (portal.web.task_queue; its consumer: python -m portal.worker):
 # a Redis URL shared by several portal hosts; unset, an SQLite file on this host (TASKS_FILE,
 # default: collecte-taches.sqlite3 in SESSION_FILE_DIR, else the temporary folder). Immediate
 # mode (TASKS_IMMEDIATE) runs a task inside the request that enqueues it: for the tests only.

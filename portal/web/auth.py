@@ -239,6 +239,11 @@ def login() -> ResponseReturnValue:
     next_url = target if is_safe_next(target) else None
     if current_user() is not None:
         return redirect(next_url or url_for("main.home"))
+    return _authorize(next_url)
+
+
+def _authorize(next_url: str | None, **parameters: str) -> ResponseReturnValue:
+    """To Keycloak's authorization endpoint; back at the callback, then to ``next_url``."""
     if next_url:
         session[NEXT_KEY] = next_url
     else:
@@ -247,7 +252,7 @@ def login() -> ResponseReturnValue:
     # would grow the cookie past what browsers keep. Only the latest attempt stays valid.
     for key in [key for key in session if key.startswith(_STATE_PREFIX)]:
         session.pop(key)
-    return _oidc().authorize_redirect(external_url("auth.callback"), ui_locales="fr")
+    return _oidc().authorize_redirect(external_url("auth.callback"), ui_locales="fr", **parameters)
 
 
 @bp.get("/auth/callback")
@@ -305,12 +310,7 @@ def account_action(action: str) -> ResponseReturnValue:
     account = url_for("compte.accueil")
     if current_user() is None:
         return redirect(url_for("auth.login", next=account))
-    session[NEXT_KEY] = account
-    for key in [key for key in session if key.startswith(_STATE_PREFIX)]:
-        session.pop(key)
-    return _oidc().authorize_redirect(
-        external_url("auth.callback"), ui_locales="fr", kc_action=kc_action
-    )
+    return _authorize(account, kc_action=kc_action)
 
 
 def _sign_in_failed() -> ResponseReturnValue:

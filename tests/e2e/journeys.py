@@ -27,6 +27,15 @@ def open_login_form(page: Any, portal_url: str) -> None:
     page.wait_for_selector("#kc-form-login")
 
 
+def ask_for_a_reset(page: Any, portal_url: str, email: str) -> None:
+    """« Mot de passe oublié ? » from the login page, up to the login form shown again."""
+    open_login_form(page, portal_url)
+    page.click("a[href*='reset-credentials']")
+    page.fill("#username", email)
+    page.click("#kc-form-buttons")
+    page.wait_for_selector("#kc-form-login")
+
+
 def submit_login(page: Any, email: str, password: str) -> None:
     page.fill("#username", email)
     page.fill("#password", password)

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.journeys import PASSWORD, error_text, mail_link, open_login_form, sign_in
+from tests.e2e.journeys import (
+    PASSWORD,
+    ask_for_a_reset,
+    error_text,
+    mail_link,
+    open_login_form,
+    sign_in,
+)
 from tests.e2e.lockout import AUTHENTICATE, FAILURE_FACTOR, type_wrong_password
 from tests.helpers.realm_data import fresh_siren
 
@@ -44,11 +51,7 @@ def test_technical_contact_gets_no_session_through_forgot_password(
     email = unique_email("technique")
     person_id = create_person(email=email, **_refused_functions(kind, adherent))
 
-    open_login_form(page, platform.portal_url)
-    page.click("a[href*='reset-credentials']")
-    page.fill("#username", email)
-    page.click("#kc-form-buttons")
-    page.wait_for_selector("#kc-form-login")
+    ask_for_a_reset(page, platform.portal_url, email)
 
     page.goto(mail_link(platform.mail, email))
     page.wait_for_selector("text=" + REFUSAL)

@@ -13,15 +13,14 @@ from collecte_kc.sandbox import SUPPORT_EMAIL
 from tests.e2e.journeys import (
     NEW_PASSWORD,
     PASSWORD,
+    ask_for_a_reset,
     choose_password,
     expect_signed_in,
     mail_link,
     open_login_form,
     submit_login,
 )
-
-#: failureFactor of the realm: the wrong password that locks the account.
-FAILURES_BEFORE_LOCK = 5
+from tests.e2e.lockout import FAILURE_FACTOR
 
 
 def notice(mail: Any, to: str, subject: str, timeout: float = 30) -> str:
@@ -45,11 +44,7 @@ def test_a_password_changed_through_the_reset_is_notified(
     platform: Any, activated_person: Callable[..., str], page: Any
 ) -> None:
     email = activated_person(PASSWORD, collecte=["213100019/1"])
-    open_login_form(page, platform.portal_url)
-    page.click("a[href*='reset-credentials']")
-    page.fill("#username", email)
-    page.click("#kc-form-buttons")
-    page.wait_for_selector("#kc-form-login")
+    ask_for_a_reset(page, platform.portal_url, email)
     page.goto(mail_link(platform.mail, email))
     choose_password(page, NEW_PASSWORD)
     expect_signed_in(page, platform.portal_url, email)
@@ -67,7 +62,7 @@ def test_an_account_locked_by_wrong_passwords_is_notified(
 ) -> None:
     email = activated_person(PASSWORD, collecte=["213100019/1"])
     open_login_form(page, platform.portal_url)
-    for _ in range(FAILURES_BEFORE_LOCK):
+    for _ in range(FAILURE_FACTOR):
         submit_login(page, email, "Pas-le-bon-mot-de-passe-1")
         page.wait_for_selector("#kc-form-login")
 

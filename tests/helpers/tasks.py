@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from flask import Flask
 from huey import Huey
 
-from portal.web.imports import queue
+from portal.web import task_queue
 
 
 @contextmanager
 def consumer(app: Flask) -> Iterator[Huey]:
     """Run the app's queued tasks in a thread until the block ends; yields the queue."""
-    huey: Huey = app.extensions[queue.EXTENSION]
+    huey = task_queue.of(app)
     stop = threading.Event()
 
     def work() -> None:

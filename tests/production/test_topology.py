@@ -10,7 +10,6 @@ Marker ``production``: about a minute for the topology's start, once for the mod
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import requests
 from benchmarks import population
 from benchmarks.mixed_load import lost_writes, members_of, mixed_load
 from benchmarks.signins import portal_sign_in
+from benchmarks.topology import trusting
 from collecte_kc.production import Topology, topology
 from portal.core.domain import Change
 from portal.web.app import create_app
@@ -35,18 +35,10 @@ pytestmark = pytest.mark.production
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     work: Path = tmp_path_factory.mktemp("production")
-    before = os.environ.get("REQUESTS_CA_BUNDLE")
-    with topology(work) as running:
-        # This process's clients (scripted browser, Admin API) trust the proxy's certificate.
-        os.environ["REQUESTS_CA_BUNDLE"] = str(running.certificate)
-        try:
-            print(f"\nTopologie de production prête en {running.started_seconds:.0f} s")
-            yield running
-        finally:
-            if before is None:
-                os.environ.pop("REQUESTS_CA_BUNDLE", None)
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = before
+    # This process's clients (scripted browser, Admin API) trust the proxy's certificate.
+    with topology(work) as running, trusting(running.certificate):
+        print(f"\nTopologie de production prête en {running.started_seconds:.0f} s")
+        yield running
 
 
 def member(prod: Topology) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Confirmed bulk imports run as tasks of the queue (:mod:`portal.web.imports.queue`).
+"""Confirmed bulk imports run as tasks of the queue (:mod:`portal.web.task_queue`).
 
 Applying a file of 1,000 lines takes about 45 s (one creation per person, one invitation e-mail
 per collection contact), beyond gunicorn's 30 s worker timeout: the confirmation only records a
@@ -49,8 +49,8 @@ from portal.core.services.bulk import (
     import_steps,
     read_table,
 )
+from portal.web import task_queue
 from portal.web.gateway import changes
-from portal.web.imports import queue
 
 #: Jobs and abandoned uploads are removed after this long (their reports name people).
 KEEP_FOR = timedelta(days=7)
@@ -136,9 +136,9 @@ class Job:
 
 
 def init_app(app: Flask) -> None:
-    """The application's queue, with the import task and the minute's check for stalled jobs
-    (both run with the application's context, in the consumer)."""
-    huey = queue.build(app.config)
+    """The import task and the minute's check for stalled jobs on the application's queue (both
+    run with the application's context, in the consumer)."""
+    huey = task_queue.of(app)
 
     def run_task(job_id: str, attempt: int) -> None:
         with app.app_context():
@@ -148,11 +148,8 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             resume_stalled()
 
-    app.extensions[queue.EXTENSION] = huey
     app.extensions[_TASK] = huey.task(name="import")(run_task)
     huey.periodic_task(crontab(minute="*"), name="reprise-des-imports")(resume_task)
-    if app.config["TASKS_IN_PROCESS"] and not huey.immediate:
-        queue.start_consumer_threads(huey)
 
 
 def stale_after() -> timedelta:
@@ -176,18 +173,18 @@ def checked_plan(gateway: KeycloakGateway, groupement: str, data: bytes, name: s
 def keep_upload(data: bytes) -> str:
     """Keep an uploaded file until it is confirmed; returns its unguessable token."""
     token = secrets.token_urlsafe(24)
-    queue.tasks().put(f"{_PREFIX}depot:{token}", {"data": data, "at": datetime.now(UTC)})
+    task_queue.queue().put(f"{_PREFIX}depot:{token}", {"data": data, "at": datetime.now(UTC)})
     return token
 
 
 def take_upload(token: str) -> bytes | None:
     """The kept file, removed in the same step: a confirmation uses it once."""
-    kept = queue.tasks().get(f"{_PREFIX}depot:{token}")
+    kept = task_queue.queue().get(f"{_PREFIX}depot:{token}")
     return kept["data"] if kept else None
 
 
 def discard_upload(token: str) -> None:
-    queue.tasks().delete(f"{_PREFIX}depot:{token}")
+    task_queue.queue().delete(f"{_PREFIX}depot:{token}")
 
 
 # --- jobs ------------------------------------------------------------------------------------
@@ -195,13 +192,13 @@ def discard_upload(token: str) -> None:
 
 def save(job: Job) -> None:
     job.updated_at = datetime.now(UTC)
-    queue.tasks().put(f"{_PREFIX}tache:{job.id}", job.to_json())
+    task_queue.queue().put(f"{_PREFIX}tache:{job.id}", job.to_json())
 
 
 def _read(job_id: str) -> Job | None:
     if not _ID.fullmatch(job_id):
         return None
-    text = queue.tasks().get(f"{_PREFIX}tache:{job_id}", peek=True)
+    text = task_queue.queue().get(f"{_PREFIX}tache:{job_id}", peek=True)
     if text is None:
         return None
     try:
@@ -227,7 +224,7 @@ def start(
     """Record the job (``steps``: its plan's, as the confirmation checked it) and enqueue it:
     (the job, True). If an import of the groupement is running: (that one, False), nothing
     recorded (the caller refuses)."""
-    huey = queue.tasks()
+    huey = task_queue.queue()
     job_id = secrets.token_urlsafe(24)
     while not huey.put_if_empty(f"{_PREFIX}en-cours:{groupement}", job_id):
         ongoing = running(groupement)
@@ -246,13 +243,13 @@ def running(groupement: str) -> Job | None:
     would read what exists before the other wrote it, and report against a stale state). A
     lock left by a job that has ended is released here."""
     key = f"{_PREFIX}en-cours:{groupement}"
-    holder = queue.tasks().get(key, peek=True)
+    holder = task_queue.queue().get(key, peek=True)
     if holder is None:
         return None
     job = load(holder)
     if job is not None and job.running:
         return job
-    queue.tasks().delete(key)
+    task_queue.queue().delete(key)
     return None
 
 
@@ -270,13 +267,15 @@ def resume_stalled() -> None:
 
 
 def _all_jobs() -> list[Job]:
-    keys = [k for k in queue.tasks().storage.result_items() if k.startswith(f"{_PREFIX}tache:")]
+    keys = [
+        k for k in task_queue.queue().storage.result_items() if k.startswith(f"{_PREFIX}tache:")
+    ]
     return [job for key in keys if (job := _read(key.rsplit(":", 1)[1])) is not None]
 
 
 def _resume(job: Job) -> None:
     """Enqueue the job's next attempt, once whoever notices it first (an atomic claim)."""
-    huey = queue.tasks()
+    huey = task_queue.queue()
     attempt = job.attempt + 1
     if not huey.put_if_empty(f"{_PREFIX}reprise:{job.id}:{attempt}", 1):
         return
@@ -292,7 +291,7 @@ def _resume(job: Job) -> None:
 def run(job_id: str, attempt: int) -> None:
     """The task: plan the file against what Keycloak holds now, then apply the plan."""
     job = _read(job_id)
-    order = queue.tasks().get(f"{_PREFIX}ordre:{job_id}", peek=True)
+    order = task_queue.queue().get(f"{_PREFIX}ordre:{job_id}", peek=True)
     if job is None or order is None or not job.running or job.attempt != attempt:
         return  # a duplicate delivery, or an attempt already superseded
     job.runner = f"{socket.gethostname()}:{os.getpid()}"
@@ -331,7 +330,7 @@ def run(job_id: str, attempt: int) -> None:
 def _finish(job: Job, state: JobState, message: str = "") -> None:
     job.state, job.message = state, message
     save(job)
-    huey = queue.tasks()
+    huey = task_queue.queue()
     huey.delete(f"{_PREFIX}ordre:{job.id}")
     if huey.get(f"{_PREFIX}en-cours:{job.groupement}", peek=True) == job.id:
         huey.delete(f"{_PREFIX}en-cours:{job.groupement}")
@@ -340,7 +339,7 @@ def _finish(job: Job, state: JobState, message: str = "") -> None:
 def _purge() -> None:
     """Remove jobs and uploads older than :data:`KEEP_FOR` (their reports and files name
     people)."""
-    huey = queue.tasks()
+    huey = task_queue.queue()
     limit = datetime.now(UTC) - KEEP_FOR
     for key in list(huey.storage.result_items()):
         if key.startswith(f"{_PREFIX}depot:"):

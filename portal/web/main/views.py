@@ -25,9 +25,9 @@ from portal.core.abuse_limits import LimitReached
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.notify import Mailer
 from portal.core.services.self_help import SelfHelp
+from portal.web import task_queue
 from portal.web.auth import STAFF_KEY, SUPPORT_KEY, current_user
 from portal.web.gateway import changes
-from portal.web.imports import queue
 from portal.web.main.forms import SelfHelpForm
 from portal.web.pages import abuse_limits, form_page
 from portal.web.public_url import external_url
@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
             limits = abuse_limits()
             SelfHelp(gateway, Mailer(config), limits, login_url).answer(email)
 
-    app.extensions[_TASK] = app.extensions[queue.EXTENSION].task(name="aide-connexion")(answer)
+    app.extensions[_TASK] = task_queue.of(app).task(name="aide-connexion")(answer)
 
 
 @bp.get("/")

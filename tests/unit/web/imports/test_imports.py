@@ -23,8 +23,9 @@ from responses import matchers
 from werkzeug.test import TestResponse
 
 from portal.core.services.bulk import Kind, Outcome, ReportLine
+from portal.web import task_queue
 from portal.web.gateway import get_gateway
-from portal.web.imports import jobs, queue
+from portal.web.imports import jobs
 from tests.helpers.admin_api import AdminApi
 from tests.helpers.admin_api_json import GROUPEMENT, SIREN_A, group_json, user_json
 from tests.helpers.pages import assert_accessible, get_page, html
@@ -242,9 +243,9 @@ def test_confirm_starts_a_job_whose_page_shows_progress_then_the_outcome(
     assert support.groups[f"g-{SIREN_A}"]["attributes"]["principal.1"] == [NEW_ID]
     # once done, the store keeps the job's state only: the file is gone with its order, the
     # groupement's lock released, and the state names nobody beyond the report
-    (key,) = queue.tasks().storage.result_items()
+    (key,) = task_queue.queue().storage.result_items()
     assert key == f"collecte-import:tache:{location.rsplit('/', 1)[1]}"
-    assert "nouvelle@exemple.fr" not in queue.tasks().get(key, peek=True)
+    assert "nouvelle@exemple.fr" not in task_queue.queue().get(key, peek=True)
     # the kept file was used once: confirming again finds nothing
     again = client.post(URL, data={"confirmation-csrf_token": csrf_token(), "etape": "confirmer"})
     assert again.status_code == 409
@@ -322,7 +323,7 @@ def test_a_second_import_of_the_groupement_waits_for_the_first_to_end(
     client: FlaskClient, support: AdminApi, csrf_token: Callable[[], str]
 ) -> None:
     ongoing = save_job(started_by="claire@coordination.fr")
-    queue.tasks().put(f"collecte-import:en-cours:{GROUPEMENT}", ongoing)  # as `start` holds it
+    task_queue.queue().put(f"collecte-import:en-cours:{GROUPEMENT}", ongoing)  # as `start` holds it
     groupement_state(support, [{"email": "nouvelle@exemple.fr"}], [group_json(SIREN_A)])
     line = f"nouvelle@exemple.fr;Durand;Anne;06 12 34 56 78;{SIREN_A};;1;collecte"
     assert html(upload(client, csrf_token(), line)).find_all("form", id="confirmation")
@@ -361,7 +362,7 @@ def test_a_coordinator_of_another_groupement_may_not_see_a_job(
 
 def put_raw(job_id: str, text: str) -> None:
     """A job's record as the queue's store holds it."""
-    queue.tasks().put(f"collecte-import:tache:{job_id}", text)
+    task_queue.queue().put(f"collecte-import:tache:{job_id}", text)
 
 
 def test_job_records_of_an_earlier_version_or_damaged_do_not_break_the_pages(
@@ -445,7 +446,9 @@ def test_a_run_whose_attempt_was_superseded_does_nothing(app: Flask) -> None:
     """A late delivery of an attempt already replaced by another one: no Keycloak call (none
     is mocked: one would fail the job)."""
     job_id = save_job(attempt=2)
-    queue.tasks().put(f"collecte-import:ordre:{job_id}", {"data": b"", "uri": "", "change": None})
+    task_queue.queue().put(
+        f"collecte-import:ordre:{job_id}", {"data": b"", "uri": "", "change": None}
+    )
     jobs.run(job_id, 1)
     job = jobs.load(job_id)
     assert job is not None and job.running and job.runner == ""
@@ -574,12 +577,12 @@ def test_confirm_needs_csrf(client: FlaskClient, admin_api: AdminApi, sign_in_as
 def test_starting_a_job_removes_what_is_older_than_a_week(app: Flask) -> None:
     week_ago = datetime.now(UTC) - jobs.KEEP_FOR - timedelta(minutes=1)
     upload_key = f"collecte-import:depot:{jobs.keep_upload(b'membres')}"
-    queue.tasks().put(upload_key, {"data": b"membres", "at": week_ago})
+    task_queue.queue().put(upload_key, {"data": b"membres", "at": week_ago})
     old_job = jobs.Job("a" * 32, GROUPEMENT, "m.csv", 1, 1, jobs.JobState.DONE)
     old_job.updated_at = week_ago
     put_raw(old_job.id, old_job.to_json())
     fresh = save_job()
     jobs._purge()
-    assert queue.tasks().get(upload_key, peek=True) is None
+    assert task_queue.queue().get(upload_key, peek=True) is None
     assert jobs.load(old_job.id) is None
     assert jobs.load(fresh) is not None

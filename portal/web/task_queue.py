@@ -1,4 +1,5 @@
-"""The task queue of the bulk imports: huey (https://huey.readthedocs.io), with durable storage.
+"""The portal's task queue — bulk imports, the self-help answers: huey
+(https://huey.readthedocs.io), with durable storage.
 
 - **One host** (the dev run, the production topology of the tests, where every portal runs on
   one machine): SQLite, a file (``TASKS_FILE``, by default ``collecte-taches.sqlite3`` in the
@@ -10,8 +11,10 @@
 A consumer runs the tasks, one per portal host beside gunicorn: ``python -m portal.worker``; a
 portal served from a test's own process runs huey's consumer in its threads
 (``TASKS_IN_PROCESS``, :func:`start_consumer_threads`).
-The same store keeps the jobs' state and the uploads waiting for confirmation
-(:mod:`portal.web.imports.jobs`), so that any host serves any page.
+The same store keeps the import jobs' state and the uploads waiting for confirmation
+(:mod:`portal.web.imports.jobs`), so that any host serves any page. :func:`init_app` builds the
+queue before the areas register their tasks on it; :func:`start_in_process` starts the
+in-process consumer, if configured, once they have.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from flask import current_app
+from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
@@ -43,9 +46,26 @@ def build(config: Mapping[str, Any]) -> Huey:
     return SqliteHuey(NAME, filename=str(path), results=False, timeout=10, fsync=True)
 
 
-def tasks() -> Huey:
-    """The application's queue."""
-    return cast(Huey, current_app.extensions[EXTENSION])
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = build(app.config)
+
+
+def of(app: Flask) -> Huey:
+    """``app``'s queue (to register a task on it)."""
+    return cast(Huey, app.extensions[EXTENSION])
+
+
+def queue() -> Huey:
+    """The current application's queue."""
+    return of(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def start_in_process(app: Flask) -> None:
+    """The consumer in this process's threads when ``TASKS_IN_PROCESS`` is set (a portal served
+    from a test's or a benchmark's own process); call it once every task is registered."""
+    huey = of(app)
+    if app.config["TASKS_IN_PROCESS"] and not huey.immediate:
+        start_consumer_threads(huey)
 
 
 class _ConsumerInThreads(Consumer):  # type: ignore[misc]  # huey is untyped
