@@ -65,6 +65,9 @@ TASKS_IMMEDIATE = False
 # The consumer in this process's threads rather than `python -m portal.worker` beside it: for a
 # portal served from a test's or benchmark's own process (collecte_kc.sandbox) only.
 TASKS_IN_PROCESS = False
+# Every minute, the consumers mail the notice of a new CGU version to whoever must accept it
+# (portal.web.notices), once per person and version.
+TERMS_NOTICES = True
 # A running import whose progress has not moved for this long (seconds) is taken as interrupted
 # (its consumer died) and resumed by another consumer.
 IMPORT_STALE_SECONDS = 120
@@ -105,6 +108,10 @@ RATE_LIMIT_SELF_HELP_PER_ADDRESS = "3 per hour"
 # ...and per client (its IP address, see FORWARDED_FOR_PROXIES): room for a shared office
 # connection, not for a script walking through a list of addresses.
 RATE_LIMIT_SELF_HELP_PER_CLIENT = "20 per hour"
+# « Demande sans compte » (public form): per typed address, and per client — each one may
+# land in support’s queue, so fewer than the diagnosis, which only mails a known address.
+RATE_LIMIT_ACCOUNTLESS_PER_ADDRESS = "2 per day"
+RATE_LIMIT_ACCOUNTLESS_PER_CLIENT = "5 per hour"
 
 # How many reverse proxies stand in front of the portal (nginx: 1): the client's address is
 # then read from their X-Forwarded-For (werkzeug's ProxyFix). 0: the connection's own address.

@@ -137,6 +137,12 @@ def _started(data_dir: Path, create_app: AppFactory) -> Iterator[Sandbox]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": smtp_port,
             "SUPPORT_EMAIL": SUPPORT_EMAIL,
+            # Every browser test posts from one client (127.0.0.1): the per-client limit of the
+            # « demande sans compte » (5 an hour) would stop the suite, not a script.
+            "RATE_LIMIT_ACCOUNTLESS_PER_CLIENT": "60 per hour",
+            # Tests change the CGU version: the minute's notice would mail every other test's
+            # people; the notice's own test runs it (portal.web.notices.announce_terms).
+            "TERMS_NOTICES": False,
         }
         # The task queue's SQLite file beside the sessions; its consumer in this portal's threads
         # only (other apps the tests build from portal_config must not take its tasks).

@@ -1,6 +1,6 @@
 """Abuse limits: how often a member may ask for a new collection contact, how often an
 invitation may be sent again, per actor and per target, and how often anyone may ask for the
-sign-in diagnosis by mail, per address and per client.
+sign-in diagnosis by mail or make a « demande sans compte », per address and per client.
 
 Counters are kept by the ``limits`` library (the engine of Flask-Limiter) with a *moving
 window*: « 3 per 24 hours » means at most 3 in any 24 hours, not 3 per calendar day. Where they
@@ -50,6 +50,8 @@ SETTINGS = (
     "RATE_LIMIT_REINVITES_PER_ACTOR",
     "RATE_LIMIT_SELF_HELP_PER_ADDRESS",
     "RATE_LIMIT_SELF_HELP_PER_CLIENT",
+    "RATE_LIMIT_ACCOUNTLESS_PER_ADDRESS",
+    "RATE_LIMIT_ACCOUNTLESS_PER_CLIENT",
 )
 
 #: How the French messages name each unit of time (singular, plural).
@@ -99,6 +101,8 @@ class AbuseLimits:
         reinvites_per_actor: str,
         self_help_per_address: str = "3 per hour",
         self_help_per_client: str = "20 per hour",
+        accountless_per_address: str = "2 per day",
+        accountless_per_client: str = "5 per hour",
     ) -> None:
         self.storage_uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
@@ -132,6 +136,13 @@ class AbuseLimits:
         )
         self.self_help_per_address = Limit("aide-par-adresse", parse(self_help_per_address), busy)
         self.self_help_per_client = Limit("aide-par-client", parse(self_help_per_client), busy)
+        crowded = "Trop de demandes sans compte ({rate} au plus) : aucune n’a été enregistrée."
+        self.accountless_per_address = Limit(
+            "sans-compte-par-adresse", parse(accountless_per_address), crowded
+        )
+        self.accountless_per_client = Limit(
+            "sans-compte-par-client", parse(accountless_per_client), crowded
+        )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AbuseLimits:
@@ -149,6 +160,8 @@ class AbuseLimits:
             reinvites_per_actor=str(values["RATE_LIMIT_REINVITES_PER_ACTOR"]),
             self_help_per_address=str(values["RATE_LIMIT_SELF_HELP_PER_ADDRESS"]),
             self_help_per_client=str(values["RATE_LIMIT_SELF_HELP_PER_CLIENT"]),
+            accountless_per_address=str(values["RATE_LIMIT_ACCOUNTLESS_PER_ADDRESS"]),
+            accountless_per_client=str(values["RATE_LIMIT_ACCOUNTLESS_PER_CLIENT"]),
         )
 
     # --- the actions -------------------------------------------------------------------
@@ -172,6 +185,13 @@ class AbuseLimits:
         """« Je ne parviens pas à me connecter » for the typed ``email``, from ``client``."""
         return Guard(
             self, ((self.self_help_per_address, email), (self.self_help_per_client, client))
+        )
+
+    def accountless_request(self, email: str, client: str) -> Guard:
+        """« Demande sans compte » for the typed ``email``, from ``client``."""
+        return Guard(
+            self,
+            ((self.accountless_per_address, email), (self.accountless_per_client, client)),
         )
 
     # --- the store -------------------------------------------------------------------------

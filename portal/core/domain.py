@@ -109,7 +109,10 @@ class RequestStatus(StrEnum):
 
 @dataclass(frozen=True)
 class CollectionRequest:
-    """A member's request that someone become a collection contact for one SIREN/lot."""
+    """A request that someone become a collection contact for one SIREN/lot: a member's, or,
+    ``without_account``, the person's own through the public form (``requested_by`` is then
+    their own address, typed by someone not signed in: support checks it with the
+    coordinator before accepting)."""
 
     id: str
     scope: Scope
@@ -119,6 +122,7 @@ class CollectionRequest:
     reason: str = ""
     decided_by: str = ""
     decided_at: datetime | None = None
+    without_account: bool = False
 
     def to_json(self) -> str:
         return json.dumps(
@@ -131,6 +135,7 @@ class CollectionRequest:
                 "motif": self.reason,
                 "traitePar": self.decided_by,
                 "traiteLe": self.decided_at.isoformat() if self.decided_at else "",
+                **({"sansCompte": True} if self.without_account else {}),
             },
             ensure_ascii=False,
         )
@@ -153,6 +158,7 @@ class CollectionRequest:
                 decided_at=datetime.fromisoformat(data["traiteLe"])
                 if data.get("traiteLe")
                 else None,
+                without_account=data.get("sansCompte") is True,
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Mapping
+from email import policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -12,6 +13,10 @@ from portal.core.domain import Adherent, ContactDetails, Scope
 from portal.core.errors import (
     NotificationFailed as NotificationFailed,  # re-exported: importers keep working
 )
+
+#: RFC 5322's line limit (998) rather than 78: Python's folding of a long French subject drops
+#: the space between two encoded words (« d’utilisationà accepter » in every mail reader).
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 class Mailer:
@@ -26,7 +31,7 @@ class Mailer:
         self.password = config.get("SMTP_PASSWORD") or ""
 
     def send(self, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
@@ -66,6 +71,57 @@ class Mailer:
   Lot concerné : {scope.lot}
 
 La demande est en attente de traitement : {queue_url}
+
+Plateforme de collecte des données adhérents
+""",
+        )
+
+    def accountless_request(
+        self, details: ContactDetails, scope: Scope, adherent: Adherent, queue_url: str
+    ) -> None:
+        """Tell support of a « demande sans compte », to be checked with the coordinator."""
+        phones = " / ".join(p for p in (details.phone_fixe, details.phone_mobile) if p)
+        self.send(
+            self.support,
+            f"Demande sans compte — SIREN {scope.siren}, lot {scope.lot}",
+            f"""Bonjour,
+
+Une personne qui ne peut pas se connecter demande à devenir interlocuteur de collecte \
+(formulaire public « demande sans compte ») :
+
+  Nom : {details.last_name}
+  Prénom : {details.first_name}
+  Adresse e-mail : {details.email}
+  Téléphone : {phones}
+  SIREN concerné : {scope.siren} {adherent.name}
+  Groupement : {adherent.groupement}
+  Lot concerné : {scope.lot}
+
+Rien de cela n'est vérifié : avant d'accepter, vérifiez la demande auprès du coordonnateur du \
+groupement {adherent.groupement}. Accepter envoie l'invitation à l'adresse indiquée.
+
+La demande est en attente de traitement : {queue_url}
+
+Plateforme de collecte des données adhérents
+""",
+        )
+
+    def accountless_refused(self, to: str, scope: Scope, reason: str) -> None:
+        """Tell the person their « demande sans compte » was refused, and why."""
+        self.send(
+            to,
+            "Votre demande d'accès à la plateforme de collecte des données adhérents",
+            f"""Bonjour,
+
+Votre demande pour devenir interlocuteur de collecte du SIREN {scope.siren}, lot {scope.lot}, \
+n'a pas été acceptée par le support de la plateforme.
+
+Motif : {reason}
+
+Pour toute question, adressez-vous au coordonnateur de votre groupement de commandes ou au \
+support de la plateforme ({self.support}).
+
+Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : aucun accès n'a été ouvert.
 
 Plateforme de collecte des données adhérents
 """,

@@ -12,7 +12,16 @@ from limits.errors import ConfigurationError as LimitsConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core import abuse_limits
-from portal.web import auth, errors, gateway, pages, public_url, security, task_queue
+from portal.web import (
+    auth,
+    errors,
+    gateway,
+    notices,
+    pages,
+    public_url,
+    security,
+    task_queue,
+)
 from portal.web.compte import views as compte
 from portal.web.espace import views as espace
 from portal.web.imports import jobs as import_jobs
@@ -62,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     task_queue.init_app(app)
     import_jobs.init_app(app)
     main.init_app(app)
+    notices.init_app(app)
     task_queue.start_in_process(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)

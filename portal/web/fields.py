@@ -18,7 +18,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from wtforms import EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from portal.core.domain import ContactDetails
+from portal.core.domain import ContactDetails, Scope
 from portal.core.validation import (
     EMAIL_INVALID,
     EMAIL_MAX,
@@ -258,3 +258,17 @@ class ContactForm(PersonForm, _EmailForm):
     def contact_data(self) -> ContactDetails:
         """The normalized details; only after the form has validated."""
         return self._contact_data(self.email.data)
+
+
+class ScopedContactForm(ContactForm):
+    """A person proposed as collection contact of one SIREN/lot, both typed: support's direct
+    form and the public « demande sans compte »."""
+
+    siren = siren_field(required=True)
+    lot = lot_field(required=True)
+
+    def selected_scope(self) -> Scope:
+        """The SIREN/lot typed; only after the form has validated."""
+        if not self._validated:
+            raise RuntimeError("selected_scope() needs a form that has validated")
+        return Scope(self.siren.data, self.lot.data)

@@ -1,5 +1,5 @@
-"""The portal's task queue — bulk imports, the self-help answers: huey
-(https://huey.readthedocs.io), with durable storage.
+"""The portal's task queue — bulk imports, the self-help answers, the « demandes sans
+compte »: huey (https://huey.readthedocs.io), with durable storage.
 
 - **One host** (the dev run, the production topology of the tests, where every portal runs on
   one machine): SQLite, a file (``TASKS_FILE``, by default ``collecte-taches.sqlite3`` in the

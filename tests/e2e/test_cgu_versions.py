@@ -14,6 +14,8 @@ import pytest
 
 from collecte_kc.provision import provision
 from portal.core.domain import Change, Function, Scope
+from portal.core.notify import Mailer
+from portal.core.services.terms_notice import TermsNotices
 from tests.e2e.journeys import (
     PASSWORD,
     accept_terms,
@@ -194,3 +196,57 @@ def test_declining_a_new_version_keeps_the_earlier_acceptance_and_gives_no_sessi
     sign_in(page, platform.portal_url, email, PASSWORD)
     assert _terms_page_version(page) == "Version 2099-04 des CGU"
     assert not page.url.startswith(platform.portal_url)
+
+
+class _Claims:
+    """The notice's markers in memory (production: the task queue's store)."""
+
+    def __init__(self, claimed: set[str]) -> None:
+        self.keys = claimed
+
+    def claim(self, key: str) -> bool:
+        fresh = key not in self.keys
+        self.keys.add(key)
+        return fresh
+
+    def release(self, key: str) -> None:
+        self.keys.discard(key)
+
+    def is_set(self, key: str) -> bool:
+        return key in self.keys
+
+
+def test_a_new_version_is_announced_by_mail_once_to_whoever_must_accept_it(
+    platform, gateway, adherent, create_person, publish_cgu, page
+):
+    adherent(Scope.parse(SCOPE).siren)  # type: ignore[union-attr]
+    accepted_id = create_person(collecte=[SCOPE])
+    accepted = platform.admin.get_user(accepted_id)["email"]
+    invite(gateway, platform, accepted_id)
+    complete_invitation(page, platform, mail_link(platform.mail, accepted), accepted)
+    never_id = create_person(collecte=[SCOPE])  # invited by nobody: nothing accepted yet
+    never = platform.admin.get_user(never_id)["email"]
+    publish_cgu("2099-05")
+
+    # Everyone else in the shared realm counts as mailed already: other tests' mailboxes stay
+    # as they are (the claims are the run's real ones).
+    others = {
+        f"cgu-annonce:2099-05:{p.id}"
+        for p in gateway.everyone()
+        if p.id not in {accepted_id, never_id}
+    }
+    claims = _Claims(others)
+    login = f"{platform.portal_url}/connexion"
+    mailer = Mailer({**platform.portal_config, "MAIL_FROM": "collecte@collecte.test"})
+    notices = TermsNotices(gateway, mailer, claims, login)
+    before = platform.mail.count_for(accepted)
+
+    assert notices.announce() == 1
+    notice = platform.mail.wait_for(accepted, count=before + 1)
+    assert notice["Subject"] == "Nouvelles conditions générales d’utilisation à accepter"
+    text = notice.get_body(("plain",)).get_content()
+    assert "version 2099-05" in text and login in text and "support de la plateforme" in text
+    # Once announced, nobody is mailed again, and the person never asked is not mailed at all.
+    assert notices.announce() == 0 and claims.is_set("cgu-annoncee:2099-05")
+    assert platform.mail.count_for(accepted) == before + 1
+    assert platform.mail.count_for(never) == 0

@@ -382,4 +382,26 @@ GUARDS: tuple[Guard, ...] = (
             "::test_a_still_job_is_resumed_once_then_given_up_after_its_last_attempt",
         ),
     ),
+    Guard(
+        "accountless-vet",
+        "une demande sans compte entre dans la file pour un interlocuteur de collecte déjà là",
+        "portal/core/services/accountless.py",
+        "        if acts_for(existing, Function.COLLECTE, scope, memberships):\n",
+        "        if False:\n",
+        (
+            "tests/integration/test_accountless_requests.py"
+            "::test_a_collection_contact_there_or_a_staff_address_is_never_queued",
+        ),
+    ),
+    Guard(
+        "accountless-lot",
+        "une demande sans compte est enregistrée pour un lot hors du contrat de l'adhérent",
+        "portal/core/services/accountless.py",
+        "if adherent is None or scope.lot not in adherent.lots:",
+        "if adherent is None:",
+        (
+            "tests/integration/test_accountless_requests.py"
+            "::test_nothing_is_recorded_nor_said_for_a_siren_or_lot_outside_the_platform",
+        ),
+    ),
 )

@@ -91,12 +91,18 @@ class Contacts:
         requested_by: str,
         change: Change,
         vet: Vet = _accept,
+        without_account: bool = False,
     ) -> tuple[Person, CollectionRequest]:
         """Record a pending request that this person become a collection contact; an existing
-        person keeps their identity. ``vet``: as for :meth:`add_functions`."""
+        person keeps their identity. ``vet``: as for :meth:`add_functions`;
+        ``without_account``: the person's own request, from the public form."""
         adherent = self._groups.require_adherent(scope.siren)
         request = CollectionRequest(
-            id=str(uuid.uuid4()), scope=scope, requested_by=requested_by, requested_at=change.at
+            id=str(uuid.uuid4()),
+            scope=scope,
+            requested_by=requested_by,
+            requested_at=change.at,
+            without_account=without_account,
         )
 
         def record(attributes: dict[str, list[str]]) -> None:

@@ -29,7 +29,7 @@ are handled by Keycloak itself: every write is conditional (:mod:`portal.core.ke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -202,8 +202,11 @@ class KeycloakGateway:
         requested_by: str,
         change: Change,
         vet: Vet = _accept,
+        without_account: bool = False,
     ) -> tuple[Person, CollectionRequest]:
-        return self.contacts.add_request(details, scope, requested_by, change, vet)
+        return self.contacts.add_request(
+            details, scope, requested_by, change, vet, without_account=without_account
+        )
 
     def withdraw_request(self, person_id: str, request_id: str, change: Change) -> None:
         self.contacts.withdraw_request(person_id, request_id, change)
@@ -291,6 +294,9 @@ class KeycloakGateway:
 
     def invitation_lifespan(self) -> int:
         return self.realm.invitation_lifespan()
+
+    def everyone(self) -> Iterator[Person]:
+        return self.users.everyone()
 
     def current_terms_version(self) -> str | None:
         return self._cache.read(("current_terms_version",), self.realm.current_terms_version)

@@ -9,6 +9,7 @@ write changed and nobody changed since.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from portal.core.domain import AccountSession, Adherent, Change, ContactDetails, Person
@@ -66,6 +67,11 @@ class Users:
             for user in users
             if not recheck or value in (user.get("attributes") or {}).get(attribute, [])
         ]
+
+    def everyone(self) -> Iterator[Person]:
+        """Every person of the realm, read page by page (a rare scan, such as a notice to all)."""
+        for user in self._kc.pages("users", briefRepresentation="false"):
+            yield Person.from_representation(user)
 
     def account_id(self, username: str) -> str:
         """The id of the user with exactly this username (a service account)."""

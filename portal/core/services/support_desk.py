@@ -32,6 +32,7 @@ from portal.core.keycloak.gateway import (
     UnknownRequest,
 )
 from portal.core.keycloak.support_admin import EmailTaken
+from portal.core.notify import Mailer
 
 SUPPORT_ROLE = schema.SUPPORT_ROLE
 #: Held by support and coordinators (composite): their e-mail is not changed from the portal.
@@ -150,10 +151,17 @@ class SupportDesk:
             guard.count()
         return grant
 
-    def refuse(self, person_id: str, request_id: str, reason: str) -> CollectionRequest:
-        _, request = self.gateway.decide_request(
+    def refuse(
+        self, person_id: str, request_id: str, reason: str, mailer: Mailer | None = None
+    ) -> CollectionRequest:
+        """Refuse, recording the reason (a member reads it on the SIREN/lot's page). Whoever
+        made a « demande sans compte » cannot read that page: ``mailer`` tells them, after the
+        refusal is recorded (:class:`NotificationFailed` then: tell them yourself)."""
+        person, request = self.gateway.decide_request(
             person_id, request_id, False, reason, self._change(f"demande refusée : {reason}")
         )
+        if request.without_account and mailer is not None:
+            mailer.accountless_refused(person.email, request.scope, reason)
         return request
 
     def add_collection_contact(self, details: ContactDetails, scope: Scope) -> Grant:

@@ -1,9 +1,11 @@
-"""Public pages: home and sign-in help, with « Je ne parviens pas à me connecter ».
+"""Public pages: home and sign-in help, with « Je ne parviens pas à me connecter » and the
+« demande sans compte ».
 
-The help page's form asks for an e-mail address and always answers the same thing, in the same
-time: the request does no more than check the abuse limits (per typed address and per client,
-never per account) and enqueue the answer (:mod:`portal.core.services.self_help`), which the task
-queue's consumer reads from Keycloak and mails to a known address only.
+Both public forms always answer the same thing, in the same time: the request does no more than
+check the abuse limits (per typed address and per client, never per account) and enqueue the
+work, which the task queue's consumer does against Keycloak — the diagnosis mailed to a known
+address only (:mod:`portal.core.services.self_help`), the request recorded in support's queue
+only for a lot of an adherent (:mod:`portal.core.services.accountless`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from portal.core.abuse_limits import LimitReached
+from portal.core.domain import ContactDetails, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.notify import Mailer
+from portal.core.services.accountless import AccountlessRequests
 from portal.core.services.self_help import SelfHelp
 from portal.web import task_queue
 from portal.web.auth import STAFF_KEY, SUPPORT_KEY, current_user
 from portal.web.gateway import changes
-from portal.web.main.forms import SelfHelpForm
+from portal.web.main.forms import AccountlessRequestForm, SelfHelpForm
 from portal.web.pages import abuse_limits, form_page
 from portal.web.public_url import external_url
 
@@ -39,7 +43,13 @@ SENT = (
     "être envoyé : il indique ce qui empêche la connexion et la marche à suivre. Pensez à "
     "regarder dans les courriers indésirables."
 )
+RECORDED = (
+    "Demande transmise. Si elle concerne un adhérent et un lot de la plateforme, le support la "
+    "vérifie auprès du coordonnateur de votre groupement de commandes avant de l’accepter ; "
+    "vous recevrez alors, à l’adresse indiquée, une invitation pour activer votre espace Client."
+)
 _TASK = "collecte.tasks.aide"
+_ACCOUNTLESS_TASK = "collecte.tasks.sans-compte"
 
 
 def init_app(app: Flask) -> None:
@@ -52,7 +62,18 @@ def init_app(app: Flask) -> None:
             limits = abuse_limits()
             SelfHelp(gateway, Mailer(config), limits, login_url).answer(email)
 
-    app.extensions[_TASK] = task_queue.of(app).task(name="aide-connexion")(answer)
+    def record(details: ContactDetails, scope: Scope, queue_url: str) -> None:
+        with app.app_context():
+            config = current_app.config
+            gateway = KeycloakGateway.from_config(config, on_write=changes().bump)
+            AccountlessRequests(gateway, Mailer(config), queue_url).record(details, scope)
+
+    queue = task_queue.of(app)
+    app.extensions[_TASK] = queue.task(name="aide-connexion")(answer)
+    # Tried again when the mail to support fails (the request is then withdrawn meanwhile).
+    app.extensions[_ACCOUNTLESS_TASK] = queue.task(
+        name="demande-sans-compte", retries=3, retry_delay=60
+    )(record)
 
 
 @bp.get("/")
@@ -78,3 +99,25 @@ def aide_connexion() -> ResponseReturnValue:
             flash(SENT, "info")
             return redirect(url_for("main.aide_connexion", _anchor="je-ne-parviens-pas"), 303)
     return form_page("main/aide_connexion.html", form)
+
+
+@bp.route("/aide/demande-sans-compte", methods=["GET", "POST"])
+def demande_sans_compte() -> ResponseReturnValue:
+    form = AccountlessRequestForm()
+    if form.validate_on_submit():
+        details, scope = form.contact_data(), form.selected_scope()
+        try:
+            with (
+                abuse_limits()
+                .accountless_request(details.email, request.remote_addr or "")
+                .around()
+            ):
+                current_app.extensions[_ACCOUNTLESS_TASK](
+                    details, scope, external_url("support.demandes")
+                )
+        except LimitReached as refused:
+            form.email.errors.append(str(refused))
+        else:
+            flash(RECORDED, "info")
+            return redirect(url_for("main.demande_sans_compte"), 303)
+    return form_page("main/demande_sans_compte.html", form)

@@ -8,11 +8,10 @@ from typing import Any
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.core.domain import Scope
 from portal.core.validation import EMAIL_MAX, EMAIL_TOO_LONG, clean_text
 from portal.web.fields import (
     BaseForm,
-    ContactForm,
+    ScopedContactForm,
     email_field,
     lot_field,
     siren_field,
@@ -42,17 +41,8 @@ STAFF_EMAIL = (
 )
 
 
-class CollectionContactForm(ContactForm):
+class CollectionContactForm(ScopedContactForm):
     """Support adds a collection contact to one SIREN/lot directly."""
-
-    siren = siren_field(required=True)
-    lot = lot_field(required=True)
-
-    def selected_scope(self) -> Scope:
-        """The SIREN/lot typed; only after the form has validated."""
-        if not self._validated:
-            raise RuntimeError("selected_scope() needs a form that has validated")
-        return Scope(self.siren.data, self.lot.data)
 
 
 class RefusalForm(BaseForm):

@@ -71,6 +71,10 @@ LOT_NOT_IN_CONTRACT = "Cet adhérent n'est pas concerné par ce lot."
 ACCEPT_UNKNOWN_ADHERENT = (
     "La demande n'a pas été acceptée : aucun adhérent n'a plus ce SIREN. Rien n'a été modifié."
 )
+REFUSAL_NOT_TOLD = (
+    "L’e-mail qui en informe la personne n’a pas pu être envoyé (messagerie indisponible) : "
+    "prévenez-la vous-même."
+)
 #: Query parameters that pre-fill the direct form (links from a SIREN/lot page or a diagnosis).
 PREFILLED = ("nom", "prenom", "email", "telephone_fixe", "telephone_mobile", "siren", "lot")
 
@@ -162,8 +166,12 @@ def refuser(person_id: str, request_id: str) -> ResponseReturnValue:
     form = RefusalForm()
     if not form.validate_on_submit():
         return _queue_page(form, request_id)
-    current_desk().refuse(person_id, request_id, form.motif.data)
-    flash("Demande refusée.", "info")
+    try:
+        current_desk().refuse(person_id, request_id, form.motif.data, Mailer(current_app.config))
+    except NotificationFailed:
+        flash(f"Demande refusée. {REFUSAL_NOT_TOLD}", "erreur")
+    else:
+        flash("Demande refusée.", "info")
     return redirect(url_for(".demandes"))
 
 

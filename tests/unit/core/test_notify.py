@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
@@ -51,3 +52,11 @@ def test_the_smtp_account_is_read_verbatim_from_the_environment(
     app = create_app(TEST_CONFIG)
     assert app.config["SMTP_PASSWORD"] == "000123"
     assert app.config["SMTP_STARTTLS"] is True
+
+
+def test_a_long_french_subject_reaches_the_reader_as_written(relay: type[FakeSMTP]) -> None:
+    subject = "Nouvelles conditions générales d’utilisation à accepter — version 2026-12"
+    mailer().send("marie@commune.fr", subject, "Corps accentué : é à ç")
+    received = message_from_bytes(relay.outbox[0].as_bytes(), policy=policy.default)
+    assert received["Subject"] == subject
+    assert received.get_body(("plain",)).get_content() == "Corps accentué : é à ç\n"
