@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import json
 import pstats
 import secrets
 import threading
@@ -26,7 +27,10 @@ from collecte_kc.sandbox import Sandbox, free_port
 from collecte_kc.server import KeycloakServer
 from portal.core.authority import authorised_scopes
 from portal.core.domain import Function, Person
+from portal.core.keycloak import schema
+from portal.core.keycloak.bulk_writer import IMPORT_CHUNK, BulkWriter
 from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.keycloak.groups import Groups
 from portal.core.services.follow_up import follow_up
 
 # --- (c) follow-up ---------------------------------------------------------------------------
@@ -134,6 +138,60 @@ def _ours(platform: Sandbox, size: int, tag: str) -> float:
     return seconds
 
 
+#: The import's steps timed apart in the profiled run: (class, method, how RESULTS.md names it).
+STEPS = (
+    (BulkWriter, "import_state", "lecture de l'existant"),
+    (Groups, "create_adherent", "création des groupes d'adhérents (un appel chacun)"),
+    (BulkWriter, "_import_users", "import partiel des personnes (100 par appel)"),
+    (Groups, "claim_principals", "principaux (lecture et écriture conditionnelle par adhérent)"),
+)
+
+
+@contextmanager
+def step_time() -> Iterator[dict[str, float]]:
+    """Seconds spent in each of :data:`STEPS` while the block runs (the import runs them one
+    after the other, in this thread)."""
+    spent = dict.fromkeys((name for _, _, name in STEPS), 0.0)
+    originals = [(owner, method, getattr(owner, method)) for owner, method, _ in STEPS]
+
+    def timed(original: Any, name: str) -> Any:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return step
+
+    for (owner, method, original), (_, _, name) in zip(originals, STEPS, strict=True):
+        setattr(owner, method, timed(original, name))
+    try:
+        yield spent
+    finally:
+        for owner, method, original in originals:
+            setattr(owner, method, original)
+
+
+def _raw_partial(platform: Sandbox, size: int, tag: str) -> float:
+    """Keycloak alone: the same kind of people in partial-import calls of the same size as
+    ours, their adherent groups made beforehand (not timed), nothing read, no principals."""
+    _, users, adherents = bulk_import.generate(size, tag)
+    code = bulk_import._groupement(platform, adherents)
+    sirens = [siren for siren, _ in adherents for _ in range(bulk_import.PER_ADHERENT)]
+    for user, siren in zip(users, sirens, strict=False):
+        user["groups"] = [f"/{code}/{siren}"]
+    connection = platform.admin.connection
+    started = time.perf_counter()
+    for start in range(0, size, IMPORT_CHUNK):
+        body = {"ifResourceExists": "SKIP", "users": users[start : start + IMPORT_CHUNK]}
+        response = connection.raw_post(
+            f"admin/realms/{schema.REALM}/partialImport", data=json.dumps(body)
+        )
+        response.raise_for_status()
+    return time.perf_counter() - started
+
+
 def _one_by_one(platform: Sandbox, size: int, tag: str) -> float:
     _, users, adherents = bulk_import.generate(size, tag)
     code = bulk_import._groupement(platform, adherents)
@@ -167,7 +225,7 @@ def bulk_section(platform: Sandbox, size: int, profiled: int, one_by_one: int) -
         )
     )
     profile = cProfile.Profile()
-    with http_time() as spent:
+    with http_time() as spent, step_time() as steps:
         started = time.perf_counter()
         profile.enable()
         _ours(platform, profiled, f"p{secrets.token_hex(3)}")
@@ -190,6 +248,22 @@ def bulk_section(platform: Sandbox, size: int, profiled: int, one_by_one: int) -
                 "durée totale profilée",
             )
         )
+    for name, seconds in steps.items():
+        section.add(
+            Figure(
+                f"profil, {profiled} lignes : {name}", seconds, "s", wall, "durée totale profilée"
+            )
+        )
+    raw = _raw_partial(platform, profiled, f"r{secrets.token_hex(3)}")
+    section.add(
+        Figure(
+            f"Keycloak seul : import partiel brut de {profiled} personnes (100 par appel)",
+            raw,
+            "s",
+            steps["import partiel des personnes (100 par appel)"],
+            "notre import partiel des mêmes personnes",
+        )
+    )
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(12)
     top = "\n".join(line for line in text.getvalue().splitlines()[6:] if line.strip())

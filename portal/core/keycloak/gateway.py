@@ -29,10 +29,10 @@ are handled by Keycloak itself: every write is conditional (:mod:`portal.core.ke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from keycloak.keycloak_admin import KeycloakAdmin
 
@@ -72,6 +72,8 @@ from portal.core.keycloak.read_cache import ReadCache
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
 from portal.core.services.bulk import Existing, Outcome, Plan
+
+T = TypeVar("T")
 
 # Re-exported so that callers written against the one-module gateway keep working.
 __all__ = [
@@ -294,6 +296,11 @@ class KeycloakGateway:
 
     def invitation_lifespan(self) -> int:
         return self.realm.invitation_lifespan()
+
+    def derived(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """A value computed from page reads only (a rendered follow-up), kept like them: under
+        the generation read before computing it, so never served after a change."""
+        return self._cache.read(("derived", *key), compute)
 
     def everyone(self) -> Iterator[Person]:
         return self.users.everyone()

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from portal.core.dates import date_paris
 from portal.core.domain import Person
@@ -87,21 +88,31 @@ def groupements() -> ResponseReturnValue:
 @bp.get("/<code>/")
 @staff_required
 def groupement(code: str) -> ResponseReturnValue:
-    suivi = _follow_up(code)
+    current_staff().require(code)
     non_actives = request.args.get("non_actives") == "1"
     import_url = (
         url_for(IMPORT_ENDPOINT, groupement=code)
         if IMPORT_ENDPOINT in current_app.view_functions
         else None
     )
+    # A groupement of 300 people takes milliseconds of Python to lay out: the lots are rendered
+    # once per change of the realm (read_cache's generation), the page around them per viewer.
+    lots = get_gateway().derived(("suivi", code, non_actives), lambda: _lots(code, non_actives))
     return render_template(
         "suivi/groupement.html",
-        suivi=suivi,
         code=code,
         non_actives=non_actives,
         import_url=import_url,
-        terms_text=terms_text,
+        lots=lots,
     )
+
+
+def _lots(code: str, non_actives: bool) -> Markup:
+    suivi = _follow_up(code)
+    html = render_template(
+        "suivi/_lots.html", suivi=suivi, non_actives=non_actives, terms_text=terms_text
+    )
+    return Markup(html)  # noqa: S704 (Jinja's output, escaped as it was rendered)
 
 
 @bp.get("/<code>/export.csv")

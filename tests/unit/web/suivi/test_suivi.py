@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from responses import matchers
 from werkzeug.test import TestResponse
 
+from portal.web.suivi import views as suivi_views
 from tests.helpers.admin_api import AdminApi
 from tests.helpers.admin_api_json import (
     CGU_VERSION,
@@ -307,6 +308,32 @@ def test_one_credentials_read_per_person_and_a_sign_in_read_only_once_activated(
     urls = [call.request.url for call in kc.calls]
     assert sum(url.endswith(f"{ACTIVE['id']}/credentials") for url in urls) == 1  # two lots
     assert sum("/events?" in url for url in urls) == 1
+
+
+def test_the_lots_are_laid_out_again_only_once_keycloak_tells_of_a_change(
+    client: FlaskClient,
+    coordinator: AdminApi,
+    realm_changed: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dataset(coordinator)
+    laid_out: list[str] = []
+    follow_up = suivi_views._follow_up
+    monkeypatch.setattr(
+        suivi_views, "_follow_up", lambda code: (laid_out.append(code), follow_up(code))[1]
+    )
+
+    def state() -> str:
+        row = get_page(client, f"{BASE}/").find("tr", data_personne=INVITED["id"])
+        return row.find("td", class_="etat").text()
+
+    assert [state(), state()] == ["Invité", "Invité"]
+    assert laid_out == [GROUPEMENT]  # the second page used the lots as laid out
+    coordinator.credentials(INVITED["id"], PASSWORD_SET)  # Bruno chose his password...
+    coordinator.logins(INVITED["id"], LAST_LOGIN)
+    realm_changed()  # ...and Keycloak told the portal
+    assert state() == "Activé"
+    assert laid_out == [GROUPEMENT, GROUPEMENT]
 
 
 def test_filter_on_not_activated(client: FlaskClient, coordinator: AdminApi) -> None:
