@@ -28,6 +28,9 @@ from tests.helpers.settings import (
     TOKEN_ENDPOINT,
 )
 
+#: The extension's read of the people who have given addresses (PageReadResource).
+BY_EMAIL_URL = f"{ADMIN_REALM_URL}/collecte-pages/people/by-email"
+
 
 class AdminApi:
     """Registers on the ``kc`` mock the Admin API calls a test expects, one helper per call.
@@ -48,12 +51,27 @@ class AdminApi:
         self._optional: list[responses.BaseResponse] = []
         self._optional_roles: dict[str, responses.BaseResponse] = {}  # person id → roles read
         self.without_activations_read()
+        self._by_email = self.kc.post(BY_EMAIL_URL, status=404, json={"error": "Not Found"})
+        self._optional.append(self._by_email)
 
     def without_activations_read(self) -> None:
         """A Keycloak without the `collecte-activations` read (404): the follow-up reads person
         by person, which these tests mock call by call."""
         url = re.compile(rf"{re.escape(ADMIN_REALM_URL)}/collecte-activations/groups/.*")
         self._optional.append(self.kc.get(url, status=404, json={"error": "Not Found"}))
+
+    def by_email_read(self) -> None:
+        """A Keycloak with the extension's ``people/by-email`` read (PageReadResource): it
+        answers the people of ``people`` whose address was asked, in full."""
+
+        def answer(request: Any) -> tuple[int, dict[str, str], str]:
+            asked = set(json.loads(request.body))
+            found = [p for p in self.people.values() if p.get("email", "").lower() in asked]
+            return 200, {}, json.dumps(found)
+
+        self.kc.remove(self._by_email)
+        self._optional.remove(self._by_email)
+        self.kc.add_callback(responses.POST, BY_EMAIL_URL, callback=answer)
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
@@ -384,11 +402,13 @@ class AdminApi:
         ]
 
     def writes(self) -> list[str]:
-        """Every call that could change Keycloak (the token request aside)."""
+        """Every call that could change Keycloak (the token request and the by-email read, a
+        POST that writes nothing, aside)."""
         return [
             f"{call.request.method} {call.request.url}"
             for call in self.kc.calls
-            if call.request.method != "GET" and call.request.url != TOKEN_ENDPOINT
+            if call.request.method != "GET"
+            and call.request.url not in (TOKEN_ENDPOINT, BY_EMAIL_URL)
         ]
 
 

@@ -1,10 +1,13 @@
 """`GET /admin/realms/collecte/collecte-pages/people/<id>` (PageReadResource): what one portal
 page needs about a person in one call, fresh; refused to anyone but holders of realm-management
 `view-users` (the portal's service account), with real tokens: a member's and a coordinator's
-(whose permissions do cover the people of their groupement) are refused, even about themselves."""
+(whose permissions do cover the people of their groupement) are refused, even about themselves.
+And `POST …/collecte-pages/people/by-email` (the bulk import's « who exists? »): answered to the
+portal and the command line, refused to members and coordinators."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -65,3 +68,44 @@ def test_a_members_or_coordinators_token_is_refused(
 
 def test_an_unknown_person_is_404(platform: Any) -> None:
     assert read(portal_admin(platform), str(uuid.uuid4())).status_code == 404
+
+
+# --- POST …/collecte-pages/people/by-email: who has these addresses (the bulk import's read) --
+
+BY_EMAIL = "admin/realms/collecte/collecte-pages/people/by-email"
+
+
+def by_email(api: KeycloakAdmin, emails: list[str]) -> Any:
+    return api.connection.raw_post(BY_EMAIL, data=json.dumps(emails))
+
+
+def test_the_people_who_have_the_addresses_whatever_their_case(
+    platform: Any, grp: Groupement
+) -> None:
+    unknown = f"personne-{uuid.uuid4().hex[:8]}@nulle-part.fr"
+    asked = [grp.member_email.upper(), unknown, grp.coordinator_email]
+    for api in (portal_admin(platform), platform.admin):  # the portal, the command line
+        response = by_email(api, asked)
+        assert response.status_code == 200
+        found = {user["email"]: user for user in response.json()}
+        assert set(found) == {grp.member_email, grp.coordinator_email}
+        assert found[grp.member_email]["id"] == grp.member_id
+        assert "collecte" in found[grp.member_email]["attributes"]  # in full, as GET /users
+
+
+def test_more_than_a_thousand_addresses_at_once_are_refused(platform: Any) -> None:
+    emails = [f"p{n}@exemple.fr" for n in range(1001)]
+    assert by_email(portal_admin(platform), emails).status_code == 400
+    assert by_email(portal_admin(platform), emails[:1000]).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["member", "coordinator"])
+def test_whether_an_address_has_an_account_is_told_to_no_member_nor_coordinator(
+    platform: Any, grp: Groupement, who: str
+) -> None:
+    if who == "member":
+        activate(platform, grp.member_id)
+        api = admin_api_as(platform.admin, platform.keycloak_url, grp.member_email, PASSWORD)
+    else:
+        api = grp.api
+    assert by_email(api, [grp.member_email]).status_code == 403

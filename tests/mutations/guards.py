@@ -404,4 +404,16 @@ GUARDS: tuple[Guard, ...] = (
             "::test_nothing_is_recorded_nor_said_for_a_siren_or_lot_outside_the_platform",
         ),
     ),
+    Guard(
+        "by-email-view",
+        "la lecture par adresses e-mail répond sans exiger la vue de toutes les personnes",
+        JAVA + "PageReadResource.java",
+        "        auth.users().requireView();\n",
+        "",
+        (
+            "tests/integration/test_page_read_endpoint.py"
+            "::test_whether_an_address_has_an_account_is_told_to_no_member_nor_coordinator",
+        ),
+        keycloak=True,
+    ),
 )

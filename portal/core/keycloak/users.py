@@ -9,7 +9,7 @@ write changed and nobody changed since.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from portal.core.domain import AccountSession, Adherent, Change, ContactDetails, Person
@@ -20,6 +20,10 @@ from portal.core.keycloak.mapping import UserEdit
 
 #: How many people one SIREN/lot search returns at most (a lot has a handful of contacts).
 SEARCH_LIMIT = 500
+#: The extension's read of the people who have given addresses (keycloak/providers,
+#: PageReadResource), and how many addresses it takes per call (its MAX_EMAILS).
+BY_EMAIL_PATH = "collecte-pages/people/by-email"
+BY_EMAIL_PAGE = 1000
 #: A write: the representation it was based on, and the one written.
 Written = tuple[dict[str, Any], dict[str, Any]]
 
@@ -67,6 +71,24 @@ class Users:
             for user in users
             if not recheck or value in (user.get("attributes") or {}).get(attribute, [])
         ]
+
+    def find_by_emails(self, emails: Collection[str]) -> dict[str, Person] | None:
+        """E-mail (case folded) → person, for those of ``emails`` who have an account: the
+        extension's ``collecte-pages/people/by-email`` read, ``BY_EMAIL_PAGE`` addresses per
+        call. None when this Keycloak does not answer that read (an image that predates it)."""
+        wanted = sorted({email.casefold() for email in emails})
+        found: dict[str, Person] = {}
+        for start in range(0, len(wanted), BY_EMAIL_PAGE):
+            try:
+                users = self._kc.post_json(BY_EMAIL_PATH, wanted[start : start + BY_EMAIL_PAGE])
+            except KeycloakRefused as error:
+                if refused(error, 404):
+                    return None
+                raise
+            for user in users:
+                person = Person.from_representation(user)
+                found[person.email.casefold()] = person
+        return found
 
     def everyone(self) -> Iterator[Person]:
         """Every person of the realm, read page by page (a rare scan, such as a notice to all)."""

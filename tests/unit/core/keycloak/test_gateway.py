@@ -315,6 +315,30 @@ def test_a_long_file_finds_who_exists_from_brief_pages_then_reads_only_them(
     assert existing.people[emails[9]].id == "p-9"
 
 
+def test_who_exists_is_asked_by_email_a_thousand_addresses_per_call(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """With the extension's read, no listing of the realm nor search per e-mail: one POST per
+    thousand addresses of the file, whatever the realm's size."""
+    admin_api.token()
+    admin_api.by_email_read()
+    group = {"id": "g-groupement", "name": GROUPEMENT}
+    admin_api.kc.get(f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}", json=group)
+    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[])
+    emails = [f"personne{index}@exemple.fr" for index in range(2500)]
+    for i in (4, 1999):
+        admin_api.people[f"p-{i}"] = user_json(f"p-{i}", emails[i], "P", "N", collecte=[SCOPE_A])
+
+    existing = KeycloakGateway.from_config(app.config).import_state(
+        GROUPEMENT, [email.upper() for email in emails]
+    )
+
+    assert sorted(existing.people) == sorted([emails[4], emails[1999]])
+    asked = [call for call in admin_api.kc.calls if call.request.url.endswith("/by-email")]
+    assert [len(json.loads(call.request.body)) for call in asked] == [1000, 1000, 500]
+    assert not [call for call in admin_api.kc.calls if "/users?" in call.request.url]
+
+
 def test_joining_a_group_another_writer_just_joined_is_not_an_error(
     app: Flask, kc: responses.RequestsMock
 ) -> None:

@@ -553,7 +553,6 @@ def test_many_new_sirens_are_looked_for_by_listing_the_other_groupements(
         json={"id": "g-groupement", "name": GROUPEMENT},
     )
     admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[group_json(SIREN_A)])
-    admin_api.kc.get(f"{ADMIN_USERS_URL}/count", json=3)
     other_groupements(admin_api, adherents=2)
     query = {"briefRepresentation": "true", "first": "0", "max": "1000"}
     admin_api.kc.get(

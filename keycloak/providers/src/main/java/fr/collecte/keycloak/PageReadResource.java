@@ -1,17 +1,24 @@
 package fr.collecte.keycloak;
 
+import jakarta.ws.rs.BadRequestException;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.ForbiddenException;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import org.keycloak.Config;
+import org.keycloak.connections.jpa.JpaConnectionProvider;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
@@ -21,6 +28,7 @@ import org.keycloak.models.RoleModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.utils.ModelToRepresentation;
 import org.keycloak.representations.idm.GroupRepresentation;
+import org.keycloak.representations.idm.UserRepresentation;
 import org.keycloak.services.resources.admin.AdminEventBuilder;
 import org.keycloak.services.resources.admin.ext.AdminRealmResourceProvider;
 import org.keycloak.services.resources.admin.ext.AdminRealmResourceProviderFactory;
@@ -38,6 +46,15 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  * Reserved to holders of realm-management {@code view-users} (the portal's service account, the
  * platform's administrators): a coordinator, whose fine-grained permissions cover their own
  * groupement only, and any member are refused (403), whatever user they ask for.
+ * <p>
+ * {@code POST /admin/realms/{realm}/collecte-pages/people/by-email} with a JSON list of at most
+ * {@value #MAX_EMAILS} e-mail addresses: the people who have one of them, as {@code GET /users}
+ * gives them (the bulk import's « who exists already? », one call per page of its file instead of
+ * listing every person of the realm). The addresses are matched as Keycloak keeps them (lower
+ * case) by one query on {@code UserEntity} per {@value #IN_LIMIT}. Reserved to whoever may view
+ * every user of the realm (realm-management {@code view-users} or {@code manage-users}, the
+ * master realm's administrators: {@code AdminPermissionEvaluator.users().requireView()}), since it
+ * tells whether any address has an account.
  */
 public class PageReadResource implements AdminRealmResourceProvider,
         AdminRealmResourceProviderFactory {
@@ -45,6 +62,10 @@ public class PageReadResource implements AdminRealmResourceProvider,
     public static final String PROVIDER_ID = "collecte-pages";
     static final String REALM_MANAGEMENT = "realm-management";
     static final String REQUIRED_ROLE = "view-users";
+    /** Addresses per by-email call: a page of an import file. */
+    static final int MAX_EMAILS = 1000;
+    /** Addresses per query: under every supported database's limit of an IN list. */
+    private static final int IN_LIMIT = 500;
 
     private KeycloakSession session;
     private RealmModel realm;
@@ -92,6 +113,33 @@ public class PageReadResource implements AdminRealmResourceProvider,
                             .toList()));
         }
         return page;
+    }
+
+    @POST
+    @Path("people/by-email")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public List<UserRepresentation> peopleByEmail(List<String> emails) {
+        auth.users().requireView();
+        if (emails == null || emails.size() > MAX_EMAILS) {
+            throw new BadRequestException("A list of at most " + MAX_EMAILS + " e-mails");
+        }
+        List<String> wanted = emails.stream().filter(Objects::nonNull)
+                .map(email -> email.trim().toLowerCase(Locale.ROOT)).distinct().toList();
+        List<String> ids = new ArrayList<>();
+        for (int start = 0; start < wanted.size(); start += IN_LIMIT) {
+            ids.addAll(session.getProvider(JpaConnectionProvider.class).getEntityManager()
+                    .createQuery("select u.id from UserEntity u where u.realmId = :realm"
+                            + " and u.email in :emails", String.class)
+                    .setParameter("realm", realm.getId())
+                    .setParameter("emails", wanted.subList(start,
+                            Math.min(start + IN_LIMIT, wanted.size())))
+                    .getResultList());
+        }
+        return ids.stream().map(id -> session.users().getUserById(realm, id))
+                .filter(Objects::nonNull)
+                .map(user -> ModelToRepresentation.toRepresentation(session, realm, user))
+                .toList();
     }
 
     private static GroupRepresentation group(GroupModel group) {
