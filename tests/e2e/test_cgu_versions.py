@@ -28,6 +28,7 @@ from tests.e2e.journeys import (
     sign_out,
     start_invitation,
 )
+from tests.helpers.claims import MemoryClaims
 
 SCOPE = "213100019/1"
 REFUSAL = "n'est pas identifiée comme celle d'un interlocuteur de collecte"
@@ -198,24 +199,6 @@ def test_declining_a_new_version_keeps_the_earlier_acceptance_and_gives_no_sessi
     assert not page.url.startswith(platform.portal_url)
 
 
-class _Claims:
-    """The notice's markers in memory (production: the task queue's store)."""
-
-    def __init__(self, claimed: set[str]) -> None:
-        self.keys = claimed
-
-    def claim(self, key: str) -> bool:
-        fresh = key not in self.keys
-        self.keys.add(key)
-        return fresh
-
-    def release(self, key: str) -> None:
-        self.keys.discard(key)
-
-    def is_set(self, key: str) -> bool:
-        return key in self.keys
-
-
 def test_a_new_version_is_announced_by_mail_once_to_whoever_must_accept_it(
     platform, gateway, adherent, create_person, publish_cgu, page
 ):
@@ -235,7 +218,7 @@ def test_a_new_version_is_announced_by_mail_once_to_whoever_must_accept_it(
         for p in gateway.everyone()
         if p.id not in {accepted_id, never_id}
     }
-    claims = _Claims(others)
+    claims = MemoryClaims(others)
     login = f"{platform.portal_url}/connexion"
     mailer = Mailer({**platform.portal_config, "MAIL_FROM": "collecte@collecte.test"})
     notices = TermsNotices(gateway, mailer, claims, login)

@@ -11,16 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from huey import MemoryHuey
 
 from portal.core.domain import Function, Person, Scope
 from portal.core.keycloak import schema
 from portal.core.notify import NotificationFailed
 from portal.core.services.terms_notice import TermsNotices
-from portal.web import task_queue
-from portal.web.app import create_app
-from portal.web.notices import QueueClaims
-from tests.helpers.settings import TEST_CONFIG
+from tests.helpers.claims import MemoryClaims
 
 VERSION = "2026-12"
 SCOPE = Scope("213500010", "1")
@@ -64,13 +60,13 @@ class Outbox:
         self.sent.append((to, subject, body))
 
 
-def notices(realm: Realm, outbox: Outbox, claims: QueueClaims) -> TermsNotices:
+def notices(realm: Realm, outbox: Outbox, claims: MemoryClaims) -> TermsNotices:
     return TermsNotices(realm, outbox, claims, "https://portail.test/connexion")  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def claims() -> QueueClaims:
-    return QueueClaims(MemoryHuey("essai"))
+def claims() -> MemoryClaims:
+    return MemoryClaims()
 
 
 def person(n: int, **changes: Any) -> Person:
@@ -78,7 +74,7 @@ def person(n: int, **changes: Any) -> Person:
 
 
 def test_only_people_who_accepted_another_version_and_may_sign_in_are_mailed(
-    claims: QueueClaims,
+    claims: MemoryClaims,
 ) -> None:
     people = [
         person(1),  # collection contact, older version accepted: mailed
@@ -98,7 +94,7 @@ def test_only_people_who_accepted_another_version_and_may_sign_in_are_mailed(
     assert "support@collecte.test" in body and "ni mot de passe" in body
 
 
-def test_two_consumers_and_later_runs_mail_each_person_once(claims: QueueClaims) -> None:
+def test_two_consumers_and_later_runs_mail_each_person_once(claims: MemoryClaims) -> None:
     realm, outbox = Realm([person(n) for n in range(4)]), Outbox()
     first, second = notices(realm, outbox, claims), notices(realm, outbox, claims)
     assert first.announce() + second.announce() == 4
@@ -108,7 +104,7 @@ def test_two_consumers_and_later_runs_mail_each_person_once(claims: QueueClaims)
 
 
 def test_a_run_stopped_by_the_mail_server_goes_on_later_with_whoever_is_left(
-    claims: QueueClaims,
+    claims: MemoryClaims,
 ) -> None:
     realm = Realm([person(n) for n in range(5)])
     broken = Outbox(fail_after=2)
@@ -118,12 +114,3 @@ def test_a_run_stopped_by_the_mail_server_goes_on_later_with_whoever_is_left(
     assert notices(realm, working, claims).announce() == 3
     mailed = [to for to, _, _ in broken.sent + working.sent]
     assert sorted(mailed) == sorted(p.email for p in realm.people)
-
-
-@pytest.mark.parametrize(("enabled", "expected"), [(True, True), (False, False)])
-def test_the_consumers_check_every_minute_unless_switched_off(
-    enabled: bool, expected: bool
-) -> None:
-    app = create_app({**TEST_CONFIG, "TERMS_NOTICES": enabled})
-    periodic = {task.name for task in task_queue.of(app)._registry.periodic_tasks}
-    assert ("annonce-des-cgu" in periodic) is expected
