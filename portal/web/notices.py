@@ -8,11 +8,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 from huey import Huey, crontab
 
-from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.notify import Mailer
 from portal.core.services.terms_notice import TermsNotices
 from portal.web import task_queue
-from portal.web.gateway import changes
+from portal.web.gateway import get_gateway
 from portal.web.public_url import external_url
 
 _PREFIX = "collecte:avis:"
@@ -36,10 +35,9 @@ class QueueClaims:
 
 def announce_terms() -> int:
     """One run of the notice, with the current application's settings."""
-    config = current_app.config
-    gateway = KeycloakGateway.from_config(config, on_write=changes().bump)
     claims = QueueClaims(task_queue.queue())
-    return TermsNotices(gateway, Mailer(config), claims, external_url("auth.login")).announce()
+    mailer = Mailer(current_app.config)
+    return TermsNotices(get_gateway(), mailer, claims, external_url("auth.login")).announce()
 
 
 def init_app(app: Flask) -> None:

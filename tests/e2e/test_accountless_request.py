@@ -20,6 +20,7 @@ from tests.e2e.journeys import (
 )
 from tests.e2e.test_support import SUPPORT_PASSWORD, support_user
 from tests.helpers.realm_data import fresh_siren
+from tests.helpers.relying_party import poll
 from tests.helpers.second_factor import sign_in_staff
 
 #: Requests per kind (an adherent's lot, a SIREN no adherent has) in the timing test.
@@ -95,17 +96,12 @@ def test_the_answer_is_the_same_in_the_same_time_whatever_the_siren(
     ratio = statistics.median(timings["adherent"]) / statistics.median(timings["inconnu"])
     print(f"\n« demande sans compte » : {timings}, rapport {ratio:.3f}")
     assert RATIO_BOUNDS[0] <= ratio <= RATIO_BOUNDS[1], timings
+
+    def queued(email: str) -> list[Any] | None:
+        return platform.admin.get_users({"email": email, "exact": True}) or None
+
     for email in asked["adherent"]:
-        _wait_until_queued(platform, email)
+        poll(lambda email=email: queued(email), f"{email} dans la file")
     # Each request for the unknown SIREN was sent before one now queued: none was recorded.
     for email in asked["inconnu"]:
         assert platform.admin.get_users({"email": email, "exact": True}) == []
-
-
-def _wait_until_queued(platform: Any, email: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if platform.admin.get_users({"email": email, "exact": True}):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{email} never queued")

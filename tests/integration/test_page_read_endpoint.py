@@ -25,6 +25,14 @@ def read(api: KeycloakAdmin, person_id: str, **params: str) -> Any:
     return api.connection.raw_get(PATH.format(person_id), **params)
 
 
+def admin_api_of(platform: Any, grp: Groupement, who: str) -> KeycloakAdmin:
+    """The Admin API with the real token of the groupement's member or coordinator."""
+    if who == "coordinator":
+        return grp.api
+    activate(platform, grp.member_id)
+    return admin_api_as(platform.admin, platform.keycloak_url, grp.member_email, PASSWORD)
+
+
 @pytest.fixture
 def grp(platform: Any) -> Groupement:
     return groupement(platform, f"GRP-P{uuid.uuid4().hex[:6].upper()}", fresh_siren())
@@ -54,11 +62,8 @@ def test_the_portal_service_account_reads_a_page_in_one_call(
 def test_a_members_or_coordinators_token_is_refused(
     platform: Any, grp: Groupement, who: str
 ) -> None:
-    if who == "member":
-        activate(platform, grp.member_id)
-        api = admin_api_as(platform.admin, platform.keycloak_url, grp.member_email, PASSWORD)
-    else:
-        api = grp.api
+    api = admin_api_of(platform, grp, who)
+    if who == "coordinator":
         # The coordinator may read this member by Keycloak's own endpoint…
         assert api.get_user(grp.member_id)["id"] == grp.member_id
     # …but not by the page endpoint, about the member or about themselves.
@@ -103,9 +108,4 @@ def test_more_than_a_thousand_addresses_at_once_are_refused(platform: Any) -> No
 def test_whether_an_address_has_an_account_is_told_to_no_member_nor_coordinator(
     platform: Any, grp: Groupement, who: str
 ) -> None:
-    if who == "member":
-        activate(platform, grp.member_id)
-        api = admin_api_as(platform.admin, platform.keycloak_url, grp.member_email, PASSWORD)
-    else:
-        api = grp.api
-    assert by_email(api, [grp.member_email]).status_code == 403
+    assert by_email(admin_api_of(platform, grp, who), [grp.member_email]).status_code == 403

@@ -50,7 +50,7 @@ from portal.core.services.bulk import (
     read_table,
 )
 from portal.web import task_queue
-from portal.web.gateway import changes
+from portal.web.gateway import get_gateway
 
 #: Jobs and abandoned uploads are removed after this long (their reports name people).
 KEEP_FOR = timedelta(days=7)
@@ -297,9 +297,9 @@ def run(job_id: str, attempt: int) -> None:
     job.runner = f"{socket.gethostname()}:{os.getpid()}"
     save(job)
     try:
-        # A gateway of its own, marking its writes for the pages' cache as the application's
-        # one does.
-        gateway = KeycloakGateway.from_config(current_app.config, on_write=changes().bump)
+        # The application's gateway: its token is reused, its writes mark the pages' cache, and
+        # outside a GET request it never reads from that cache.
+        gateway = get_gateway()
         planned = checked_plan(gateway, job.groupement, order["data"], job.file_name)
         if planned.plan is None:  # the file no longer fits what Keycloak holds
             _finish(job, JobState.FAILED, FAILED)

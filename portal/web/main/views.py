@@ -25,13 +25,12 @@ from flask.typing import ResponseReturnValue
 
 from portal.core.abuse_limits import LimitReached
 from portal.core.domain import ContactDetails, Scope
-from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.notify import Mailer
 from portal.core.services.accountless import AccountlessRequests
 from portal.core.services.self_help import SelfHelp
 from portal.web import task_queue
 from portal.web.auth import STAFF_KEY, SUPPORT_KEY, current_user
-from portal.web.gateway import changes
+from portal.web.gateway import get_gateway
 from portal.web.main.forms import AccountlessRequestForm, SelfHelpForm
 from portal.web.pages import abuse_limits, form_page
 from portal.web.public_url import external_url
@@ -57,16 +56,13 @@ def init_app(app: Flask) -> None:
 
     def answer(email: str, login_url: str) -> None:
         with app.app_context():
-            config = current_app.config
-            gateway = KeycloakGateway.from_config(config, on_write=changes().bump)
-            limits = abuse_limits()
-            SelfHelp(gateway, Mailer(config), limits, login_url).answer(email)
+            mailer = Mailer(current_app.config)
+            SelfHelp(get_gateway(), mailer, abuse_limits(), login_url).answer(email)
 
     def record(details: ContactDetails, scope: Scope, queue_url: str) -> None:
         with app.app_context():
-            config = current_app.config
-            gateway = KeycloakGateway.from_config(config, on_write=changes().bump)
-            AccountlessRequests(gateway, Mailer(config), queue_url).record(details, scope)
+            mailer = Mailer(current_app.config)
+            AccountlessRequests(get_gateway(), mailer, queue_url).record(details, scope)
 
     queue = task_queue.of(app)
     app.extensions[_TASK] = queue.task(name="aide-connexion")(answer)
