@@ -8,15 +8,21 @@ store of the sandbox's portal, which Keycloak's notifications reach at ``PORTAL_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 from flask.testing import FlaskClient
 
 from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak.gateway import KeycloakGateway
 from tests.helpers.read_cache import generation
+from tests.helpers.realm_data import fresh_siren
+from tests.helpers.relying_party import poll
+from tests.helpers.signin import SignInRefused, signin_client
+from tests.helpers.signin import sign_in as keycloak_sign_in
 from tests.integration.test_page_calls import (
     Calls,
     calls,
@@ -24,11 +30,21 @@ from tests.integration.test_page_calls import (
     member_page,
     portal,
     sign_in,
+    support_person,
 )
 
 # the fixtures, imported to be used here (the portal with its cache on, sharing the store where
 # Keycloak's notifications land; a member signed in with their SIREN/lot page read once)
 __all__ = ["calls", "member_page", "portal"]
+
+#: The diagnosis' row for a lock (portal.core.services.diagnostic) and its state.
+LOCK_STATE = re.compile(r"Compte verrouillé temporairement[^<]*</th>\s*<td class=\"etat\">(\w+)<")
+
+
+def locked(portal: FlaskClient, url: str) -> bool:
+    match = LOCK_STATE.search(portal.get(url).get_data(as_text=True))
+    assert match is not None, "no lock row on the diagnosis"
+    return match.group(1) == "Oui"
 
 
 def test_a_page_read_again_asks_keycloak_nothing(
@@ -104,3 +120,35 @@ def test_only_a_token_signed_by_the_realm_is_a_change(
         response = requests.post(endpoint, data={"changes_token": token}, timeout=5)
         assert response.status_code == 400
     assert generation(platform.portal_config).current() == before
+
+
+def test_a_lock_shows_at_the_next_diagnosis_and_so_does_its_end(
+    platform: Any, portal: FlaskClient, calls: Calls, create_person: Callable[..., str]
+) -> None:
+    """The diagnosis is kept like the pages: Keycloak tells the portal when wrong passwords lock
+    someone (its USER_DISABLED_BY_TEMPORARY_LOCKOUT event, once the lock is written), and the
+    very next diagnosis shows the lock; while locked, it is read at each request, so the end of
+    the lock — here lifted by an administrator, as time lifts it — shows at once too."""
+    member = create_person(collecte=[f"{fresh_siren()}/1"])
+    email = platform.admin.get_user(member)["email"]
+    sign_in(portal, platform, support_person(platform, create_person))
+    url = f"/support/diagnostic?email={email}"
+    assert not locked(portal, url)
+    assert counted(portal, calls, url) == (0, 0)  # kept: nothing changed
+
+    with signin_client(platform.admin) as client:
+        before = generation(platform.portal_config).current()
+        for attempt in range(2):  # two failures within the quick-login window lock at once
+            with pytest.raises(SignInRefused):
+                keycloak_sign_in(platform.keycloak_url, client, email, f"mauvais-{attempt}")
+        poll(
+            lambda: generation(platform.portal_config).current() != before or None,
+            "Keycloak told the portal of the lock",
+        )
+
+    assert locked(portal, url)
+    assert counted(portal, calls, url)[0] > 0  # a lock ends by time: never served from memory
+    platform.admin.connection.raw_delete(
+        f"admin/realms/collecte/attack-detection/brute-force/users/{member}"
+    )
+    assert not locked(portal, url)

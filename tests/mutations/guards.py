@@ -416,4 +416,15 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "diagnosis-lock-live",
+        "le verrou d'un compte gardé en mémoire dans le diagnostic (sa fin par le temps non vue)",
+        "portal/core/keycloak/gateway.py",
+        "keep=lambda read: not read.locked,",
+        "keep=lambda read: True,",
+        (
+            "tests/integration/test_read_cache.py"
+            "::test_a_lock_shows_at_the_next_diagnosis_and_so_does_its_end",
+        ),
+    ),
 )

@@ -4,7 +4,7 @@ login), brute-force locks, and the diagnosis of why an e-mail can or cannot sign
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from portal.core.domain import Diagnosis, HistoryEntry
@@ -14,6 +14,23 @@ from portal.core.keycloak.groups import Groups
 from portal.core.keycloak.mapping import from_millis
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What changes a person's access without any admin change to the realm."""
+
+    locked: bool
+    locked_until: datetime | None
+    last_login: datetime | None
+
+    def applied_to(self, diagnosis: Diagnosis) -> Diagnosis:
+        return replace(
+            diagnosis,
+            locked=self.locked,
+            locked_until=self.locked_until,
+            last_login=self.last_login,
+        )
 
 
 class Events:
@@ -64,11 +81,13 @@ class Events:
         )
 
     def live(self, recorded: Diagnosis) -> Diagnosis:
-        """``recorded`` with what changes without any change to the realm: a lock set by wrong
-        passwords (or lifted by time), the last sign-in."""
+        """``recorded`` with what changes without any admin change: the lock, the last sign-in."""
         if recorded.person is None:
             return recorded
-        person_id = recorded.person.id
+        return self.access(recorded.person.id).applied_to(recorded)
+
+    def access(self, person_id: str) -> Access:
+        """A lock set by wrong passwords (or lifted by time), and the last sign-in: two calls."""
         lock = self._kc.get_json(f"attack-detection/brute-force/users/{person_id}")
         locked = bool(lock.get("disabled"))
         until = None
@@ -76,12 +95,7 @@ class Events:
             # Keycloak tells the last failure, not the end of the wait: the longest wait after it.
             longest = int(self._realm.representation().get("maxFailureWaitSeconds") or 900)
             until = from_millis(int(lock["lastFailure"])) + timedelta(seconds=longest)
-        return replace(
-            recorded,
-            locked=locked,
-            locked_until=until,
-            last_login=self.last_login(person_id),
-        )
+        return Access(locked=locked, locked_until=until, last_login=self.last_login(person_id))
 
     def history(self, person_ids: Collection[str], limit: int = 100) -> list[HistoryEntry]:
         """Recorded changes to these people, newest first: Keycloak's admin events, each naming

@@ -309,11 +309,24 @@ class KeycloakGateway:
         return self._cache.read(("current_terms_version",), self.realm.current_terms_version)
 
     def diagnosis(self, email: str) -> Diagnosis:
-        """Read again at each request but for what only a change of the realm changes."""
+        """Kept until the realm changes, like the pages. A lock begins with Keycloak's
+        USER_DISABLED_BY_TEMPORARY_LOCKOUT event (or the permanent one), which it notifies once
+        its record is written; a lock ends by time, which nobody notifies: a locked person's
+        access is read again at each request. The last sign-in (LOGIN events are not notified:
+        every sign-in would call the portal) may show up to PAGE_CACHE_SECONDS late, as on the
+        follow-up page."""
         recorded = self._cache.read(
             ("diagnosis", email.casefold()), lambda: self.events.recorded(email)
         )
-        return self.events.live(recorded)
+        if recorded.person is None:
+            return recorded
+        person_id = recorded.person.id
+        access = self._cache.read(
+            ("access", person_id),
+            lambda: self.events.access(person_id),
+            keep=lambda read: not read.locked,
+        )
+        return access.applied_to(recorded)
 
     def unlock(self, person_id: str) -> None:
         self.events.unlock(person_id)

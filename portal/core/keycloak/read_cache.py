@@ -21,9 +21,9 @@ the oldest are dropped beyond ``max_entries``.
 
 Only reads made while :func:`allow` is on are cached: the web layer turns it on for GET and
 HEAD requests only, so that a write path — a POST — always decides on what Keycloak says now.
-What changes without any change to the realm is not kept: a lock set by wrong passwords and the
-last sign-in in the support diagnosis (the follow-up page's last sign-ins may lag by up to
-``seconds``).
+What changes without any notified change is not kept: a lock in force (it ends by time). The
+last sign-ins (LOGIN events are not notified) may lag by up to ``seconds`` on the follow-up page
+and the support diagnosis.
 """
 
 from __future__ import annotations
@@ -108,8 +108,11 @@ class ReadCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[str, float, object]] = OrderedDict()
 
-    def read(self, key: Hashable, load: Callable[[], T]) -> T:
-        """The value kept for ``key`` under the current generation, else ``load()``'s, kept."""
+    def read(
+        self, key: Hashable, load: Callable[[], T], keep: Callable[[T], bool] | None = None
+    ) -> T:
+        """The value kept for ``key`` under the current generation, else ``load()``'s, kept
+        unless ``keep`` says it may change unnoticed (then read again at each request)."""
         if not _allowed.get() or self._seconds <= 0:
             return load()
         generation = self._generation()  # before asking Keycloak: see the module docstring
@@ -120,6 +123,10 @@ class ReadCache:
                 self._entries.move_to_end(key)
                 return entry[2]  # type: ignore[return-value]  # stored by load() for this key
         value = load()
+        if keep is not None and not keep(value):
+            with self._lock:
+                self._entries.pop(key, None)
+            return value
         with self._lock:
             self._entries[key] = (generation, now + self._seconds, value)
             self._entries.move_to_end(key)

@@ -91,6 +91,23 @@ def test_a_read_that_started_before_a_change_is_never_served(
     assert cache.read("personne", lambda: "relu") == "relu"
 
 
+def test_a_value_that_may_change_unnoticed_is_read_at_each_request(
+    cache: ReadCache, allowed: None
+) -> None:
+    """A lock in force ends by time, which nobody notifies: ``keep`` refuses to keep it."""
+    load = Loads()
+
+    def unlocked_from_the_third(value: int) -> bool:
+        return value >= 3
+
+    assert [cache.read("acces", load, keep=unlocked_from_the_third) for _ in range(4)] == [
+        1,
+        2,
+        3,
+        3,
+    ]
+
+
 def test_an_entry_expires_even_without_a_notification(
     cache: ReadCache, clock: Clock, allowed: None
 ) -> None:
