@@ -11,27 +11,17 @@ from __future__ import annotations
 import http.client
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks import population
-from benchmarks.load import (
-    CountingProxy,
-    LoadResult,
-    children,
-    cpu_seconds,
-    gunicorn,
-    load,
-    rss_mib,
-)
+from benchmarks.load import CountingProxy, LoadResult, children, gunicorn, load, rss_mib
 from benchmarks.report import Figure, Section, goal, ratio
-from benchmarks.signins import SignInRun, Timings, concurrent, keycloak_sign_in, portal_sign_in
+from benchmarks.signin_section import section as signin_section_of
+from benchmarks.signins import portal_sign_in
 from collecte_kc.sandbox import Sandbox, free_port
 from portal.core.keycloak import schema
-from tests.helpers.signin import signin_client
 
 CONNECTIONS = 16
 SIGNIN_USERS = 8
@@ -151,7 +141,10 @@ def pages_and_signins(platform: Sandbox, settings: Settings) -> tuple[Section, S
     # Python process.
     direct = {**config, "KEYCLOAK_URL": platform.keycloak_url}
     with gunicorn(direct, port, work / "gunicorn-connexions.log") as master:
-        signin_section = _signins(platform, portal_url, list(signers.emails), settings, master)
+        java, _ = keycloak_java(platform)
+        signin_section = signin_section_of(
+            platform, portal_url, list(signers.emails), settings.signin_seconds, java, master
+        )
     return _pages_section(results, settings), signin_section, _memory_section(worker_rss, platform)
 
 
@@ -228,119 +221,6 @@ def _pages_section(
         "charge est un programme Python à fils (une connexion par fil) sur la même machine, "
         "qui prend lui-même du processeur : le débit de la page statique en est minoré. Chaque "
         "appel d'administration traverse aussi le mandataire (≈ 1 ms de plus)."
-    )
-    return section
-
-
-@dataclass(frozen=True)
-class Measured:
-    """A run of sign-ins and the processor time each side used for it, per sign-in (ms)."""
-
-    run: SignInRun
-    keycloak_ms: float
-    portal_ms: float
-    client_ms: float
-
-
-def _measured(
-    users: list[str],
-    seconds: float,
-    sign_in: Callable[[str], Timings],
-    keycloak: list[int],
-    portal: list[int],
-) -> Measured:
-    before = cpu_seconds(keycloak), cpu_seconds(portal), time.process_time()
-    run = concurrent(users, seconds, sign_in)
-    after = cpu_seconds(keycloak), cpu_seconds(portal), time.process_time()
-    per = 1000 / max(run.completed, 1)
-    used = [(end - start) * per for start, end in zip(before, after, strict=True)]
-    return Measured(run, *used)
-
-
-def _signins(
-    platform: Sandbox, portal_url: str, users: list[str], settings: Settings, master: int
-) -> Section:
-    password = population.PASSWORD
-    for email in users:  # first sign-in: the CGU accepted once, out of the measure
-        portal_sign_in(portal_url, email, password)
-    java, _ = keycloak_java(platform)
-    keycloak, portal_processes = [java] if java else [], [master, *children(master)]
-    with signin_client(platform.admin) as client:
-        seconds = settings.signin_seconds
-
-        def alone(email: str) -> Timings:
-            return keycloak_sign_in(platform.keycloak_url, client, email, password)
-
-        def portal(email: str) -> Timings:
-            return portal_sign_in(portal_url, email, password)[0]
-
-        # Keycloak alone before and after the portal: drift of the machine hits both alike.
-        runs = [
-            _measured(users, part, sign_in, keycloak, portal_processes)
-            for part, sign_in in ((seconds / 2, alone), (seconds, portal), (seconds / 2, alone))
-        ]
-    first, through, second = (measured.run for measured in runs)
-    alone_rate = (first.completed + second.completed) / (first.seconds + second.seconds)
-    section = Section(f"(b) Connexions complètes, {len(users)} personnes distinctes à la fois")
-    rate = ratio(through.per_second, alone_rate)
-    section.add(Figure("Keycloak seul : connexions/s", alone_rate, "/s"))
-    section.add(
-        Figure(
-            "par le portail : connexions/s",
-            through.per_second,
-            "/s",
-            alone_rate,
-            "Keycloak seul",
-            "≥ 0,95 × Keycloak seul",
-            rate >= 0.95,
-            note=f"{through.failed + first.failed + second.failed} échecs",
-        )
-    )
-    timings = through.timings
-    total = sum(t.total for t in timings)
-    share = sum(t.portal for t in timings) / total if total else float("nan")
-    alone_exchange = statistics.median(t.exchange for t in (*first.timings, *second.timings))
-    callback = statistics.median(t.exchange for t in timings)
-    section.add(Figure("part du portail dans le temps d'une connexion", share * 100, "%"))
-    section.add(
-        Figure(
-            "rappel du portail (échange du code compris), médiane",
-            callback * 1000,
-            "ms",
-            alone_exchange * 1000,
-            "échange du code par Keycloak seul",
-        )
-    )
-    mean = (runs[0].keycloak_ms + runs[2].keycloak_ms) / 2
-    section.add(
-        Figure(
-            "processeur de Keycloak par connexion",
-            runs[1].keycloak_ms,
-            "ms",
-            mean,
-            "Keycloak seul",
-        )
-    )
-    section.add(Figure("processeur du portail par connexion (3 requêtes)", runs[1].portal_ms, "ms"))
-    section.add(
-        Figure(
-            "processeur du client de charge par connexion",
-            runs[1].client_ms,
-            "ms",
-            (runs[0].client_ms + runs[2].client_ms) / 2,
-            "Keycloak seul",
-        )
-    )
-    section.notes.append(
-        "Portail : GET /connexion, page de connexion de Keycloak, mot de passe, rappel "
-        "/auth/callback (échange du code, session du portail), première page. Keycloak seul : "
-        "même page et même mot de passe pour un client public du même realm, puis l'échange du "
-        "code. Le rappel moins l'échange seul estime ce que le portail y fait en plus "
-        "(validation du jeton d'identité, session côté serveur). Le portail parle directement "
-        "à Keycloak, comme Keycloak seul est mesuré (le mandataire qui compte les appels des "
-        "pages n'y est pas). Processeur : temps utilisateur et système de Keycloak, des "
-        "processus gunicorn et du client de charge (/proc), divisé par les connexions : sur "
-        "2 cœurs saturés, le rapport des débits suit celui des temps processeur par connexion."
     )
     return section
 

@@ -48,6 +48,9 @@ from keycloak.openid_connection import KeycloakOpenIDConnection
 from requests import Response
 
 from portal.core.errors import KeycloakRefused, KeycloakUnavailable
+from portal.core.keycloak import lazy_async
+
+lazy_async.install()  # python-keycloak's unused async client, not built (3.5 MiB per worker)
 
 #: Page size of the Admin API lists read in full (members, children, users).
 PAGE = 100

@@ -1,0 +1,195 @@
+"""(b) Complete sign-ins through the portal against Keycloak alone, and where the processor time
+of a sign-in goes.
+
+Measured twice, each time Keycloak alone before and after the portal (drift of the machine hits
+both alike): with the machine's cores shared by Keycloak, the portal and the load client, as the
+dev run has them — on 2 saturated cores the ratio of the rates then follows the processor time
+each sign-in costs — and with Keycloak on a core of its own, the portal and the load client on
+the other, as production has them on different hosts (docker-compose.yml, the topology of (g)).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import population
+from benchmarks.load import children, cpu_seconds
+from benchmarks.report import Figure, Section, ratio
+from benchmarks.signins import SignInRun, Timings, concurrent, keycloak_sign_in, portal_sign_in
+from collecte_kc.sandbox import Sandbox
+from tests.helpers.signin import signin_client
+
+GOAL = "≥ 0,95 × Keycloak seul"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A run of sign-ins and the processor time each side used for it, per sign-in (ms)."""
+
+    run: SignInRun
+    keycloak_ms: float
+    portal_ms: float
+    client_ms: float
+
+
+@dataclass(frozen=True)
+class Processes:
+    keycloak: list[int]
+    portal: list[int]
+
+    def measured(
+        self, users: list[str], seconds: float, sign_in: Callable[[str], Timings]
+    ) -> Measured:
+        before = cpu_seconds(self.keycloak), cpu_seconds(self.portal), time.process_time()
+        run = concurrent(users, seconds, sign_in)
+        after = cpu_seconds(self.keycloak), cpu_seconds(self.portal), time.process_time()
+        per = 1000 / max(run.completed, 1)
+        used = [(end - start) * per for start, end in zip(before, after, strict=True)]
+        return Measured(run, *used)
+
+
+def _pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of the process on these cores (threads made later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(ProcessLookupError, PermissionError):  # a thread that just ended
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+@contextmanager
+def separated(processes: Processes) -> Iterator[bool]:
+    """Keycloak on the first core, the portal and this process (the load client) on the
+    others; all back on every core afterwards. Yields False where there is only one core."""
+    every = os.sched_getaffinity(0)
+    if len(every) < 2:
+        yield False
+        return
+    first = min(every)
+    others = every - {first}
+    placed = [(pid, {first}) for pid in processes.keycloak]
+    placed += [(pid, others) for pid in [*processes.portal, os.getpid()]]
+    try:
+        for pid, cpus in placed:
+            _pin(pid, cpus)
+        yield True
+    finally:
+        for pid, _ in placed:
+            _pin(pid, every)
+
+
+def _rounds(
+    processes: Processes,
+    users: list[str],
+    seconds: float,
+    alone: Callable[[str], Timings],
+    portal: Callable[[str], Timings],
+) -> tuple[Measured, Measured, Measured]:
+    first = processes.measured(users, seconds / 2, alone)
+    through = processes.measured(users, seconds, portal)
+    second = processes.measured(users, seconds / 2, alone)
+    return first, through, second
+
+
+def section(
+    platform: Sandbox,
+    portal_url: str,
+    users: list[str],
+    seconds: float,
+    keycloak_pid: int | None,
+    gunicorn_master: int,
+) -> Section:
+    password = population.PASSWORD
+    for email in users:  # first sign-in: the CGU accepted once, out of the measure
+        portal_sign_in(portal_url, email, password)
+    processes = Processes(
+        [keycloak_pid] if keycloak_pid else [], [gunicorn_master, *children(gunicorn_master)]
+    )
+    with signin_client(platform.admin) as client:
+
+        def alone(email: str) -> Timings:
+            return keycloak_sign_in(platform.keycloak_url, client, email, password)
+
+        def portal(email: str) -> Timings:
+            return portal_sign_in(portal_url, email, password)[0]
+
+        shared = _rounds(processes, users, seconds, alone, portal)
+        with separated(processes) as apart:
+            own_core = _rounds(processes, users, seconds, alone, portal) if apart else None
+    result = Section(f"(b) Connexions complètes, {len(users)} personnes distinctes à la fois")
+    _rates(result, shared, "cœurs partagés (lancement de dév.)")
+    if own_core is not None:
+        _rates(result, own_core, "Keycloak sur un cœur à lui (hôtes séparés)")
+    _where_time_goes(result, shared)
+    result.notes.append(
+        "Portail : GET /connexion, page de connexion de Keycloak, mot de passe, rappel "
+        "/auth/callback (échange du code, session du portail), première page. Keycloak seul : "
+        "même page et même mot de passe pour un client public du même realm, puis l'échange du "
+        "code. Le portail parle directement à Keycloak, comme Keycloak seul (le mandataire qui "
+        "compte les appels des pages n'y est pas). « Cœurs partagés » : Keycloak, le portail et "
+        "le client de charge sur les mêmes cœurs, saturés — le rapport des débits y suit celui "
+        "des temps processeur par connexion (lignes « processeur », temps utilisateur et "
+        "système lus dans /proc). « Hôtes séparés » : Keycloak seul sur le premier cœur, le "
+        "portail et le client sur l'autre (sched_setaffinity), comme en production où le "
+        "portail ne prend pas le processeur de Keycloak."
+    )
+    return result
+
+
+def _rates(result: Section, runs: tuple[Measured, Measured, Measured], where: str) -> None:
+    first, through, second = (measured.run for measured in runs)
+    alone_rate = (first.completed + second.completed) / (first.seconds + second.seconds)
+    result.add(Figure(f"Keycloak seul, {where} : connexions/s", alone_rate, "/s"))
+    result.add(
+        Figure(
+            f"par le portail, {where} : connexions/s",
+            through.per_second,
+            "/s",
+            alone_rate,
+            "Keycloak seul",
+            GOAL,
+            ratio(through.per_second, alone_rate) >= 0.95,
+            note=f"{through.failed + first.failed + second.failed} échecs",
+        )
+    )
+
+
+def _where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) -> None:
+    first, through, second = runs
+    timings = through.run.timings
+    total = sum(t.total for t in timings)
+    share = sum(t.portal for t in timings) / total if total else float("nan")
+    alone_timings = (*first.run.timings, *second.run.timings)
+    result.add(Figure("part du portail dans le temps d'une connexion", share * 100, "%"))
+    result.add(
+        Figure(
+            "rappel du portail (échange du code compris), médiane",
+            statistics.median(t.exchange for t in timings) * 1000,
+            "ms",
+            statistics.median(t.exchange for t in alone_timings) * 1000,
+            "échange du code par Keycloak seul",
+        )
+    )
+    result.add(
+        Figure(
+            "processeur de Keycloak par connexion",
+            through.keycloak_ms,
+            "ms",
+            (first.keycloak_ms + second.keycloak_ms) / 2,
+            "Keycloak seul",
+        )
+    )
+    result.add(Figure("processeur du portail par connexion (3 requêtes)", through.portal_ms, "ms"))
+    result.add(
+        Figure(
+            "processeur du client de charge par connexion",
+            through.client_ms,
+            "ms",
+            (first.client_ms + second.client_ms) / 2,
+            "Keycloak seul",
+        )
+    )
