@@ -5,6 +5,7 @@ worker and is never used), yet still works if something uses it
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import responses
@@ -42,7 +43,9 @@ def test_the_async_client_is_built_at_first_use_with_what_was_set_on_it() -> Non
     client.auth = None  # as python-keycloak does right after building it
     assert not client.built
 
-    response = asyncio.run(client.get("http://keycloak.invalid/"))
+    # in a thread of its own: the browser tests leave an event loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        response = thread.submit(asyncio.run, client.get("http://keycloak.invalid/")).result()
 
     assert client.built
     assert response.json() == {"auth": None}
