@@ -57,10 +57,6 @@ class Events:
         """Lift a temporary lock left by repeated wrong passwords."""
         self._kc.delete(f"attack-detection/brute-force/users/{person_id}")
 
-    def diagnosis(self, email: str) -> Diagnosis:
-        """Everything that decides whether this e-mail can sign in, read from Keycloak."""
-        return self.live(self.recorded(email))
-
     def recorded(self, email: str) -> Diagnosis:
         """The diagnosis but for the lock and the last sign-in: only what a change of the realm
         changes (the person, their password, roles and groups, the CGU version), which Keycloak
@@ -79,12 +75,6 @@ class Events:
             current_terms_version=self._realm.current_terms_version(),
             memberships=self._groups.person_adherents(person.id),
         )
-
-    def live(self, recorded: Diagnosis) -> Diagnosis:
-        """``recorded`` with what changes without any admin change: the lock, the last sign-in."""
-        if recorded.person is None:
-            return recorded
-        return self.access(recorded.person.id).applied_to(recorded)
 
     def access(self, person_id: str) -> Access:
         """A lock set by wrong passwords (or lifted by time), and the last sign-in: two calls."""
