@@ -23,7 +23,6 @@ from typing import Any, Protocol, TypeGuard, cast
 from urllib.parse import quote, urlsplit
 
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     Flask,
@@ -37,11 +36,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.web import backchannel, sessions
 from portal.web.gateway import changes
+from portal.web.oidc_http import KeptAliveOAuth
 from portal.web.public_url import external_url
 
 bp = Blueprint("auth", __name__)
@@ -101,7 +102,7 @@ def init_app(app: Flask) -> None:
     base_url = app.config["KEYCLOAK_URL"].rstrip("/")
     realm = quote(app.config["KEYCLOAK_REALM"], safe="")
     sessions.init_app(app)
-    oauth = OAuth(app)
+    oauth = KeptAliveOAuth(app)
     oauth.register(
         name=_CLIENT_NAME,
         client_id=app.config["OIDC_CLIENT_ID"],
@@ -288,6 +289,9 @@ def callback() -> ResponseReturnValue:
     session[USER_KEY] = user.to_session()
     _keep_tokens(token)
     sessions.start_new_session()
+    # The first page's forms need a CSRF token: made now, it is stored with the new session
+    # instead of making that page write the session again.
+    generate_csrf()
     keycloak_sid = userinfo.get("sid")
     if isinstance(keycloak_sid, str):
         session[KEYCLOAK_SID_KEY] = keycloak_sid

@@ -378,8 +378,9 @@ class AdminApi:
 
         self.kc.add_callback(responses.DELETE, f"{ADMIN_USERS_URL}/{person_id}", callback=delete)
 
-    def group(self, group: dict[str, Any]) -> None:
-        """GET groups/<id> answers the group as it is; a conditional PUT changes it."""
+    def group(self, group: dict[str, Any], read: bool = True) -> None:
+        """GET groups/<id> answers the group as it is (unless ``read`` is False: the code
+        under test writes from a listing); a conditional PUT changes it."""
         self.groups[group["id"]] = group
         url = f"{ADMIN_GROUPS_URL}/{group['id']}"
         write_url = f"{GROUP_WRITES_URL}/{group['id']}"
@@ -388,9 +389,12 @@ class AdminApi:
             self.groups[group["id"]] = json.loads(str(request.body))
             return 204, {}, ""
 
-        self.kc.add_callback(
-            responses.GET, url, callback=lambda r: (200, {}, json.dumps(self.groups[group["id"]]))
-        )
+        if read:
+            self.kc.add_callback(
+                responses.GET,
+                url,
+                callback=lambda r: (200, {}, json.dumps(self.groups[group["id"]])),
+            )
         self.kc.add_callback(responses.PUT, write_url, callback=update)
 
     def sent(self, method: str, url: str = ADMIN_USERS_URL) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from collecte_kc import bulk_import
 from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak import bulk_writer as gateway_module
 from portal.core.keycloak.gateway import KeycloakGateway
+from portal.core.keycloak.groups import Groups
 from portal.core.services.bulk import check, dry_run, read_table
 from portal.web.app import create_app
 from portal.web.imports import jobs
@@ -147,6 +148,49 @@ def test_apply_then_apply_again_changes_nothing(
     assert (outcome2.created, outcome2.updated, outcome2.invitations_sent) == (0, 0, 0)
     assert user_events(platform) == events
     assert len(platform.mail.messages) == mails
+
+
+def test_principals_are_written_from_the_listing_and_a_group_changed_since_is_read_again(
+    platform: Platform,
+    bootstrap_gateway: KeycloakGateway,
+    create_person: Callable[..., str],
+    unique_email: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The import writes the principals from its one listing of the adherents, not from a read
+    of each group. Someone names a principal of lot 1 after that listing: the import's write,
+    based on the listing, is refused by Keycloak; the group is read again, lot 1 keeps the
+    other writer's principal, lot 2 gets the import's."""
+    code = new_groupement(platform)
+    adherent = siren(45)
+    parent = platform.admin.get_group_by_path(f"/{code}")["id"]
+    platform.admin.create_group(
+        {"name": adherent, "attributes": {"lots": ["1", "2"], "raisonSociale": ["Commune"]}},
+        parent=parent,
+    )
+    group_id = platform.admin.get_group_by_path(f"/{code}/{adherent}")["id"]
+    first = create_person(collecte=[f"{adherent}/1"])
+    email = unique_email("second")
+    original = Groups.claim_principals
+
+    def after_someone_else(self: Groups, gid: str, *args: Any) -> frozenset[str]:
+        group = platform.admin.get_group(gid)
+        group["attributes"]["principal.1"] = [first]
+        platform.admin.connection.raw_put(
+            f"admin/realms/collecte/collecte-revisions/groups/{gid}", json.dumps(group)
+        )
+        return original(self, gid, *args)
+
+    monkeypatch.setattr(Groups, "claim_principals", after_someone_else)
+    line = f"{email};A;B;;{adherent};Commune;1 2;collecte"
+    _, outcome = run(bootstrap_gateway, code, f"{HEADER}\n{line}\n", portal=platform.portal_url)
+
+    person = bootstrap_gateway.find_person_by_email(email)
+    assert person is not None
+    attributes = platform.admin.get_group(group_id)["attributes"]
+    assert attributes["principal.1"] == [first]
+    assert attributes["principal.2"] == [person.id]
+    assert outcome.principals == 1 and outcome.failures == []
 
 
 def test_the_portals_account_creates_one_by_one(

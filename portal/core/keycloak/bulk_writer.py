@@ -162,9 +162,15 @@ class BulkWriter:
             self._groups.create_adherent(groupement, new.siren, new.name, new.lots)
             outcome.adherents_created += 1
             tick(1)
-        adherents = self._groups.adherents_of(plan.groupement, groupement)
+        # Read once, with attributes: the lots and principals below are written from this
+        # reading (conditionally, so a group changed since is read again), not one read each.
+        groups = self._groups.adherent_representations(groupement)
+        adherents = {s: mapping.adherent(plan.groupement, g) for s, g in groups.items()}
         for siren, lots in plan.lots.items():
-            self._groups.write(adherents[siren].group_id, mapping.lots_edit(lots))
+            # popped: once written, that reading is stale (the principals' write reads again)
+            self._groups.write(
+                adherents[siren].group_id, mapping.lots_edit(lots), groups.pop(siren)
+            )
         ids = dict(plan.ids)
         actions = self._realm.default_required_actions() if plan.people else []
         for start in range(0, len(plan.people), IMPORT_CHUNK):
@@ -204,7 +210,9 @@ class BulkWriter:
             if email in ids:
                 by_siren.setdefault(scope.siren, {})[scope.lot] = ids[email]
         for siren, principals in by_siren.items():
-            claimed = self._groups.claim_principals(adherents[siren].group_id, principals)
+            claimed = self._groups.claim_principals(
+                adherents[siren].group_id, principals, groups.get(siren)
+            )
             outcome.principals += len(claimed)
         if invite:
             self._invite_all(plan, ids, redirect_uri, change, outcome, tick)

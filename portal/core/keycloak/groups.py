@@ -71,10 +71,16 @@ class Groups:
     def adherents_of(self, groupement: str, group_id: str | None = None) -> dict[str, Adherent]:
         """SIREN → adherent, for every adherent group of the groupement, with their attributes
         (one listing, page by page)."""
-        group_id = group_id or self.groupement_id(groupement)
+        children = self.adherent_representations(group_id or self.groupement_id(groupement))
+        return {siren: mapping.adherent(groupement, child) for siren, child in children.items()}
+
+    def adherent_representations(self, group_id: str) -> dict[str, dict[str, Any]]:
+        """SIREN → the adherent group as Keycloak gives it, attributes included, for the
+        children of the groupement ``group_id`` (one listing, page by page): what
+        :meth:`write` may start from instead of reading each group again."""
         # Pages of connection.PAGE: the follow-up and the import read it alike.
         children = self._kc.pages(f"groups/{group_id}/children", briefRepresentation="false")
-        return {a.siren: a for a in (mapping.adherent(groupement, child) for child in children)}
+        return {str(child["name"]): child for child in children}
 
     def child_names(self, group_id: str) -> Iterator[str]:
         """Names of a group's children (brief listing)."""
@@ -206,9 +212,15 @@ class Groups:
 
     # --- principals: written once per SIREN/lot -------------------------------------------------
 
-    def claim_principals(self, group_id: str, principals: Mapping[str, str]) -> frozenset[str]:
+    def claim_principals(
+        self,
+        group_id: str,
+        principals: Mapping[str, str],
+        current: Mapping[str, Any] | None = None,
+    ) -> frozenset[str]:
         """``principal.<lot>`` for each lot of ``principals`` (lot → person id) that has none
-        yet; returns the lots set. Keycloak refuses another person in place of a principal."""
+        yet; returns the lots set. Keycloak refuses another person in place of a principal.
+        ``current``: the group as just read, if the caller has it (see :meth:`write`)."""
         claimed: set[str] = set()
 
         def claim(attributes: dict[str, list[str]]) -> bool:
@@ -219,7 +231,7 @@ class Groups:
                     claimed.add(lot)
             return bool(claimed)
 
-        return frozenset(claimed) if self.write(group_id, claim) else frozenset()
+        return frozenset(claimed) if self.write(group_id, claim, current) else frozenset()
 
     def release_principal(self, scope: Scope, person_id: str) -> None:
         """Undo a claim of a grant that failed (only if still this person)."""
@@ -230,14 +242,21 @@ class Groups:
 
         self.write(self.require_adherent(scope.siren).group_id, drop)
 
-    def write(self, group_id: str, edit: GroupEdit) -> bool:
-        """Read the group, let ``edit`` change its attributes (False: nothing to write) and
-        write it back conditionally (:mod:`portal.core.keycloak.revisions`); on a concurrent
-        change, read it again and redo. Returns whether a write was made."""
+    def write(
+        self, group_id: str, edit: GroupEdit, current: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Read the group (or start from ``current``, the group as the caller just read it),
+        let ``edit`` change its attributes (False: nothing to write) and write it back
+        conditionally (:mod:`portal.core.keycloak.revisions`); on a concurrent change, read it
+        again and redo. Returns whether a write was made. Starting from ``current`` is safe:
+        the write carries the revision read, and Keycloak refuses it if the group changed."""
         for attempt in range(revisions.WRITE_ATTEMPTS):
             revisions.back_off(attempt)
-            with keycloak_errors():
-                group = copy.deepcopy(dict(self._admin.get_group(group_id)))
+            if current is None:
+                with keycloak_errors():
+                    current = self._admin.get_group(group_id)
+            group = copy.deepcopy(dict(current))
+            current = None
             if not edit(group.setdefault("attributes", {})):
                 return False
             try:

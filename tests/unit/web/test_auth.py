@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.test import TestResponse
 
+from portal.web import sessions
 from portal.web.auth import is_safe_next
 from tests.helpers.personas import session_user
 from tests.helpers.settings import (
@@ -193,12 +194,51 @@ def test_callback_signs_the_user_in(
         assert sess["id_token"] == id_token
         # Only what the portal needs: no access token, no leftover state or next.
         # ("_permanent" is Flask-Session's marker that the session has the configured lifetime,
-        # "renewed_at" when its idle timeout was last renewed.)
-        assert set(sess.keys()) == {"user", "id_token", "_permanent", "renewed_at"}
+        # "renewed_at" when its idle timeout was last renewed; the CSRF token of the first
+        # page's forms is made with the new session.)
+        assert set(sess.keys()) == {"user", "id_token", "_permanent", "renewed_at", "csrf_token"}
 
     assert "Connecté en tant que Camille Martin (camille.martin@example.fr)" in text(
         client.get("/")
     )
+
+
+def test_the_first_page_after_sign_in_does_not_write_the_session_again(
+    client: FlaskClient,
+    kc: responses.RequestsMock,
+    discovery: dict[str, Any],
+    signing_key: RSAKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The callback stores everything the first page needs (its forms' CSRF token included):
+    a sign-in writes its session once, not once more on the page it lands on."""
+    authorization = start_sign_in(client)
+    kc.post(
+        TOKEN_ENDPOINT,
+        json={
+            "access_token": "a",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "id_token": id_token_for(signing_key, authorization["nonce"]),
+        },
+    )
+    kc.get(JWKS_URI, json={"keys": [signing_key.as_dict(private=False)]})
+    client.get("/auth/callback", query_string={"code": "c", "state": authorization["state"]})
+    with client.application.app_context():
+        store = sessions.store()
+    written: list[str] = []
+    original = store.set
+
+    def counting_set(key: str, *args: Any, **kwargs: Any) -> bool:
+        written.append(key)
+        return bool(original(key, *args, **kwargs))
+
+    monkeypatch.setattr(store, "set", counting_set)
+
+    page = text(client.get("/"))
+
+    assert 'name="csrf_token"' in page  # the sign-out form
+    assert written == []
 
 
 @pytest.mark.parametrize(
