@@ -143,7 +143,7 @@ STEPS = (
     (BulkWriter, "import_state", "lecture de l'existant"),
     (Groups, "create_adherent", "création des groupes d'adhérents (un appel chacun)"),
     (BulkWriter, "_import_users", "import partiel des personnes (100 par appel)"),
-    (Groups, "claim_principals", "principaux (lecture et écriture conditionnelle par adhérent)"),
+    (Groups, "claim_principals", "principaux (une écriture conditionnelle par adhérent)"),
 )
 
 

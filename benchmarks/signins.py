@@ -139,6 +139,19 @@ def portal_sign_in(portal_url: str, email: str, password: str) -> tuple[Timings,
     return timings, browser
 
 
+_token_clients = threading.local()
+
+
+def _token_client() -> requests.Session:
+    """This thread's connection to the token endpoint, kept open from one exchange to the next
+    as an application's back end keeps it (the portal does, portal.web.oidc_http): a new
+    connection per exchange would cost Keycloak more than the portal's own exchange."""
+    session = getattr(_token_clients, "session", None)
+    if session is None:
+        session = _token_clients.session = requests.Session()
+    return session
+
+
 def keycloak_sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) -> Timings:
     """The same sign-in with Keycloak alone: login page, password, code exchanged (PKCE)."""
     timings = Timings()
@@ -166,7 +179,7 @@ def keycloak_sign_in(keycloak_url: str, client: SigninClient, email: str, passwo
     exchanged = _timed(
         timings,
         "keycloak",
-        lambda: requests.post(
+        lambda: _token_client().post(
             f"{base}/token",
             data={
                 "grant_type": "authorization_code",

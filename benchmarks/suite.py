@@ -112,7 +112,7 @@ def _patient_start() -> None:
     def patient(self: KeycloakServer, timeout: float = START_LIMIT) -> float:
         return float(wait_ready(self, max(timeout, START_LIMIT)))
 
-    KeycloakServer.wait_ready = patient  # type: ignore[method-assign]
+    KeycloakServer.wait_ready = patient
 
 
 def _alarm(signum: int, frame: object) -> None:
