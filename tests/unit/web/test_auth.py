@@ -153,6 +153,15 @@ def start_sign_in(client: FlaskClient, next_url: str = "/x") -> dict[str, str]:
     return query(client.get("/connexion", query_string={"next": next_url}).location)
 
 
+def keycloak_answers(kc: responses.RequestsMock, id_token: str, signing_key: RSAKey) -> None:
+    """The token endpoint answers the code with this ID token; the JWKS holds ``signing_key``."""
+    kc.post(
+        TOKEN_ENDPOINT,
+        json={"access_token": "a", "token_type": "Bearer", "expires_in": 300, "id_token": id_token},
+    )
+    kc.get(JWKS_URI, json={"keys": [signing_key.as_dict(private=False)]})
+
+
 def test_callback_signs_the_user_in(
     client: FlaskClient,
     kc: responses.RequestsMock,
@@ -213,16 +222,7 @@ def test_the_first_page_after_sign_in_does_not_write_the_session_again(
     """The callback stores everything the first page needs (its forms' CSRF token included):
     a sign-in writes its session once, not once more on the page it lands on."""
     authorization = start_sign_in(client)
-    kc.post(
-        TOKEN_ENDPOINT,
-        json={
-            "access_token": "a",
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "id_token": id_token_for(signing_key, authorization["nonce"]),
-        },
-    )
-    kc.get(JWKS_URI, json={"keys": [signing_key.as_dict(private=False)]})
+    keycloak_answers(kc, id_token_for(signing_key, authorization["nonce"]), signing_key)
     client.get("/auth/callback", query_string={"code": "c", "state": authorization["state"]})
     with client.application.app_context():
         store = sessions.store()
@@ -261,12 +261,7 @@ def test_callback_rejects_an_invalid_id_token(
     claims: dict[str, Any],
 ) -> None:
     authorization = start_sign_in(client)
-    id_token = id_token_for(signing_key, authorization["nonce"], claims)
-    kc.post(
-        TOKEN_ENDPOINT,
-        json={"access_token": "a", "token_type": "Bearer", "expires_in": 300, "id_token": id_token},
-    )
-    kc.get(JWKS_URI, json={"keys": [signing_key.as_dict(private=False)]})
+    keycloak_answers(kc, id_token_for(signing_key, authorization["nonce"], claims), signing_key)
 
     response = client.get(
         "/auth/callback", query_string={"code": "c", "state": authorization["state"]}
@@ -286,16 +281,7 @@ def test_callback_rejects_a_forged_signature(
 ) -> None:
     authorization = start_sign_in(client)
     forger = RSAKey.generate_key(2048, parameters={"kid": signing_key.kid})
-    kc.post(
-        TOKEN_ENDPOINT,
-        json={
-            "access_token": "a",
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "id_token": id_token_for(forger, authorization["nonce"]),
-        },
-    )
-    kc.get(JWKS_URI, json={"keys": [signing_key.as_dict(private=False)]})
+    keycloak_answers(kc, id_token_for(forger, authorization["nonce"]), signing_key)
 
     response = client.get(
         "/auth/callback", query_string={"code": "c", "state": authorization["state"]}
