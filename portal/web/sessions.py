@@ -9,7 +9,10 @@ logout, :mod:`portal.web.backchannel`), opens nothing afterwards.
 
 To find the portal sessions a logout token names, the same store keeps an index:
 Keycloak session id (``sid``) → portal session ids, and user id (``sub``) → portal
-session ids, written at sign-in.
+session ids, written at sign-in, each with its time of sign-in: an entry older than
+``SESSION_MAX_LIFETIME`` names a session that has ended, and is dropped at the next sign-in
+(the user's index would otherwise grow by one entry per sign-in for as long as they sign in
+again before it expires).
 
 Lifetimes follow the realm (``ssoSessionIdleTimeout``, ``ssoSessionMaxLifespan``): a
 session unused for ``SESSION_IDLE_TIMEOUT`` seconds expires in the store (a request renews
@@ -22,7 +25,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -168,12 +171,16 @@ def remember_sign_in(keycloak_sid: str | None, sub: str) -> None:
         keys.append(_index_key("sid", keycloak_sid))
     cache = store()
     timeout = int(current_app.config["SESSION_MAX_LIFETIME"])
+    now = int(time.time())
     for key in keys:
-        known = _ids(cache.get(key))
-        if portal_sid not in known:
-            # Read-modify-write: two sign-ins in one Keycloak session at the same instant
-            # could lose one id; each sign-in lands in a new portal session, so it is rare.
-            cache.set(key, [*known, portal_sid], timeout=timeout)
+        live = {
+            sid: signed_in
+            for sid, signed_in in _entries(cache.get(key), now).items()
+            if now - signed_in < timeout
+        }
+        # Read-modify-write: two sign-ins in one Keycloak session at the same instant
+        # could lose one id; each sign-in lands in a new portal session, so it is rare.
+        cache.set(key, {**live, portal_sid: now}, timeout=timeout)
 
 
 def end_sessions(keycloak_sid: str | None, sub: str | None) -> int:
@@ -181,14 +188,18 @@ def end_sessions(keycloak_sid: str | None, sub: str | None) -> int:
     every portal session of the user (``sub``), as a logout token asks. Returns how many."""
     cache = store()
     key = _index_key("sid", keycloak_sid) if keycloak_sid else _index_key("sub", sub or "")
-    portal_sids = _ids(cache.get(key))
+    portal_sids = list(_entries(cache.get(key), int(time.time())))
     for portal_sid in portal_sids:
         cache.delete(SESSION_PREFIX + portal_sid)
     cache.delete(key)
     return len(portal_sids)
 
 
-def _ids(value: object) -> list[str]:
+def _entries(value: object, now: int) -> dict[str, int]:
+    """Portal session id → time of sign-in, from an index entry. An index written before the
+    times were kept (a plain list of ids) counts its sessions as signed in ``now``."""
+    if isinstance(value, Mapping):
+        return {str(sid): int(at) for sid, at in value.items() if isinstance(at, int)}
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
-        return [str(item) for item in value]
-    return []
+        return {str(sid): now for sid in value}
+    return {}

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from portal.web import sessions
 from portal.web.backchannel import LOGOUT_EVENT, RealmKeys
 from tests.helpers.settings import ISSUER, JWKS_URI, TOKEN_ENDPOINT
 
@@ -123,6 +124,45 @@ def test_a_logout_token_without_sid_ends_every_session_of_the_user(
     assert answer.status_code == 200
     assert not signed_in(client)
     assert not signed_in(other)
+
+
+USER_INDEX = f"collecte-index:sub:{SUB}"  # portal.web.sessions: the user's portal sessions
+
+
+def test_the_users_index_forgets_sessions_past_their_maximum_lifetime(
+    client: FlaskClient, kc: responses.RequestsMock, jwks: None, realm_key: RSAKey
+) -> None:
+    """One entry per sign-in in the user's index, dropped at a later sign-in once the session it
+    names cannot be alive any more (older than SESSION_MAX_LIFETIME): it does not grow for ever."""
+    app = client.application
+    now = int(time.time())
+    with app.app_context():
+        store = sessions.store()
+        lifetime = int(app.config["SESSION_MAX_LIFETIME"])
+        store.set(USER_INDEX, {"finie": now - lifetime - 1, "en-cours": now - 60})
+
+    signed_in_through_keycloak(client, kc, realm_key)
+
+    with app.app_context():
+        index = store.get(USER_INDEX)
+    assert set(index) - {"en-cours"} == {client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value}
+    assert "finie" not in index
+
+
+def test_an_index_written_before_the_times_were_kept_still_ends_its_sessions(
+    client: FlaskClient, kc: responses.RequestsMock, jwks: None, realm_key: RSAKey
+) -> None:
+    signed_in_through_keycloak(client, kc, realm_key)
+    app = client.application
+    with app.app_context():
+        sessions.store().set(USER_INDEX, list(sessions.store().get(USER_INDEX)))
+
+    answer = app.test_client().post(
+        LOGOUT_URL, data={"logout_token": logout_token(realm_key, drop=("sid",))}
+    )
+
+    assert answer.status_code == 200
+    assert not signed_in(client)
 
 
 def forged(realm_key: RSAKey) -> str:
