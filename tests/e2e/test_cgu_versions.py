@@ -29,6 +29,7 @@ from tests.e2e.journeys import (
     start_invitation,
 )
 from tests.helpers.claims import MemoryClaims
+from tests.helpers.platform import ensure_adherents
 
 SCOPE = "213100019/1"
 REFUSAL = "n'est pas identifiée comme celle d'un interlocuteur de collecte"
@@ -128,7 +129,10 @@ def test_a_technical_contact_is_asked_only_once_made_collection_contact(
     platform, gateway, create_person, publish_cgu, page
 ):
     current = _realm_version(platform)
-    # A technical contact who followed an invitation: space activated, version in force accepted.
+    # A technical contact who followed an invitation: space activated, version in force accepted;
+    # a member of the adherent's group (made first if no test has made it yet), so that the
+    # function added below is all they lack to be a collection contact.
+    ensure_adherents(platform, [SCOPE])
     person_id = create_person(technique=[SCOPE])
     email = platform.admin.get_user(person_id)["email"]
     invite(gateway, platform, person_id)
