@@ -38,8 +38,7 @@ def _adapter() -> _PooledAdapter:
     pid = os.getpid()
     adapter = _pools.get(pid)
     if adapter is None:
-        _pools.clear()
-        _environment.clear()
+        _pools.clear()  # the parent's pool, if any: its sockets are the parent's
         adapter = _pools[pid] = _PooledAdapter(pool_connections=2, pool_maxsize=4)
     return adapter
 
