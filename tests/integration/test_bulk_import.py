@@ -20,6 +20,8 @@ from stdnum import luhn
 from collecte_kc import bulk_import
 from portal.core.domain import Change, Function, Scope
 from portal.core.keycloak import bulk_writer as gateway_module
+from portal.core.keycloak.admin_permissions import ensure_admin_permissions, find_by_name
+from portal.core.keycloak.coordination import ensure_user_managers_policy
 from portal.core.keycloak.gateway import KeycloakGateway
 from portal.core.keycloak.groups import Groups
 from portal.core.services.bulk import check, dry_run, read_table
@@ -191,6 +193,33 @@ def test_principals_are_written_from_the_listing_and_a_group_changed_since_is_re
     assert attributes["principal.1"] == [first]
     assert attributes["principal.2"] == [person.id]
     assert outcome.principals == 1 and outcome.failures == []
+
+
+def test_one_person_principal_of_many_adherents_at_once(
+    platform: Platform, bootstrap_gateway: KeycloakGateway, unique_email: Callable[[str], str]
+) -> None:
+    """The principals are written several at a time; Keycloak creates one permission per new
+    principal (CoordinatorPermissionsListener). Two writes naming the same new person at once
+    would both create it, and one would fail: the writes naming one person go one after the
+    other, and every adherent gets its principal."""
+    # Keycloak writes principals' permissions once the policy they grant to exists (it comes
+    # with the first groupement that has coordinators): made here, whatever ran before.
+    client_uuid = ensure_admin_permissions(platform.admin)
+    ensure_user_managers_policy(platform.admin, client_uuid)
+    code = new_groupement(platform)
+    email = unique_email("principale")
+    sirens = [siren(500 + index) for index in range(8)]
+    lines = [f"{email};Nom;Prénom;;{s};Commune {s};1 2;collecte" for s in sirens]
+    text = "\n".join([HEADER, *lines])
+    _, outcome = run(bootstrap_gateway, code, text, portal=platform.portal_url)
+
+    person = bootstrap_gateway.find_person_by_email(email)
+    assert person is not None
+    assert (outcome.principals, outcome.failures) == (2 * len(sirens), [])
+    for adherent in sirens:
+        attributes = platform.admin.get_group_by_path(f"/{code}/{adherent}")["attributes"]
+        assert (attributes["principal.1"], attributes["principal.2"]) == ([person.id], [person.id])
+    assert find_by_name(platform.admin, client_uuid, f"interlocuteur principal {person.id}")
 
 
 def test_the_portals_account_creates_one_by_one(

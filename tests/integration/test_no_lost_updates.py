@@ -22,6 +22,8 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakPutError
 
 from portal.core.domain import Change, ContactDetails, Function, Scope
+from portal.core.keycloak.admin_permissions import ensure_admin_permissions, find_by_name
+from portal.core.keycloak.coordination import ensure_user_managers_policy
 from portal.core.keycloak.gateway import InvitationNotSent, KeycloakGateway
 from tests.helpers.coordination import groupement, new_email
 from tests.helpers.realm_data import fresh_siren, principal_of
@@ -331,3 +333,34 @@ def test_a_writer_that_keeps_losing_gets_a_clear_refusal(
             person_id, Scope(siren, "2"), {Function.TECHNIQUE: True}, change("moi@x.fr")
         )
     assert attributes(platform, person_id).get("technique") == [f"{siren}/1"]
+
+
+def test_a_write_keycloak_rolls_back_is_never_answered_as_done(
+    platform, gateway, adherent, create_person
+):
+    """Several adherents name one new person their principal at the same instant: Keycloak's
+    listener gives that person one permission (CoordinatorPermissionsListener), and the writes
+    that lose that race are rolled back. Each write answered 204 is stored; a write rolled back
+    is answered 409 (read again and redo), never 204."""
+    client_uuid = ensure_admin_permissions(platform.admin)
+    ensure_user_managers_policy(platform.admin, client_uuid)  # principals get permissions
+    groups = [gateway.adherent(adherent(fresh_siren())).group_id for _ in range(6)]
+    for _ in range(3):
+        person = create_person()
+        start = threading.Barrier(len(groups))
+
+        def name(group_id: str, person: str = person, start: threading.Barrier = start) -> int:
+            group = platform.admin.get_group(group_id)
+            named = {**group["attributes"], "principal.1": [person]}
+            start.wait()
+            return int(group_write(platform.admin, {**group, "attributes": named}).status_code)
+
+        with ThreadPoolExecutor(len(groups)) as pool:
+            answers = dict(zip(groups, pool.map(name, groups), strict=True))
+        stored = {g: platform.admin.get_group(g)["attributes"].get("principal.1") for g in groups}
+        assert set(answers.values()) <= {204, 409}, answers
+        assert all((stored[g] == [person]) == (answers[g] == 204) for g in groups), (
+            answers,
+            stored,
+        )
+        assert find_by_name(platform.admin, client_uuid, f"interlocuteur principal {person}")

@@ -36,6 +36,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  *   <li>an adherent's principal ({@code principal.<lot>}), once written, is never replaced by
  *   another person, else 409 (a removal is the portal undoing a grant that failed).</li>
  * </ul>
+ * A write that a listener had rolled back (it marks the transaction rollback-only) is answered
+ * 409 too, not 204: nothing was stored.
  * The portal writes adherents' groups only through here.
  */
 public class RevisionedGroupResource implements AdminRealmResourceProvider,
@@ -97,6 +99,15 @@ public class RevisionedGroupResource implements AdminRealmResourceProvider,
         GroupResource.updateGroup(representation, group, realm, session);
         adminEvent.operation(OperationType.UPDATE).resource(ResourceType.GROUP)
                 .resourcePath("groups", id).representation(representation).success();
+        if (session.getTransactionManager().getRollbackOnly()) {
+            // A listener could not finish its part (say two writes naming the same new principal
+            // at once, both creating their permission) and had the whole change rolled back:
+            // Keycloak would still answer 204. Said as a conflict, the writer reads again and
+            // redoes its change, which then finds the other writer's work done.
+            LOG.infof("Écriture du groupe %s annulée par un écouteur", id);
+            return conflict("revision",
+                    "Ce groupe n’a pas pu être modifié : relisez-le et recommencez.");
+        }
         return Response.noContent().build();
     }
 

@@ -2,6 +2,7 @@ package fr.collecte.keycloak;
 
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.keycloak.Config;
 import org.keycloak.common.util.Time;
@@ -41,7 +42,8 @@ import org.keycloak.services.managers.AuthenticationManager;
  * another collection function or their staff role keeps their sessions.
  *
  * <p>An update of an adherent group {@code groups/<id>} (a lot taken from its {@code lots})
- * checks each of its members the same way.
+ * checks the same way each of its members who is a collection contact of its SIREN for a lot it
+ * no longer has.
  *
  * <p>Not covered: a role taken from a group or a composite role, an adherent group deleted or
  * moved (the flows still refuse their next sign-in, and their sessions end at the idle timeout),
@@ -101,8 +103,11 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
         }
     }
 
-    /** The user of the event, or the members of the adherent group it updated (its {@code lots}
-     *  may have lost the lot that was someone's last perimeter: a handful of people). */
+    /** The user of the event, or those members of the adherent group it updated who are a
+     *  collection contact of its SIREN for a lot it no longer has (its {@code lots} may have lost
+     *  the lot that was their last perimeter). Only those: the group's attributes give nobody
+     *  else a perimeter, so a write that keeps every lot — a principal named, as a bulk import
+     *  does once per adherent — reads nothing but the members' attributes. */
     private List<UserModel> affectedUsers(RealmModel realm, String userId, String groupId) {
         if (userId != null) {
             UserModel user = session.users().getUserById(realm, userId);
@@ -111,7 +116,23 @@ public class SessionRevocationListener implements EventListenerProvider, EventLi
         GroupModel group = session.groups().getGroupById(realm, groupId);
         boolean adherent = group != null && group.getParent() != null
                 && group.getParent().getParent() == null;
-        return adherent ? session.users().getGroupMembersStream(realm, group).toList() : List.of();
+        if (!adherent) {
+            return List.of();
+        }
+        Set<String> lots = group.getAttributeStream(CollecteSchema.LOTS).collect(Collectors.toSet());
+        return session.users().getGroupMembersStream(realm, group)
+                .filter(user -> user.getAttributeStream(CollecteSchema.COLLECTION)
+                        .anyMatch(value -> lostLot(value, group.getName(), lots)))
+                .toList();
+    }
+
+    /** Whether the {@code collecte} value names this SIREN and a lot outside {@code lots}. */
+    static boolean lostLot(String value, String siren, Set<String> lots) {
+        if (value == null || !siren.equals(CollecteSchema.siren(value))) {
+            return false;
+        }
+        String lot = CollecteSchema.lot(value);
+        return lot != null && !lots.contains(lot);
     }
 
     /** The group {@code groups/<id>} an update event changed (attributes, such as {@code lots}),
