@@ -438,4 +438,16 @@ GUARDS: tuple[Guard, ...] = (
             "::test_principals_are_written_from_the_listing_and_a_group_changed_since_is_read_again",
         ),
     ),
+    Guard(
+        "group-write-rolled-back",
+        "écriture de groupe annulée par un écouteur répondue 204 (comme fait Keycloak)",
+        JAVA + "RevisionedGroupResource.java",
+        "        if (session.getTransactionManager().getRollbackOnly()) {\n",
+        "        if (false) {\n",
+        (
+            "tests/integration/test_no_lost_updates.py"
+            "::test_a_write_keycloak_rolls_back_is_never_answered_as_done",
+        ),
+        keycloak=True,
+    ),
 )
