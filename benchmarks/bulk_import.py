@@ -9,9 +9,10 @@ and 2, one person in three a collection contact) three ways, each on a fresh gro
 1. our path (`portal.core.services.bulk` + `KeycloakGateway.import_state`/`apply_import` with the
 command
    line's bootstrap client): reading and checking the file, reading what exists, creating the
-   adherent groups, partial import by chunks of 100, principals — **without invitations**
-   (measured apart, on a sample of 50: one e-mail each through Keycloak's SMTP to the sink,
-   one after the other, then as the import sends them, several at once);
+   adherent groups, partial import by chunks of `IMPORT_CHUNK` (`IMPORT_WRITERS` calls at a
+   time), principals — **without invitations** (measured apart, on a sample of 50: one
+   e-mail each through Keycloak's SMTP to the sink, one after the other, then as the import
+   sends them, several at once);
 2. one `create_user` per person (adherent groups made beforehand, not timed);
 3. one raw partial import call with every user (groups made beforehand, not timed), with a
    long client timeout: with the usual 10 s, python-keycloak retries the POST and the second
