@@ -30,6 +30,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -102,6 +105,37 @@ def _groupement(platform: Sandbox, adherents: list[tuple[str, str]] | None) -> s
                 parent=parent,
             )
     return code
+
+
+def command(platform: Sandbox, size: int, tag: str) -> float:
+    """Seconds the support's command takes to import a file of `size` rows (`python -m
+    collecte_kc.bulk_import … --appliquer --sans-invitations`, a process of its own, as it is
+    run: interpreter start and dry run included). Keycloak tells the sandbox's portal of each
+    write; that portal answers from a thread of this process, not of the command's."""
+    text, _, _ = generate(size, tag)
+    code = _groupement(platform, None)
+    file = Path(tempfile.mkdtemp(prefix="bench-fichier-")) / "membres.csv"
+    file.write_text(text, encoding="utf-8")
+    server = platform.keycloak
+    environment = {
+        **os.environ,
+        "COLLECTE_BOOTSTRAP_CLIENT_ID": server.bootstrap_client_id,
+        "COLLECTE_BOOTSTRAP_CLIENT_SECRET": server.bootstrap_client_secret,
+    }
+    arguments = [str(file), "--groupement", code, "--appliquer", "--sans-invitations"]
+    arguments += ["--url", platform.keycloak_url, "--portail", platform.portal_url]
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "collecte_kc.bulk_import", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"{size} personne(s) créée(s)" in done.stdout, done.stdout[-2000:]
+    return seconds
 
 
 def _timed(action: Callable[[], Any]) -> tuple[float, Any]:

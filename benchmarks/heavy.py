@@ -228,25 +228,34 @@ def _one_by_one(platform: Sandbox, size: int, tag: str) -> float:
 
 
 def bulk_section(platform: Sandbox, size: int, profiled: int, one_by_one: int) -> Section:
-    """Our import of `size` rows vs `one_by_one` create_user calls scaled to `size` (the
+    """The support's import command on `size` rows, twice (the first import since Keycloak
+    started, then another file at once), vs `one_by_one` create_user calls scaled to `size` (the
     creations cost the same per person: measured on fewer to keep the run bounded)."""
-    ours = _ours(platform, size, f"o{secrets.token_hex(3)}")
-    print(f"  import de {size} lignes : {ours:.1f} s", flush=True)
+    runs = [
+        bulk_import.command(platform, size, f"o{secrets.token_hex(3)}"),
+        bulk_import.command(platform, size, f"o{secrets.token_hex(3)}"),
+    ]
+    print(f"  import de {size} lignes : {runs[0]:.1f} s, puis {runs[1]:.1f} s", flush=True)
     alone = _one_by_one(platform, one_by_one, f"u{secrets.token_hex(3)}") * size / one_by_one
     print(f"  create_user, ramené à {size} : {alone:.1f} s", flush=True)
     section = Section(f"(d) Import en masse de {size} lignes (sans invitations)")
-    section.add(
-        Figure(
-            "notre import (lecture, contrôles, groupes, import partiel, principaux)",
-            ours,
-            "s",
-            alone,
-            "un create_user par personne"
-            + (f" (mesuré sur {one_by_one}, ramené à {size})" if one_by_one < size else ""),
-            "< 25 s" if size >= 10_000 else "",
-            goal(ours, 25) if size >= 10_000 else None,
+    for name, seconds in zip(
+        ("premier import depuis le démarrage de Keycloak", "import suivant, Keycloak chaud"),
+        runs,
+        strict=True,
+    ):
+        section.add(
+            Figure(
+                f"commande d'import ({name})",
+                seconds,
+                "s",
+                alone,
+                "un create_user par personne"
+                + (f" (mesuré sur {one_by_one}, ramené à {size})" if one_by_one < size else ""),
+                "< 25 s" if size >= 10_000 else "",
+                goal(seconds, 25) if size >= 10_000 else None,
+            )
         )
-    )
     profile = cProfile.Profile()
     with http_time() as spent, step_time() as steps:
         started = time.perf_counter()

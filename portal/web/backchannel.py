@@ -144,6 +144,9 @@ class RealmKeys:
         self._interval = interval
         self._lock = threading.Lock()
         self._last_refresh: float | None = None
+        # The key set built from the last JWKS the fetcher gave (it gives the same object until
+        # it fetches again): building it costs as much as checking a signature.
+        self._built: tuple[Mapping[str, Any], KeySet] | None = None
 
     def validate(self, token: str, *, issuer: str, client_id: str) -> LogoutRequest:
         """A logout token's request, or LogoutTokenError."""
@@ -159,11 +162,19 @@ class RealmKeys:
 
     def _checked(self, check: Callable[[KeySet], _T]) -> _T:
         try:
-            return check(_key_set(self._fetch(False)))
+            return check(self._key_set(self._fetch(False)))
         except LogoutTokenError as exc:
             if not isinstance(exc.__cause__, InvalidKeyIdError) or not self._may_refresh():
                 raise
-        return check(_key_set(self._fetch(True)))
+        return check(self._key_set(self._fetch(True)))
+
+    def _key_set(self, jwks: Mapping[str, Any]) -> KeySet:
+        built = self._built
+        if built is not None and built[0] is jwks:
+            return built[1]
+        key_set = _key_set(jwks)
+        self._built = (jwks, key_set)  # held with its JWKS: that object stays alive, its id unique
+        return key_set
 
     def _may_refresh(self) -> bool:
         with self._lock:

@@ -450,4 +450,28 @@ GUARDS: tuple[Guard, ...] = (
         ),
         keycloak=True,
     ),
+    Guard(
+        "lot-taken-revocation",
+        "lot retiré d'un adhérent : ceux dont c'était le dernier périmètre gardent leurs sessions",
+        JAVA + "SessionRevocationListener.java",
+        ".filter(row -> lostLot((String) row[1], group.getName(), lots))",
+        ".filter(row -> false)",
+        (
+            "tests/integration/test_session_revocation.py"
+            "::test_a_lot_taken_from_the_adherent_ends_the_sessions_it_was_the_last_perimeter_of",
+        ),
+        keycloak=True,
+    ),
+    Guard(
+        "change-token-key",
+        "jeton de notification réutilisé après la rotation de la clé du realm",
+        JAVA + "ChangeNotifier.java",
+        "+ session.keys().getActiveKey(realm, KeyUse.SIG, algorithm).getKid();",
+        '+ "";',
+        (
+            "tests/integration/test_change_tokens.py"
+            "::test_a_token_is_sent_again_until_the_signing_key_rotates",
+        ),
+        keycloak=True,
+    ),
 )

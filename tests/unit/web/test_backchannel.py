@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from portal.web import sessions
+from portal.web import backchannel, sessions
 from portal.web.backchannel import LOGOUT_EVENT, RealmKeys
 from tests.helpers.settings import ISSUER, JWKS_URI, TOKEN_ENDPOINT
 
@@ -268,3 +268,26 @@ def test_a_new_realm_key_is_fetched_once_then_throttled(realm_key: RSAKey) -> No
     with pytest.raises(ValueError):
         keys.validate(logout_token(stranger), **check)
     assert jwks.fetches.count(True) == 2
+
+
+def test_the_key_set_is_built_once_per_fetched_jwks(
+    realm_key: RSAKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the key set costs as much as checking a signature: it is built again only when
+    the fetcher gives other keys (a refresh), not for each token."""
+    built: list[object] = []
+    build = backchannel._key_set
+    monkeypatch.setattr(backchannel, "_key_set", lambda jwks: built.append(jwks) or build(jwks))
+    rotated = RSAKey.generate_key(2048, parameters={"kid": "nouvelle-cle"})
+    jwks = Jwks(realm_key)
+    keys = RealmKeys(jwks)
+    check = {"issuer": ISSUER, "client_id": "collecte-portail"}
+
+    for _ in range(3):
+        keys.validate(logout_token(realm_key), **check)
+    assert len(built) == 1
+    jwks.keys.append(rotated)
+    assert keys.validate(logout_token(rotated), **check).sub == SUB
+    assert len(built) == 2  # the kept set knew no such key: the refreshed one is built
+    keys.validate(logout_token(rotated), **check)
+    assert len(built) == 2
