@@ -89,10 +89,15 @@ class Groups:
         ):
             yield str(child["name"])
 
-    def create_adherent(self, groupement_id: str, siren: str, name: str, lots: Any) -> None:
-        self._kc.post_json(
+    def create_adherent(
+        self, groupement_id: str, siren: str, name: str, lots: Any
+    ) -> dict[str, Any] | None:
+        """Create the adherent group; Keycloak's answer, the group as stored (after its
+        listeners), or None if the answer holds no group."""
+        created = self._kc.post_json(
             f"groups/{groupement_id}/children", mapping.new_adherent(siren, name, lots)
         )
+        return created if isinstance(created, dict) and created.get("id") else None
 
     # --- adherents ------------------------------------------------------------------------------
 

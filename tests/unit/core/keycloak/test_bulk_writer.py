@@ -134,3 +134,57 @@ def test_principals_naming_one_person_are_written_one_after_the_other() -> None:
     assert naming_nobody_in_common(principals) == [["A", "C", "D"], ["B"], ["E"]]
     linked = {"A": {"1": "p"}, "B": {"1": "q"}, "C": {"1": "p", "2": "q"}, "D": {"1": "p"}}
     assert naming_nobody_in_common(linked) == [["A", "B", "C", "D"]]
+
+
+def test_new_adherents_principals_start_from_keycloaks_answers_to_their_creation(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """A plan that concerns only adherents it creates reads no listing of the groupement (none
+    is registered here: reading it would fail): each principal is written from the group as
+    Keycloak answered its creation, that group's attributes kept."""
+    admin_api.token()
+    kc = admin_api.kc
+    kc.get(f"{ADMIN_REALM_URL}/authentication/required-actions", json=[])
+    kc.get(f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}", json={"id": "g-groupement"})
+
+    def create_group(request: PreparedRequest) -> Answer:
+        sent = json.loads(request.body or "{}")
+        return 201, {}, json.dumps({**sent, "id": f"g-{sent['name']}", "subGroupCount": 0})
+
+    def partial_import(request: PreparedRequest) -> Answer:
+        users = json.loads(request.body or "{}")["users"]
+        added = [
+            {"resourceType": "USER", "action": "ADDED", "resourceName": u["email"]} for u in users
+        ]
+        return (
+            200,
+            {},
+            json.dumps({"results": [{**r, "id": f"id-{i}"} for i, r in enumerate(added)]}),
+        )
+
+    written: dict[str, dict[str, Any]] = {}
+
+    def claim(request: PreparedRequest) -> Answer:
+        written[str(request.url).rsplit("/", 1)[1]] = json.loads(request.body or "{}")
+        return 204, {}, ""
+
+    kc.add_callback(responses.POST, f"{ADMIN_GROUPS_URL}/g-groupement/children", create_group)
+    kc.add_callback(responses.POST, f"{ADMIN_REALM_URL}/partialImport", partial_import)
+    kc.add_callback(
+        responses.PUT, f"{ADMIN_REALM_URL}/collecte-revisions/groups/g-{SIRENS[0]}", claim
+    )
+    plan = Plan(
+        GROUPEMENT,
+        adherents=[NewAdherent(SIRENS[0], "Commune", ("1", "2"))],
+        people=[_person(0, SIRENS[0])],
+        principals={Scope(SIRENS[0], "1"): "personne0@exemple.fr"},
+    )
+
+    outcome = KeycloakGateway.from_config(app.config).apply_import(
+        plan, "https://portail/connexion", Change.now("support@exemple.fr", "import"), invite=False
+    )
+
+    assert not outcome.failures and outcome.principals == 1
+    attributes = written[f"g-{SIRENS[0]}"]["attributes"]
+    assert attributes["principal.1"] == ["id-0"]
+    assert attributes["lots"] == ["1", "2"]  # the created group's attributes, not a blank slate

@@ -244,7 +244,6 @@ def test_a_bulk_import_sends_invitations_several_at_once_and_reports_failures_in
     admin_api.realm()
     group = {"id": "g-groupement", "name": GROUPEMENT}
     admin_api.kc.get(f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}", json=group)
-    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[])
     together = threading.Barrier(INVITATION_WORKERS, timeout=5)
     failing = {"p-2", "p-7"}
 
