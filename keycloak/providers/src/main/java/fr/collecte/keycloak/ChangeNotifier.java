@@ -161,7 +161,8 @@ public class ChangeNotifier implements EventListenerProvider, EventListenerProvi
         List<Notification> notifications = told.stream()
                 // the portal's own marked writes (see the class comment)
                 .filter(client -> !client.id().equals(authorClientId))
-                .map(client -> new Notification(client.url(), token(realm, issuer, client.clientId())))
+                .map(client -> new Notification(client.url(),
+                        token(realm, issuer, client.clientId())))
                 .toList();
         if (notifications.isEmpty()) {
             return;
