@@ -162,13 +162,13 @@ class RealmKeys:
 
     def _checked(self, check: Callable[[KeySet], _T]) -> _T:
         try:
-            return check(self._key_set(self._fetch(False)))
+            return check(self._keys_of(self._fetch(False)))
         except LogoutTokenError as exc:
             if not isinstance(exc.__cause__, InvalidKeyIdError) or not self._may_refresh():
                 raise
-        return check(self._key_set(self._fetch(True)))
+        return check(self._keys_of(self._fetch(True)))
 
-    def _key_set(self, jwks: Mapping[str, Any]) -> KeySet:
+    def _keys_of(self, jwks: Mapping[str, Any]) -> KeySet:
         built = self._built
         if built is not None and built[0] is jwks:
             return built[1]
