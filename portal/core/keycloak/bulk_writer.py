@@ -30,8 +30,8 @@ from portal.core.services.bulk import report as bulk
 #: People per partial-import call. Keycloak's work per person grows with the size of the call
 #: (Hibernate checks every entity of the call's transaction again before each of its queries):
 #: measured on H2 (benchmarks/heavy.py), 2,000 people took 1.6–1.7 ms each by 50, 1.9–2.3 by 100,
-#: 2.5 by 200; by 25, the calls' own cost shows again. A call also stays well under the
-#: clients' 10 s timeout (python-keycloak retries a POST that timed out: the same people twice).
+#: 2.5 by 200; by 25 or 35, within the noise of 50 (4,000 people, measured ad hoc). A call also
+#: stays well under the clients' 10 s timeout (python-keycloak retries a POST that timed out).
 IMPORT_CHUNK = 50
 #: Writes of an import made at once (partial-import calls, adherent groups, principals): each
 #: call waits on Keycloak's transaction, then on its notification of the portal (ChangeNotifier),
