@@ -4,9 +4,12 @@ Portal: GET /connexion → Keycloak's login page → password → the portal's c
 exchanges the code) → the first page. Keycloak alone: the same login page and password for a
 client of the same realm, then the code exchange. Same users, same concurrency, same run.
 
-Keycloak marks its cookies Secure even on http://localhost; `tests.helpers.signin.LoopbackBrowser`
-clears the flag on the cookies it keeps (requests copies the session's cookies into a jar of
-default policy for each request, so a `DefaultCookiePolicy` on the session would not be used).
+The timed sign-ins use `benchmarks.lean_browser.LeanBrowser` (a fraction of requests' processor
+time, which on shared cores is taken from the servers measured); the sign-ins whose browser is
+used afterwards (page loads) use `tests.helpers.signin.LoopbackBrowser`, a requests session:
+Keycloak marks its cookies Secure even on http://localhost and it clears the flag on the cookies
+it keeps (requests copies the session's cookies into a jar of default policy for each request,
+so a `DefaultCookiePolicy` on the session would not be used).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.client import HTTPException
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from benchmarks.lean_browser import LeanBrowser, Page
 from portal.core.keycloak import schema
 from tests.helpers.second_factor import answer_scripted
 from tests.helpers.signin import LOGIN_FORM, REDIRECT_URI, TERMS_FORM, LoopbackBrowser, SigninClient
@@ -46,7 +51,11 @@ class Timings:
         return self.portal + self.keycloak
 
 
-def _timed(timings: Timings, who: str, call: Callable[[], requests.Response]) -> requests.Response:
+Browser = requests.Session | LeanBrowser
+Answer = requests.Response | Page
+
+
+def _timed(timings: Timings, who: str, call: Callable[[], Answer]) -> Answer:
     started = time.perf_counter()
     response = call()
     elapsed = time.perf_counter() - started
@@ -58,8 +67,8 @@ def _timed(timings: Timings, who: str, call: Callable[[], requests.Response]) ->
 
 
 def _through_keycloak(
-    browser: requests.Session,
-    page: requests.Response,
+    browser: Browser,
+    page: Answer,
     email: str,
     password: str,
     stop: str,
@@ -110,8 +119,15 @@ def _through_keycloak(
 
 def portal_sign_in(portal_url: str, email: str, password: str) -> tuple[Timings, LoopbackBrowser]:
     """A complete sign-in to the portal; returns its timings and the signed-in browser."""
-    timings = Timings()
     browser = LoopbackBrowser()
+    return signed_in_through_portal(browser, portal_url, email, password), browser
+
+
+def signed_in_through_portal(
+    browser: Browser, portal_url: str, email: str, password: str
+) -> Timings:
+    """A complete sign-in to the portal in `browser`; returns its timings."""
+    timings = Timings()
     start = _timed(
         timings,
         "portal",
@@ -136,26 +152,26 @@ def portal_sign_in(portal_url: str, email: str, password: str) -> tuple[Timings,
     )
     if first.status_code != 200:
         raise SignInFailed(f"première page : {first.status_code}")
-    return timings, browser
+    return timings
 
 
 _token_clients = threading.local()
 
 
-def _token_client() -> requests.Session:
+def _token_client() -> LeanBrowser:
     """This thread's connection to the token endpoint, kept open from one exchange to the next
     as an application's back end keeps it (the portal does, portal.web.oidc_http): a new
     connection per exchange would cost Keycloak more than the portal's own exchange."""
-    session = getattr(_token_clients, "session", None)
-    if session is None:
-        session = _token_clients.session = requests.Session()
-    return session
+    client = getattr(_token_clients, "client", None)
+    if client is None:
+        client = _token_clients.client = LeanBrowser()
+    return client
 
 
 def keycloak_sign_in(keycloak_url: str, client: SigninClient, email: str, password: str) -> Timings:
     """The same sign-in with Keycloak alone: login page, password, code exchanged (PKCE)."""
     timings = Timings()
-    browser = LoopbackBrowser()
+    browser = LeanBrowser()
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -192,7 +208,8 @@ def keycloak_sign_in(keycloak_url: str, client: SigninClient, email: str, passwo
         ),
     )
     timings.exchange = time.perf_counter() - started
-    exchanged.raise_for_status()
+    if exchanged.status_code != 200:
+        raise SignInFailed(f"échange du code : {exchanged.status_code}")
     return timings
 
 
@@ -220,7 +237,7 @@ def concurrent(users: list[str], seconds: float, sign_in: Callable[[str], Timing
         while time.monotonic() < deadline:
             try:
                 timings = sign_in(email)
-            except (SignInFailed, requests.RequestException):
+            except (SignInFailed, requests.RequestException, OSError, HTTPException):
                 with lock:
                     failed += 1
                 continue
