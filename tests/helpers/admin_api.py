@@ -30,6 +30,8 @@ from tests.helpers.settings import (
 
 #: The extension's read of the people who have given addresses (PageReadResource).
 BY_EMAIL_URL = f"{ADMIN_REALM_URL}/collecte-pages/people/by-email"
+#: And of the groupements holding given SIRENs.
+BY_SIREN_URL = f"{ADMIN_REALM_URL}/collecte-pages/adherents/by-siren"
 
 
 class AdminApi:
@@ -53,6 +55,8 @@ class AdminApi:
         self.without_activations_read()
         self._by_email = self.kc.post(BY_EMAIL_URL, status=404, json={"error": "Not Found"})
         self._optional.append(self._by_email)
+        self._by_siren = self.kc.post(BY_SIREN_URL, status=404, json={"error": "Not Found"})
+        self._optional.append(self._by_siren)
 
     def without_activations_read(self) -> None:
         """A Keycloak without the `collecte-activations` read (404): the follow-up reads person
@@ -72,6 +76,18 @@ class AdminApi:
         self.kc.remove(self._by_email)
         self._optional.remove(self._by_email)
         self.kc.add_callback(responses.POST, BY_EMAIL_URL, callback=answer)
+
+    def by_siren_read(self, holders: Mapping[str, str]) -> None:
+        """A Keycloak with the extension's ``adherents/by-siren`` read: it answers the
+        groupement of each SIREN asked that ``holders`` (SIREN → groupement) has."""
+
+        def answer(request: Any) -> tuple[int, dict[str, str], str]:
+            asked = json.loads(request.body)
+            return 200, {}, json.dumps({s: holders[s] for s in asked if s in holders})
+
+        self.kc.remove(self._by_siren)
+        self._optional.remove(self._by_siren)
+        self.kc.add_callback(responses.POST, BY_SIREN_URL, callback=answer)
 
     def token(self) -> None:
         self.kc.post(TOKEN_ENDPOINT, json={"access_token": "jeton", "expires_in": 300})
@@ -406,13 +422,13 @@ class AdminApi:
         ]
 
     def writes(self) -> list[str]:
-        """Every call that could change Keycloak (the token request and the by-email read, a
-        POST that writes nothing, aside)."""
+        """Every call that could change Keycloak (the token request and the by-email and
+        by-siren reads, POSTs that write nothing, aside)."""
         return [
             f"{call.request.method} {call.request.url}"
             for call in self.kc.calls
             if call.request.method != "GET"
-            and call.request.url not in (TOKEN_ENDPOINT, BY_EMAIL_URL)
+            and call.request.url not in (TOKEN_ENDPOINT, BY_EMAIL_URL, BY_SIREN_URL)
         ]
 
 

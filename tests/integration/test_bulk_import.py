@@ -19,7 +19,7 @@ from stdnum import luhn
 
 from collecte_kc import bulk_import
 from portal.core.domain import Change, Function, Scope
-from portal.core.keycloak import bulk_writer as gateway_module
+from portal.core.keycloak import groups as groups_module
 from portal.core.keycloak.admin_permissions import ensure_admin_permissions, find_by_name
 from portal.core.keycloak.coordination import ensure_user_managers_policy
 from portal.core.keycloak.gateway import KeycloakGateway
@@ -263,25 +263,29 @@ def test_command_line_dry_run_apply_and_errors(
     assert "SIREN invalide" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("searches_per_page", [gateway_module.SEARCHES_PER_PAGE, 0])
+@pytest.mark.parametrize("way", [0, 1, 2], ids=["lecture de l'extension", "recherches", "listage"])
 def test_a_siren_of_another_groupement_is_refused(
     platform: Platform,
     gateway: KeycloakGateway,
     unique_email: Callable[[str], str],
     monkeypatch: pytest.MonkeyPatch,
-    searches_per_page: int,
+    way: int,
 ) -> None:
-    """Found by one search per SIREN for a short file, by listing the other groupements'
-    adherents otherwise (forced here with no search allowed)."""
-    monkeypatch.setattr(gateway_module, "SEARCHES_PER_PAGE", searches_per_page)
+    """Found by the extension's by-siren read; without it (a path Keycloak does not know), by
+    one search per SIREN for a short file, by listing the other groupements' adherents otherwise
+    (forced here with no search allowed)."""
+    if way:
+        monkeypatch.setattr(groups_module, "BY_SIREN_PATH", "collecte-pages/adherents/absente")
+    if way == 2:
+        monkeypatch.setattr(groups_module, "SEARCHES_PER_PAGE", 0)
     other, code = new_groupement(platform), new_groupement(platform)
-    taken = siren(71 + searches_per_page)
+    taken = siren(71 + way)
     parent = platform.admin.get_group_by_path(f"/{other}")["id"]
     platform.admin.create_group({"name": taken, "attributes": {"lots": ["1"]}}, parent=parent)
     text = "\n".join(
         [
             HEADER,
-            f"{unique_email('libre')};A;B;;{siren(81 + searches_per_page)};Commune;1;collecte",
+            f"{unique_email('libre')};A;B;;{siren(81 + way)};Commune;1;collecte",
             f"{unique_email('pris')};A;B;;{taken};Commune;1;collecte",
         ]
     )

@@ -2,8 +2,9 @@
 page needs about a person in one call, fresh; refused to anyone but holders of realm-management
 `view-users` (the portal's service account), with real tokens: a member's and a coordinator's
 (whose permissions do cover the people of their groupement) are refused, even about themselves.
-And `POST …/collecte-pages/people/by-email` (the bulk import's « who exists? »): answered to the
-portal and the command line, refused to members and coordinators."""
+And `POST …/collecte-pages/people/by-email` (the bulk import's « who exists? ») and
+`POST …/collecte-pages/adherents/by-siren` (its « which groupement holds these SIRENs? »):
+answered to the portal and the command line, refused to members and coordinators."""
 
 from __future__ import annotations
 
@@ -109,3 +110,37 @@ def test_whether_an_address_has_an_account_is_told_to_no_member_nor_coordinator(
     platform: Any, grp: Groupement, who: str
 ) -> None:
     assert by_email(admin_api_of(platform, grp, who), [grp.member_email]).status_code == 403
+
+
+# --- POST …/collecte-pages/adherents/by-siren: which groupement holds these SIRENs (the import) --
+
+BY_SIREN = "admin/realms/collecte/collecte-pages/adherents/by-siren"
+
+
+def by_siren(api: KeycloakAdmin, names: list[str]) -> Any:
+    return api.connection.raw_post(BY_SIREN, data=json.dumps(names))
+
+
+def test_the_groupement_holding_each_siren(platform: Any, grp: Groupement) -> None:
+    siren = platform.admin.get_group(grp.adherent_id)["name"]
+    unknown = fresh_siren()
+    for api in (portal_admin(platform), platform.admin):  # the portal, the command line
+        response = by_siren(api, [siren, unknown, grp.code])
+        assert response.status_code == 200
+        # Children of top-level groups only: the groupement itself is no adherent; its
+        # coordinators' marker /coordonnateurs/<code> is answered, the caller leaves it out.
+        assert response.json() == {siren: grp.code, grp.code: "coordonnateurs"}
+
+
+def test_more_than_a_thousand_sirens_at_once_are_refused(platform: Any) -> None:
+    names = [f"{n:09d}" for n in range(1001)]
+    assert by_siren(portal_admin(platform), names).status_code == 400
+    assert by_siren(portal_admin(platform), names[:1000]).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["member", "coordinator"])
+def test_which_groupement_holds_a_siren_is_told_to_no_member_nor_coordinator(
+    platform: Any, grp: Groupement, who: str
+) -> None:
+    siren = platform.admin.get_group(grp.adherent_id)["name"]
+    assert by_siren(admin_api_of(platform, grp, who), [siren]).status_code == 403

@@ -417,6 +417,18 @@ GUARDS: tuple[Guard, ...] = (
         keycloak=True,
     ),
     Guard(
+        "by-siren-view",
+        "la lecture par SIREN répond sans exiger la vue de tous les groupes",
+        JAVA + "PageReadResource.java",
+        "        auth.groups().requireView();\n",
+        "",
+        (
+            "tests/integration/test_page_read_endpoint.py"
+            "::test_which_groupement_holds_a_siren_is_told_to_no_member_nor_coordinator",
+        ),
+        keycloak=True,
+    ),
+    Guard(
         "diagnosis-lock-live",
         "le verrou d'un compte gardé en mémoire dans le diagnostic (sa fin par le temps non vue)",
         "portal/core/keycloak/gateway.py",

@@ -13,7 +13,7 @@ from portal.core.domain import Adherent, Change, Person
 from portal.core.errors import ConcurrentChange, InvitationNotSent, KeycloakRefused
 from portal.core.keycloak import mapping, schema
 from portal.core.keycloak.connection import Connection, refused
-from portal.core.keycloak.groups import LISTING_PAGE, Groups
+from portal.core.keycloak.groups import LISTING_PAGE, SEARCHES_PER_PAGE, Groups
 from portal.core.keycloak.invitations import Invitations
 from portal.core.keycloak.realm import Realm
 from portal.core.keycloak.users import Users
@@ -40,7 +40,6 @@ IMPORT_CHUNK = 50
 #: time. The calls write distinct rows (distinct people, distinct groups); principals naming one
 #: person go one after the other (:func:`naming_nobody_in_common`).
 IMPORT_WRITERS = 2
-SEARCHES_PER_PAGE = 25
 # Invitations sent at once by a bulk import: enough to overlap Keycloak's work on each e-mail,
 # few enough not to flood the mail relay.
 INVITATION_WORKERS = 4
@@ -77,12 +76,13 @@ class BulkWriter:
         (benchmarks/bulk_import.py): 1,000 searches take 11 s, when one page of 1,000 full users
         costs about as much as ``SEARCHES_PER_PAGE`` searches, and a brief page a tenth of that
         while the users are cold in Keycloak (0.3 s against 3.6 s). Other groupements' SIRENs:
-        see :meth:`_elsewhere`."""
+        see :meth:`Groups.other_holders`."""
         adherents = self._groups.adherents_of(groupement)
         people = self._users.find_by_emails(emails)
         if people is None:  # a Keycloak without the extension's read
             people = self._people_by_listing(emails)
-        elsewhere = self._elsewhere(groupement, set(sirens) - adherents.keys())
+        new = set(sirens) - adherents.keys()
+        elsewhere = self._groups.other_holders(groupement, new) if new else {}
         return Existing(
             groupement, adherents, people, elsewhere, self._members_of(adherents, sirens, people)
         )
@@ -130,31 +130,6 @@ class BulkWriter:
             siren: self._groups.member_ids(adherents[siren].group_id)
             for siren in sorted(named & adherents.keys())
         }
-
-    def _elsewhere(self, groupement: str, sirens: set[str]) -> dict[str, str]:
-        """SIREN → code of the other groupement holding it, for those of ``sirens`` that are an
-        adherent elsewhere (one adherent group per SIREN in the realm). Same trade-off as for
-        people: one exact group search per SIREN when they are few, otherwise one listing of the
-        groupements (with their number of adherents) and their adherents page by page."""
-        if not sirens:
-            return {}
-        others = [g for g in self._groups.groupements(LISTING_PAGE) if g.get("name") != groupement]
-        # Keycloak 23+ counts each group's children; without the count, assume one page.
-        pages = sum(int(group.get("subGroupCount") or 0) // LISTING_PAGE + 1 for group in others)
-        found: dict[str, str] = {}
-        if len(sirens) <= SEARCHES_PER_PAGE * pages:
-            for siren in sirens:
-                adherent = self._groups.adherent(siren)
-                if adherent is not None and adherent.groupement != groupement:
-                    found[siren] = adherent.groupement
-            return found
-        for group in others:
-            if group.get("subGroupCount") == 0:
-                continue
-            for name in self._groups.child_names(str(group["id"])):
-                if name in sirens:
-                    found[name] = str(group["name"])
-        return found
 
     def apply_import(
         self,

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,12 @@ ACTIVATION_READS = 4
 
 #: Page size of the brief listings of an import (groupements, children, members).
 LISTING_PAGE = 1000
+#: Without the extension's reads, an import looks for the people or SIRENs of a file one search
+#: each when they are at most this many per page of the listing that would find them all.
+SEARCHES_PER_PAGE = 25
+#: The extension's « which groupement holds these SIRENs? », and SIRENs per call.
+BY_SIREN_PATH = "collecte-pages/adherents/by-siren"
+BY_SIREN_PAGE = 1000
 
 
 class Groups:
@@ -116,6 +122,45 @@ class Groups:
                 if group.get("name") == siren:
                     return mapping.adherent(str(groupement["name"]), group)
         return None
+
+    def other_holders(self, groupement: str, sirens: Collection[str]) -> dict[str, str]:
+        """SIREN → code of the groupement it is an adherent of, for those of ``sirens`` that are
+        one of a groupement other than ``groupement`` (one adherent group per SIREN in the
+        realm). The extension's ``collecte-pages/adherents/by-siren`` read, ``BY_SIREN_PAGE`` per
+        call; without it (an image that predates it), one exact group search per SIREN when they
+        are few, otherwise one listing of the other groupements (with their number of adherents)
+        and their adherents page by page."""
+        wanted = sorted(set(sirens))
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(wanted), BY_SIREN_PAGE):
+                held = self._kc.post_json(BY_SIREN_PATH, wanted[start : start + BY_SIREN_PAGE])
+                found.update({str(siren): str(code) for siren, code in held.items()})
+        except KeycloakRefused as error:
+            if not refused(error, 404):
+                raise
+            found = self._holders_without_extension(groupement, set(wanted))
+        # The coordinators' markers /coordonnateurs/<code> are no adherents.
+        return {
+            siren: code
+            for siren, code in found.items()
+            if code not in (groupement, schema.COORDINATORS_GROUP)
+        }
+
+    def _holders_without_extension(self, groupement: str, sirens: set[str]) -> dict[str, str]:
+        others = [g for g in self.groupements(LISTING_PAGE) if g.get("name") != groupement]
+        # Keycloak 23+ counts each group's children; without the count, assume one page.
+        pages = sum(int(g.get("subGroupCount") or 0) // LISTING_PAGE + 1 for g in others)
+        if len(sirens) <= SEARCHES_PER_PAGE * pages:
+            adherents = (self.adherent(siren) for siren in sirens)
+            return {a.siren: a.groupement for a in adherents if a is not None}
+        found: dict[str, str] = {}
+        for group in others:
+            if group.get("subGroupCount") != 0:
+                for name in self.child_names(str(group["id"])):
+                    if name in sirens:
+                        found[name] = str(group["name"])
+        return found
 
     def require_adherent(self, siren: str) -> Adherent:
         adherent = self.adherent(siren)

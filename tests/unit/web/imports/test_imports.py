@@ -26,7 +26,7 @@ from portal.core.services.bulk import Kind, Outcome, ReportLine
 from portal.web import task_queue
 from portal.web.gateway import get_gateway
 from portal.web.imports import jobs
-from tests.helpers.admin_api import AdminApi
+from tests.helpers.admin_api import BY_SIREN_URL, AdminApi
 from tests.helpers.admin_api_json import GROUPEMENT, SIREN_A, group_json, user_json
 from tests.helpers.pages import assert_accessible, get_page, html
 from tests.helpers.personas import SUPPORT_USER, TECHNICIAN
@@ -542,18 +542,23 @@ def test_a_siren_of_another_groupement_is_an_error_on_its_line(
     assert support.writes() == []
 
 
+def groupement_of_a(api: AdminApi) -> None:
+    """The token, and the groupement with its one adherent, SIREN_A."""
+    api.token()
+    api.kc.get(
+        f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
+        json={"id": "g-groupement", "name": GROUPEMENT},
+    )
+    api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[group_json(SIREN_A)])
+
+
 def test_many_new_sirens_are_looked_for_by_listing_the_other_groupements(
     app: Flask, admin_api: AdminApi
 ) -> None:
     """Beyond SEARCHES_PER_PAGE new SIRENs per page of adherents to read, one listing of the
     other groupements' adherents replaces one search per SIREN."""
     sirens = {f"{n:08d}" + "0" for n in range(30)} | {SIREN_Y}
-    admin_api.token()
-    admin_api.kc.get(
-        f"{ADMIN_REALM_URL}/group-by-path/{GROUPEMENT}",
-        json={"id": "g-groupement", "name": GROUPEMENT},
-    )
-    admin_api.kc.get(f"{ADMIN_GROUPS_URL}/g-groupement/children", json=[group_json(SIREN_A)])
+    groupement_of_a(admin_api)
     other_groupements(admin_api, adherents=2)
     query = {"briefRepresentation": "true", "first": "0", "max": "1000"}
     admin_api.kc.get(
@@ -565,6 +570,23 @@ def test_many_new_sirens_are_looked_for_by_listing_the_other_groupements(
         existing = get_gateway().import_state(GROUPEMENT, (), sirens | {SIREN_A})
     assert existing.elsewhere == {SIREN_Y: "GRP-Y"}
     assert set(existing.adherents) == {SIREN_A}
+
+
+def test_the_extensions_read_tells_in_one_call_which_sirens_another_groupement_holds(
+    app: Flask, admin_api: AdminApi
+) -> None:
+    """With the extension's adherents/by-siren read: one call for the file's new SIRENs, no
+    listing of the groupements nor search per SIREN (none is registered); the groupement itself
+    and the coordinators' markers are no other holders."""
+    sirens = {f"{n:08d}" + "0" for n in range(30)} | {SIREN_Y}
+    groupement_of_a(admin_api)
+    marker = "000000000"
+    admin_api.by_siren_read({SIREN_Y: "GRP-Y", marker: "coordonnateurs", "453500017": "GRP-Y"})
+    with app.app_context():
+        existing = get_gateway().import_state(GROUPEMENT, (), sirens | {SIREN_A, marker})
+    assert existing.elsewhere == {SIREN_Y: "GRP-Y"}
+    [asked] = admin_api.sent("POST", BY_SIREN_URL)
+    assert set(asked) == sirens | {marker}  # not SIREN_A, an adherent of the groupement
 
 
 def test_confirm_needs_csrf(client: FlaskClient, admin_api: AdminApi, sign_in_as: SignIn) -> None:

@@ -17,8 +17,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import org.keycloak.Config;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
+import org.keycloak.models.jpa.entities.GroupEntity;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
@@ -55,6 +57,14 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  * every user of the realm (realm-management {@code view-users} or {@code manage-users}, the
  * master realm's administrators: {@code AdminPermissionEvaluator.users().requireView()}), since it
  * tells whether any address has an account.
+ * <p>
+ * {@code POST /admin/realms/{realm}/collecte-pages/adherents/by-siren} with a JSON list of at
+ * most {@value #MAX_SIRENS} names: for each that names a group whose parent is a top-level group
+ * (an adherent {@code /<groupement>/<SIREN>}), that parent's name — the bulk import's « which of
+ * these SIRENs are adherents of another groupement? », one query per {@value #IN_LIMIT} names
+ * instead of listing every groupement's adherents (or one search per SIREN). Reserved to whoever
+ * may view every group of the realm ({@code AdminPermissionEvaluator.groups().requireView()}):
+ * a coordinator sees their own groupement only.
  */
 public class PageReadResource implements AdminRealmResourceProvider,
         AdminRealmResourceProviderFactory {
@@ -64,6 +74,8 @@ public class PageReadResource implements AdminRealmResourceProvider,
     static final String REQUIRED_ROLE = "view-users";
     /** Addresses per by-email call: a page of an import file. */
     static final int MAX_EMAILS = 1000;
+    /** Names per by-siren call: a page of an import file's SIRENs. */
+    static final int MAX_SIRENS = 1000;
     /** Addresses per query: under every supported database's limit of an IN list. */
     private static final int IN_LIMIT = 500;
 
@@ -140,6 +152,32 @@ public class PageReadResource implements AdminRealmResourceProvider,
                 .filter(Objects::nonNull)
                 .map(user -> ModelToRepresentation.toRepresentation(session, realm, user))
                 .toList();
+    }
+
+    @POST
+    @Path("adherents/by-siren")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Map<String, String> adherentsBySiren(List<String> sirens) {
+        auth.groups().requireView();
+        if (sirens == null || sirens.size() > MAX_SIRENS) {
+            throw new BadRequestException("A list of at most " + MAX_SIRENS + " names");
+        }
+        List<String> wanted = sirens.stream().filter(Objects::nonNull).distinct().toList();
+        Map<String, String> groupements = new TreeMap<>();
+        for (int start = 0; start < wanted.size(); start += IN_LIMIT) {
+            session.getProvider(JpaConnectionProvider.class).getEntityManager()
+                    .createQuery("select g.name, p.name from GroupEntity g, GroupEntity p"
+                            + " where g.realm = :realm and g.parentId = p.id"
+                            + " and p.parentId = :top and g.name in :names", Object[].class)
+                    .setParameter("realm", realm.getId())
+                    .setParameter("top", GroupEntity.TOP_PARENT_ID)
+                    .setParameter("names", wanted.subList(start,
+                            Math.min(start + IN_LIMIT, wanted.size())))
+                    .getResultList()
+                    .forEach(row -> groupements.put((String) row[0], (String) row[1]));
+        }
+        return groupements;
     }
 
     private static GroupRepresentation group(GroupModel group) {
