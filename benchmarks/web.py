@@ -262,7 +262,9 @@ def _memory_section(worker_rss: float, platform: Sandbox) -> Section:
         section.add(Figure("RSS de Keycloak (H2, après les pages)", rss_mib(pid), "Mio"))
     section.notes.append(
         f"Tas de Keycloak en dév. (`make run`, tests, mesures) : `{' '.join(flags) or '?'}` "
-        "(défaut de `kc.sh` hors conteneur). En production (image de "
+        "(`collecte_kc.server.DEV_HEAP` : avec le défaut de `kc.sh` hors conteneur, "
+        "`-Xms64m -Xmx512m`, le ramasse-miettes prenait une large part du processeur de "
+        "Keycloak pendant un import). En production (image de "
         "`keycloak/providers/Dockerfile`, `KC_RUN_IN_CONTAINER=true`) : "
         "`-XX:MaxRAMPercentage=70 -XX:MinRAMPercentage=70 -XX:InitialRAMPercentage=50`, soit "
         "70 % de la mémoire du conteneur : `docker-compose.yml` ne fixe pas de limite, il faut "

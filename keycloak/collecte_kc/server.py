@@ -22,6 +22,13 @@ from collecte_kc.providers import ensure_providers_jar, install_providers_jar
 
 # Keycloak 26.7 runs on 17, 21 and 25; the newest one found wins.
 JDK_PREFERENCE = ("25", "21", "17")
+#: Keycloak's heap in the dev run and the tests (``JAVA_OPTS_KC_HEAP`` in the environment
+#: replaces it). kc.sh's default outside a container, ``-Xms64m -Xmx512m``, made the garbage
+#: collector a large share of Keycloak's work: three imports of 10,000 rows in a row (the command
+#: of benchmarks/bulk_import.py, 2026-12-07) took 32.6, 21.5 and 20.2 s and 53.4, 32.0 and 29.1 s
+#: of Keycloak's processor with it, 28.1, 19.4 and 17.3 s and 45.9, 28.1 and 23.6 s with 1 GB;
+#: 2 GB did no better.
+DEV_HEAP = "-Xms1g -Xmx1g"
 JVM_ROOT = Path("/usr/lib/jvm")
 THEME_NAME = "collecte"
 #: The security notices mailed by Keycloak's own « email » event listener (enabled in the realm's
@@ -107,6 +114,7 @@ class KeycloakServer:
             "JAVA_HOME": str(find_java_home()),
             # The H2 file database lives in our data folder so a restart keeps everything.
             "JAVA_OPTS_APPEND": f"-Dkc.db-url-path={self.data_dir}",
+            "JAVA_OPTS_KC_HEAP": os.environ.get("JAVA_OPTS_KC_HEAP") or DEV_HEAP,
             "KC_BOOTSTRAP_ADMIN_CLIENT_ID": self.bootstrap_client_id,
             "KC_BOOTSTRAP_ADMIN_CLIENT_SECRET": self.bootstrap_client_secret,
         }

@@ -50,6 +50,30 @@ def test_start_refuses_without_a_bootstrap_secret(tmp_path):
         server.KeycloakServer(data_dir=tmp_path).start()
 
 
+@pytest.mark.parametrize(("asked", "heap"), [(None, server.DEV_HEAP), ("-Xmx3g", "-Xmx3g")])
+def test_keycloak_gets_the_dev_heap_unless_the_environment_names_one(
+    tmp_path, monkeypatch, asked, heap
+):
+    """kc.sh's own default outside a container (-Xmx512m) made an import spend much of
+    Keycloak's processor collecting garbage (collecte_kc.server.DEV_HEAP)."""
+    started = {}
+
+    def popen(command, env, **kwargs):
+        started.update(env)
+        return None
+
+    if asked is None:
+        monkeypatch.delenv("JAVA_OPTS_KC_HEAP", raising=False)
+    else:
+        monkeypatch.setenv("JAVA_OPTS_KC_HEAP", asked)
+    monkeypatch.setattr(server.KeycloakServer, "_prepare_home", lambda self: tmp_path)
+    monkeypatch.setattr(server, "find_java_home", lambda: tmp_path)
+    monkeypatch.setattr(server.subprocess, "Popen", popen)
+    keycloak = server.KeycloakServer(data_dir=tmp_path / "donnees", bootstrap_client_secret="s")
+    keycloak.start()
+    assert started["JAVA_OPTS_KC_HEAP"] == heap
+
+
 def test_mail_sink_receives_over_smtp_and_finds_action_links():
     port = free_port()
     sink, controller = start_sink(port=port)
