@@ -1,7 +1,8 @@
 """A coordinator in the real Keycloak admin console, clicked through in Chromium.
 
-tests/integration/test_coordinators.py proves the permission matrix over the Admin API; this
-proves what the coordinator of groupement A actually sees and can do in the realm's own console
+tests/integration/test_coordinator_permissions.py and test_coordinator_principals.py prove the
+permission matrix over the Admin API; this proves what the coordinator of groupement A actually
+sees and can do in the realm's own console
 (`/admin/collecte/console/`, client security-admin-console), signed in with their password:
 
 - the console's login page is our French « collecte » login theme, and the console is in French

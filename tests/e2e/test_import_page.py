@@ -11,7 +11,7 @@ through the real Keycloak login pages (`/coordination/<groupement>/import`):
 - both pages (error report, job running and finished) have no serious or critical axe violation;
 - the coordinator of another groupement who opens that job's address gets the French 403 page.
 
-tests/unit/web/imports/test_imports.py covers every branch against a mocked Admin API, and
+tests/unit/web/imports/ covers every branch against a mocked Admin API, and
 tests/integration/test_bulk_import.py the writes against the real Keycloak; this proves the
 journey a coordinator actually clicks.
 """

@@ -12,13 +12,8 @@ import responses
 from requests import PreparedRequest
 from responses import matchers
 
-from tests.helpers.admin_api_json import (
-    CGU_VERSION,
-    GROUPEMENT,
-    PORTAL_ACCOUNT_ID,
-    REALM_ID,
-    group_json,
-)
+from tests.helpers.admin_api_accounts import AccountCalls
+from tests.helpers.admin_api_json import GROUPEMENT, group_json
 from tests.helpers.keycloak_users import Users
 from tests.helpers.settings import (
     ADMIN_GROUPS_URL,
@@ -34,7 +29,7 @@ BY_EMAIL_URL = f"{ADMIN_REALM_URL}/collecte-pages/people/by-email"
 BY_SIREN_URL = f"{ADMIN_REALM_URL}/collecte-pages/adherents/by-siren"
 
 
-class AdminApi:
+class AdminApi(AccountCalls):
     """Registers on the ``kc`` mock the Admin API calls a test expects, one helper per call.
 
     People live in ``people``: GET /users/<id> answers their current state and the PUT or POST
@@ -309,82 +304,6 @@ class AdminApi:
         self.kc.get(
             f"{ADMIN_USERS_URL}/{person_id}/role-mappings/realm/composite",
             json=self._roles(person_id),
-        )
-
-    def pending(self, people: list[dict[str, Any]]) -> None:
-        """GET users?q=demandeCollecteEnAttente:oui: support's queue."""
-        query = {"q": "demandeCollecteEnAttente:oui", "first": "0", "max": "500"}
-        self.kc.get(ADMIN_USERS_URL, json=people, match=[matchers.query_param_matcher(query)])
-
-    def credentials(self, person_id: str, password_created: int | None = None) -> None:
-        """GET users/<id>/credentials; ``password_created``: epoch milliseconds, or no password."""
-        found = (
-            [{"id": "c-1", "type": "password", "createdDate": password_created}]
-            if password_created is not None
-            else []
-        )
-        self.kc.get(f"{ADMIN_USERS_URL}/{person_id}/credentials", json=found)
-
-    def lock(self, person_id: str, locked: bool = False) -> None:
-        """GET attack-detection/brute-force/users/<id>."""
-        status = {"numFailures": 5 if locked else 0, "disabled": locked, "lastFailure": 0}
-        self.kc.get(
-            f"{ADMIN_REALM_URL}/attack-detection/brute-force/users/{person_id}", json=status
-        )
-
-    def accept_unlock(self, person_id: str) -> None:
-        url = f"{ADMIN_REALM_URL}/attack-detection/brute-force/users/{person_id}"
-        self.kc.delete(url, status=204)
-
-    def logins(self, person_id: str, *times: int) -> None:
-        """GET events?user=<id>&type=LOGIN&first=0&max=1 (``times``: epoch milliseconds)."""
-        query = {"user": person_id, "type": "LOGIN", "first": "0", "max": "1"}
-        events = [{"time": time, "type": "LOGIN", "userId": person_id} for time in times]
-        self.kc.get(
-            f"{ADMIN_REALM_URL}/events", json=events, match=[matchers.query_param_matcher(query)]
-        )
-
-    def admin_events(self, person_id: str, events: list[dict[str, Any]]) -> None:
-        """GET admin-events?resourcePath=users/<id>*: what was done to the person."""
-        query = {"resourcePath": f"users/{person_id}*", "first": "0", "max": "100"}
-        self.kc.get(
-            f"{ADMIN_REALM_URL}/admin-events",
-            json=events,
-            match=[matchers.query_param_matcher(query)],
-        )
-
-    # --- support: who the history names (portal.core.keycloak.support_admin) ----------------------
-
-    def portal_account(self) -> None:
-        """What the gateway reads once to recognise its own calls in admin events: the realm's
-        id and the service-account user of the admin client, found by its username."""
-        self.kc.get(ADMIN_REALM_URL, json={"id": REALM_ID, "realm": "collecte"})
-        username = "service-account-collecte-portail-admin"
-        query = {"username": username, "exact": "true", "first": "0", "max": "2"}
-        account = {"id": PORTAL_ACCOUNT_ID, "username": username, "enabled": True}
-        self.kc.get(ADMIN_USERS_URL, json=[account], match=[matchers.query_param_matcher(query)])
-
-    def realm(self, lifespan: int = 7 * 24 * 3600, cgu_version: str | None = CGU_VERSION) -> None:
-        """GET the realm: how long an invitation link stays valid, the CGU version in force."""
-        attributes = {"cguVersion": cgu_version} if cgu_version else {}
-        self.kc.get(
-            ADMIN_REALM_URL,
-            json={
-                "realm": "collecte",
-                "actionTokenGeneratedByAdminLifespan": lifespan,
-                "attributes": attributes,
-            },
-        )
-
-    def accept_invitation(self, person_id: str, status: int = 204) -> None:
-        """PUT users/<id>/execute-actions-email; Keycloak answers 500 when its SMTP fails."""
-        body = (
-            ""
-            if status == 204
-            else json.dumps({"errorMessage": "Failed to send execute actions email"})
-        )
-        self.kc.put(
-            f"{ADMIN_USERS_URL}/{person_id}/execute-actions-email", status=status, body=body
         )
 
     def accept_delete(self, person_id: str) -> None:

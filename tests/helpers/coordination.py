@@ -1,8 +1,10 @@
 """A groupement as the coordinator tests set it up: provisioned by `collecte_kc.coordinators`,
 one adherent holding one principal collection contact, and the coordinator's own Admin API.
 
-Shared by the Admin API tests (tests/integration/test_coordinators.py) and the admin console
-tests (tests/e2e/test_coordinator_console.py).
+Shared by the Admin API tests (tests/integration/test_coordinator_permissions.py and
+test_coordinator_principals.py, through tests/helpers/coordinator_permissions.py; the write tests
+through tests/helpers/coordinator_writes.py) and the admin console tests
+(tests/e2e/test_coordinator_console.py).
 """
 
 from __future__ import annotations

@@ -21,11 +21,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.mutations.guards import GUARDS, Guard
+from tests.mutations.guards import PORTAL_GUARDS, Guard
+from tests.mutations.keycloak_guards import KEYCLOAK_GUARDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTION = Path(".cache") / "keycloak-26.7.3"
 LOGS = ROOT / ".data" / "mutations"
+GUARDS = PORTAL_GUARDS + KEYCLOAK_GUARDS
 UNIT_TIMEOUT = 300.0
 KEYCLOAK_TIMEOUT = 1200.0
 

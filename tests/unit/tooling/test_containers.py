@@ -19,6 +19,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from collecte_kc import production
 from portal import defaults
 from portal.web.app import OPTIONAL_SECRETS, REQUIRED_SECRETS
 
@@ -193,3 +194,32 @@ def test_docker_composes_own_loader_refuses_it_without_each_secret() -> None:
         missing = compose_check({k: v for k, v in PRODUCTION_ENV.items() if k != name})
         assert missing.returncode == 1, name
         assert f"required variable {name} is missing a value" in missing.stderr, name
+
+
+def test_each_keycloak_container_has_a_memory_limit_the_topology_heap_follows(
+    compose: dict[str, Any],
+) -> None:
+    """kc.sh sizes Keycloak's heap from its container's memory (70 % at most, 50 % at start):
+    without a limit each replica could take 70 % of the host. The production topology, run
+    without containers, gives its nodes the heap the container would get."""
+    limit = compose["services"]["keycloak"]["deploy"]["resources"]["limits"]["memory"]
+    mebibytes = int(limit.removesuffix("g")) * 1024
+    expected = f"-Xms{mebibytes * 50 // 100}m -Xmx{round(mebibytes * 0.7)}m"
+    assert expected == production.CONTAINER_HEAP
+
+
+@pytest.mark.parametrize(
+    ("asked", "heap"), [(None, production.CONTAINER_HEAP), ("-Xmx3g", "-Xmx3g")]
+)
+def test_topology_nodes_get_the_containers_heap_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: str | None, heap: str
+) -> None:
+    started: dict[str, str] = {}
+
+    def popen(command: list[str], env: dict[str, str], **kwargs: Any) -> None:
+        started.update(env)
+
+    monkeypatch.setattr(production.subprocess, "Popen", popen)
+    node = production.Node("a", tmp_path / "home", 1, 2, 3)
+    node.start({"JAVA_OPTS_KC_HEAP": asked} if asked else {}, [])
+    assert started["JAVA_OPTS_KC_HEAP"] == heap

@@ -1,5 +1,6 @@
 """The coordinators CLI: argument parsing and validation, without any server; what
-`protect_principal` asks Keycloak for (tests/integration/test_coordinators.py checks its effect)."""
+`protect_principal` asks Keycloak for (tests/integration/test_coordinator_principals.py checks its
+effect)."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ class _GroupementAdmin(_Admin):
 def test_a_groupement_permission_needs_the_marker_group_and_the_role(monkeypatch):
     """Granted to one aggregate policy (UNANIMOUS) of the marker group policy and the role
     policy: Keycloak's partial evaluation of user searches ignores the decision strategy of the
-    permission itself (tests/integration/test_coordinators.py shows the effect)."""
+    permission itself (tests/integration/test_coordinator_permissions.py shows the effect)."""
     sent: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def ensure_policy(admin: Any, client_uuid: str, kind: str, rep: dict[str, Any]) -> str:
