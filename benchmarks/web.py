@@ -20,6 +20,7 @@ from benchmarks.load import CountingProxy, LoadResult, children, gunicorn, load,
 from benchmarks.report import Figure, Section, goal, ratio
 from benchmarks.signin_section import section as signin_section_of
 from benchmarks.signins import portal_sign_in
+from collecte_kc import production
 from collecte_kc.sandbox import Sandbox, free_port
 from portal.core.keycloak import schema
 
@@ -267,8 +268,10 @@ def _memory_section(worker_rss: float, platform: Sandbox) -> Section:
         "Keycloak pendant un import). En production (image de "
         "`keycloak/providers/Dockerfile`, `KC_RUN_IN_CONTAINER=true`) : "
         "`-XX:MaxRAMPercentage=70 -XX:MinRAMPercentage=70 -XX:InitialRAMPercentage=50`, soit "
-        "70 % de la mémoire du conteneur : `docker-compose.yml` ne fixe pas de limite, il faut "
-        "en donner une (le guide de dimensionnement de Keycloak compte ≈ 1 Gio de base plus "
-        "les sessions) ou fixer `JAVA_OPTS_KC_HEAP`."
+        "50 % de la mémoire du conteneur au départ et 70 % au plus ; `docker-compose.yml` "
+        "limite chaque conteneur Keycloak (sans limite, chaque réplique pourrait prendre 70 % "
+        f"de la machine), d'où `{production.CONTAINER_HEAP}`, le tas que la topologie de "
+        "production (g), sans conteneur, donne à ses nœuds "
+        "(`collecte_kc.production.CONTAINER_HEAP`, tenu à la limite du fichier par un test)."
     )
     return section
