@@ -33,6 +33,7 @@ from benchmarks.signins import (
 from collecte_kc.sandbox import Sandbox
 from tests.helpers.signin import signin_client
 
+GOAL_RATIO = 0.95
 GOAL = "≥ 0,95 × Keycloak seul"
 #: Keycloak's sign-ins keep getting cheaper for about a minute of sign-ins after its start (its
 #: JIT compiler; measured on 2026-12-07: 74 then 50, 41, 35, 33.5 ms of its processor per sign-in
@@ -151,11 +152,14 @@ def section(
         shared = _rounds(processes, users, seconds, alone, portal)
         with separated(processes) as apart:
             own_core = _rounds(processes, users, seconds, alone, portal) if apart else None
-    result = Section(f"(b) Connexions complètes, {len(users)} personnes distinctes à la fois")
+    result = Section(
+        f"(b) Connexions complètes, {len(users)} personnes distinctes à la fois, {seconds:.0f} s "
+        f"par le portail entre 2 × {seconds / 2:.0f} s de Keycloak seul"
+    )
     _rates(result, shared, "cœurs partagés (lancement de dév.)")
     if own_core is not None:
         _rates(result, own_core, "Keycloak sur un cœur à lui (hôtes séparés)")
-    _where_time_goes(result, shared)
+    where_time_goes(result, shared)
     result.notes.append(
         f"Mesuré après {warming:.0f} s de connexions à Keycloak seul, jusqu'à un débit stable "
         f"({STEADY_WINDOWS} fenêtres de {WARM_WINDOW:.0f} s à moins de {STEADY:.0%} l'une de "
@@ -194,13 +198,13 @@ def _rates(result: Section, runs: tuple[Measured, Measured, Measured], where: st
             alone_rate,
             "Keycloak seul",
             GOAL,
-            ratio(through.per_second, alone_rate) >= 0.95,
+            ratio(through.per_second, alone_rate) >= GOAL_RATIO,
             note=f"{through.failed + first.failed + second.failed} échecs",
         )
     )
 
 
-def _where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) -> None:
+def where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) -> None:
     first, through, second = runs
     timings = through.run.timings
     total = sum(t.total for t in timings)
@@ -225,7 +229,21 @@ def _where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured])
             "Keycloak seul",
         )
     )
-    result.add(Figure("processeur du portail par connexion (3 requêtes)", through.portal_ms, "ms"))
+    # On saturated shared cores the rates follow the processor a sign-in costs, the load
+    # client's included: what the portal may take for the goal's ratio, and the ratio its
+    # processor predicts (next to the one measured, when the cores were shared).
+    alone_ms = (first.keycloak_ms + second.keycloak_ms + first.client_ms + second.client_ms) / 2
+    through_ms = through.keycloak_ms + through.portal_ms + through.client_ms
+    result.add(
+        Figure(
+            "processeur du portail par connexion (3 requêtes)",
+            through.portal_ms,
+            "ms",
+            alone_ms / GOAL_RATIO - through.keycloak_ms - through.client_ms,
+            "permis pour 0,95 × Keycloak seul (cœurs partagés saturés)",
+            note=f"rapport des débits prédit par le processeur : {alone_ms / through_ms:.2f}",
+        )
+    )
     # On saturated shared cores the rate cannot beat the servers' processor time: Keycloak
     # alone ÷ this ratio bounds the portal's rate, whatever the load client costs.
     result.add(

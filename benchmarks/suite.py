@@ -50,7 +50,7 @@ class Plan:
 
 
 FULL = Plan(
-    web.Settings(6, 12, 300), 3000, 10_000, 1000, 2000, 4, 100, True, 33 * 60, HERE / "RESULTS.md"
+    web.Settings(6, 30, 300), 3000, 10_000, 1000, 2000, 4, 100, True, 33 * 60, HERE / "RESULTS.md"
 )
 QUICK = Plan(
     web.Settings(3, 6, 100),

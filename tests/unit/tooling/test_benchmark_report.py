@@ -10,6 +10,8 @@ import pytest
 
 from benchmarks.load import category
 from benchmarks.report import Figure, Machine, Section, goal, percentile, ratio, render
+from benchmarks.signin_section import Measured, where_time_goes
+from benchmarks.signins import SignInRun, Timings
 
 
 def test_percentiles_interpolate_between_closest_ranks() -> None:
@@ -54,3 +56,20 @@ def test_the_report_shows_each_figure_next_to_its_baseline_and_goal() -> None:
     assert row in text
     assert "| espace : p95 | 45.0 ms | — | — | ≤ 30 ms | **non** |" in text
     assert "Une note." in text
+
+
+def test_the_sign_ins_say_what_processor_the_portal_may_take() -> None:
+    def measured(completed: int, keycloak: float, portal: float, client: float) -> Measured:
+        return Measured(
+            SignInRun(completed, 0, 10.0, (Timings(0.01, 0.09, 0.01),)), keycloak, portal, client
+        )
+
+    alone = measured(300, 60.0, 0.0, 1.6)
+    section = Section("connexions")
+    where_time_goes(section, (alone, measured(280, 60.0, 6.0, 2.2), alone))
+
+    (portal,) = [f for f in section.figures if f.name.startswith("processeur du portail")]
+    assert portal.value == 6.0
+    # (60 + 1.6) / 0.95 − 60 − 2.2: what the portal may use for 0.95 on saturated shared cores
+    assert portal.baseline == pytest.approx(2.642, abs=0.001)
+    assert "prédit par le processeur : 0.90" in portal.note  # 61.6 / 68.2

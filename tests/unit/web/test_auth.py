@@ -84,6 +84,22 @@ def test_login_redirects_to_keycloak_with_pkce(
         assert sess["next"] == "/x"
 
 
+def test_each_sign_in_attempt_has_its_own_unguessable_values(
+    client: FlaskClient, discovery: dict[str, Any]
+) -> None:
+    attempts = [query(client.get("/connexion").location) for _ in range(3)]
+    with client.session_transaction() as sess:
+        (attempt,) = [value for key, value in sess.items() if key.startswith("_state_")]
+    verifier = attempt["data"]["code_verifier"]
+    for name in ("state", "nonce"):
+        values = {params[name] for params in attempts}
+        assert len(values) == 3
+        assert all(len(value) >= 43 for value in values)  # 32 random bytes, base64url
+    assert 43 <= len(verifier) <= 128  # RFC 7636, 4.1
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    assert challenge.rstrip(b"=").decode() == attempts[-1]["code_challenge"]
+
+
 def test_starting_over_keeps_only_the_latest_sign_in_attempt(
     client: FlaskClient, discovery: dict[str, Any]
 ) -> None:
