@@ -1,9 +1,9 @@
 """(b) Complete sign-ins through the portal against Keycloak alone, and where the processor time
 of a sign-in goes.
 
-Measured twice, each time Keycloak alone before and after the portal (drift of the machine hits
-both alike): with the machine's cores shared by Keycloak, the portal and the load client, as the
-dev run has them — on 2 saturated cores the ratio of the rates then follows the processor time
+Measured twice, each time Keycloak alone and through the portal in turns (drift of the machine
+hits both alike): with the machine's cores shared by Keycloak, the portal and the load client, as
+the dev run has them — on 2 saturated cores the ratio of the rates then follows the processor time
 each sign-in costs — and with Keycloak on a core of its own, the portal and the load client on
 the other, as production has them on different hosts (docker-compose.yml, the topology of (g)).
 """
@@ -44,6 +44,9 @@ WARM_WINDOW = 5.0
 STEADY_WINDOWS = 3
 STEADY = 0.05
 WARM_LIMIT = 150.0
+#: Windows through the portal per measure, taken in turns with Keycloak alone (one 12 s window
+#: between two of 6 s gave 0.94 to 1.05 from one run to the next with Keycloak on its own core).
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,28 @@ class Measured:
     keycloak_ms: float
     portal_ms: float
     client_ms: float
+
+    @classmethod
+    def combined(cls, parts: list[Measured]) -> Measured:
+        """Several runs as one: their sign-ins and seconds added, processor per sign-in
+        weighted by the sign-ins of each."""
+        completed = sum(part.run.completed for part in parts)
+
+        def per_sign_in(ms: Callable[[Measured], float]) -> float:
+            return sum(ms(part) * part.run.completed for part in parts) / max(completed, 1)
+
+        run = SignInRun(
+            completed,
+            sum(part.run.failed for part in parts),
+            sum(part.run.seconds for part in parts),
+            tuple(timing for part in parts for timing in part.run.timings),
+        )
+        return cls(
+            run,
+            per_sign_in(lambda part: part.keycloak_ms),
+            per_sign_in(lambda part: part.portal_ms),
+            per_sign_in(lambda part: part.client_ms),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,11 +144,16 @@ def _rounds(
     seconds: float,
     alone: Callable[[str], Timings],
     portal: Callable[[str], Timings],
-) -> tuple[Measured, Measured, Measured]:
-    first = processes.measured(users, seconds / 2, alone)
-    through = processes.measured(users, seconds, portal)
-    second = processes.measured(users, seconds / 2, alone)
-    return first, through, second
+) -> tuple[Measured, Measured]:
+    """Keycloak alone and through the portal, `seconds` each, taken in turns (``ROUNDS`` windows
+    through the portal, each between two of Keycloak alone): a change of Keycloak's speed during
+    the measure (its compiler, its collector) falls on both alike."""
+    alone_runs = [processes.measured(users, seconds / (ROUNDS + 1), alone)]
+    through_runs = []
+    for _ in range(ROUNDS):
+        through_runs.append(processes.measured(users, seconds / ROUNDS, portal))
+        alone_runs.append(processes.measured(users, seconds / (ROUNDS + 1), alone))
+    return Measured.combined(alone_runs), Measured.combined(through_runs)
 
 
 def section(
@@ -154,7 +184,8 @@ def section(
             own_core = _rounds(processes, users, seconds, alone, portal) if apart else None
     result = Section(
         f"(b) Connexions complètes, {len(users)} personnes distinctes à la fois, {seconds:.0f} s "
-        f"par le portail entre 2 × {seconds / 2:.0f} s de Keycloak seul"
+        f"par le portail et autant pour Keycloak seul, à tour de rôle ({ROUNDS} × "
+        f"{seconds / ROUNDS:.0f} s entre {ROUNDS + 1} × {seconds / (ROUNDS + 1):.1f} s)"
     )
     _rates(result, shared, "cœurs partagés (lancement de dév.)")
     if own_core is not None:
@@ -186,9 +217,9 @@ def section(
     return result
 
 
-def _rates(result: Section, runs: tuple[Measured, Measured, Measured], where: str) -> None:
-    first, through, second = (measured.run for measured in runs)
-    alone_rate = (first.completed + second.completed) / (first.seconds + second.seconds)
+def _rates(result: Section, runs: tuple[Measured, Measured], where: str) -> None:
+    alone, through = (measured.run for measured in runs)
+    alone_rate = alone.per_second
     result.add(Figure(f"Keycloak seul, {where} : connexions/s", alone_rate, "/s"))
     result.add(
         Figure(
@@ -199,24 +230,23 @@ def _rates(result: Section, runs: tuple[Measured, Measured, Measured], where: st
             "Keycloak seul",
             GOAL,
             ratio(through.per_second, alone_rate) >= GOAL_RATIO,
-            note=f"{through.failed + first.failed + second.failed} échecs",
+            note=f"{through.failed + alone.failed} échecs",
         )
     )
 
 
-def where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) -> None:
-    first, through, second = runs
+def where_time_goes(result: Section, runs: tuple[Measured, Measured]) -> None:
+    alone, through = runs
     timings = through.run.timings
     total = sum(t.total for t in timings)
     share = sum(t.portal for t in timings) / total if total else float("nan")
-    alone_timings = (*first.run.timings, *second.run.timings)
     result.add(Figure("part du portail dans le temps d'une connexion", share * 100, "%"))
     result.add(
         Figure(
             "rappel du portail (échange du code compris), médiane",
             statistics.median(t.exchange for t in timings) * 1000,
             "ms",
-            statistics.median(t.exchange for t in alone_timings) * 1000,
+            statistics.median(t.exchange for t in alone.run.timings) * 1000,
             "échange du code par Keycloak seul",
         )
     )
@@ -225,14 +255,14 @@ def where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) 
             "processeur de Keycloak par connexion",
             through.keycloak_ms,
             "ms",
-            (first.keycloak_ms + second.keycloak_ms) / 2,
+            alone.keycloak_ms,
             "Keycloak seul",
         )
     )
     # On saturated shared cores the rates follow the processor a sign-in costs, the load
     # client's included: what the portal may take for the goal's ratio, and the ratio its
     # processor predicts (next to the one measured, when the cores were shared).
-    alone_ms = (first.keycloak_ms + second.keycloak_ms + first.client_ms + second.client_ms) / 2
+    alone_ms = alone.keycloak_ms + alone.client_ms
     through_ms = through.keycloak_ms + through.portal_ms + through.client_ms
     result.add(
         Figure(
@@ -251,7 +281,7 @@ def where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) 
             "processeur des deux serveurs par connexion (Keycloak + portail)",
             through.keycloak_ms + through.portal_ms,
             "ms",
-            (first.keycloak_ms + second.keycloak_ms) / 2,
+            alone.keycloak_ms,
             "Keycloak seul",
         )
     )
@@ -260,7 +290,7 @@ def where_time_goes(result: Section, runs: tuple[Measured, Measured, Measured]) 
             "processeur du client de charge par connexion",
             through.client_ms,
             "ms",
-            (first.client_ms + second.client_ms) / 2,
+            alone.client_ms,
             "Keycloak seul",
         )
     )
